@@ -1,0 +1,87 @@
+"""Typed exceptions raised by apophis_sim.
+
+Every error a user can trigger with bad input derives from :class:`ApophisSimError`
+and from the matching builtin (``ValueError``, ``TypeError``, ``KeyError``,
+``RuntimeError``) so that generic ``except ValueError`` code keeps working.
+Messages name the offending input and say what to pass instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+__all__ = [
+    "ApophisSimError",
+    "InputError",
+    "NonFiniteInputError",
+    "PhysicalTypeError",
+    "TimeInputError",
+    "ShapeMismatchError",
+    "UnknownNameError",
+    "OrbitTypeError",
+    "ConvergenceError",
+    "EphemerisError",
+    "EphemerisNotFoundError",
+    "EphemerisRangeError",
+]
+
+
+class ApophisSimError(Exception):
+    """Base class of every apophis_sim exception."""
+
+
+class InputError(ApophisSimError, ValueError):
+    """An argument has an invalid value."""
+
+
+class NonFiniteInputError(InputError):
+    """An argument contains NaN or infinity."""
+
+
+class PhysicalTypeError(ApophisSimError, TypeError):
+    """A Quantity has the wrong physical type (e.g. a length where a velocity belongs),
+    or a bare number was passed where a Quantity is required."""
+
+
+class TimeInputError(ApophisSimError, TypeError):
+    """A time argument is not an astropy ``Time``."""
+
+
+class ShapeMismatchError(InputError):
+    """Array arguments have shapes that do not broadcast together or lack the xyz axis."""
+
+
+class UnknownNameError(ApophisSimError, KeyError):
+    """A name (frame, centre, body, force term) is not one of the valid options."""
+
+    def __init__(self, kind: str, name: object, valid: Iterable[str]):
+        self.kind = kind
+        self.name = name
+        self.valid = tuple(valid)
+        super().__init__(
+            f"unknown {kind} {name!r}; valid {kind} names are: {', '.join(self.valid)}"
+        )
+
+    def __str__(self) -> str:  # KeyError would otherwise repr() the message
+        return str(self.args[0])
+
+
+class OrbitTypeError(InputError):
+    """The orbit is of the wrong conic type for the operation (e.g. e >= 1 where an
+    ellipse is required)."""
+
+
+class ConvergenceError(ApophisSimError, RuntimeError):
+    """An iterative solver did not converge. The message names the input that failed."""
+
+
+class EphemerisError(ApophisSimError, RuntimeError):
+    """Problem with a planetary or small-body ephemeris."""
+
+
+class EphemerisNotFoundError(EphemerisError, FileNotFoundError):
+    """No ephemeris file could be located."""
+
+
+class EphemerisRangeError(EphemerisError, ValueError):
+    """A time lies outside the interval an ephemeris covers; the message names that interval."""

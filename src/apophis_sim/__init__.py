@@ -1,0 +1,28 @@
+"""apophis_sim: orbital geometry of (99942) Apophis's 2029 Earth flyby.
+
+A float64 core (au, day, TDB Julian date, au^3/day^2; compiled with numba) under a
+thin astropy-units layer. This module imports no plotting library and has no side
+effects; heavy pieces (ephemerides, numba kernels) load on first use.
+"""
+
+from __future__ import annotations
+
+from . import errors
+from .elements import Elements, orbit_class
+from .propagate import propagate, propagate_grid
+from .state import FRAMES, State
+from .time import UTCAssumptionWarning
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Elements",
+    "FRAMES",
+    "State",
+    "UTCAssumptionWarning",
+    "errors",
+    "orbit_class",
+    "propagate",
+    "propagate_grid",
+    "__version__",
+]

@@ -1,0 +1,77 @@
+"""Canonical units and the Quantity boundary.
+
+Inside the core everything is a plain float64 in au, day, TDB Julian date and
+au^3/day^2. Public functions call :func:`to_canonical` once per argument on the
+way in and attach units once on the way out.
+"""
+
+from __future__ import annotations
+
+import astropy.units as u
+import numpy as np
+
+from .errors import NonFiniteInputError, PhysicalTypeError
+
+__all__ = ["AU", "DAY", "AU_PER_DAY", "GM_UNIT", "AU_KM", "to_canonical", "check_finite"]
+
+AU = u.au
+DAY = u.day
+AU_PER_DAY = u.au / u.day
+GM_UNIT = u.au**3 / u.day**2
+#: IAU 2012 Resolution B2 (exact).
+AU_KM = 149_597_870.700
+
+
+def check_finite(values: np.ndarray, name: str) -> np.ndarray:
+    """Raise :class:`NonFiniteInputError` if ``values`` holds NaN or infinity."""
+    if not np.all(np.isfinite(values)):
+        bad = np.argwhere(~np.isfinite(np.atleast_1d(values)))
+        raise NonFiniteInputError(
+            f"{name} contains {len(bad)} NaN or infinite value(s) (first at index "
+            f"{tuple(int(i) for i in bad[0])}); pass finite numbers")
+    return values
+
+
+def to_canonical(value, unit: u.UnitBase, name: str, *, finite: bool = True) -> np.ndarray:
+    """Strip the units of a Quantity argument, converting to ``unit``.
+
+    Parameters
+    ----------
+    value : astropy.units.Quantity
+        The user's argument. A bare number is rejected: it is ambiguous.
+    unit : astropy.units.UnitBase
+        Canonical unit to convert to (its physical type is what is checked).
+    name : str
+        Argument name used in error messages.
+    finite : bool
+        Also reject NaN and infinity.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 values in ``unit`` (a view when no conversion is needed).
+
+    Raises
+    ------
+    PhysicalTypeError
+        ``value`` is not a Quantity or has the wrong physical type.
+    NonFiniteInputError
+        ``value`` contains NaN or infinity and ``finite`` is true.
+    """
+    if not isinstance(value, u.Quantity):
+        raise PhysicalTypeError(
+            f"{name} must be an astropy Quantity with units of {unit.physical_type} "
+            f"(e.g. 1.0 * u.{unit.to_string()}), got {type(value).__name__} {value!r:.60}")
+    if value.unit is unit or value.unit == unit:
+        out = np.asarray(value.value, dtype=np.float64)
+    else:
+        try:
+            out = np.asarray(value.to_value(unit), dtype=np.float64)
+        except u.UnitConversionError:
+            raise PhysicalTypeError(
+                f"{name} must have units of {unit.physical_type} (convertible to "
+                f"{unit.to_string()}), got {value.unit.to_string() or 'dimensionless'} "
+                f"({value.unit.physical_type})") from None
+    if finite:
+        check_finite(out, name)
+    return out

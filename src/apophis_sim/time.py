@@ -32,10 +32,16 @@ UTC_ASSUMPTION = ("UTC after the last announced leap second assumes that no furt
 
 
 class quiet_utc(warnings.catch_warnings):
-    """Context manager: turn ERFA's 'dubious year' warnings into one UTCAssumptionWarning."""
+    """Context manager: turn ERFA's 'dubious year' warnings into one UTCAssumptionWarning.
 
-    def __init__(self) -> None:
+    With ``announce=False`` they are dropped: astropy's TT -> TDB goes through an
+    approximate UTC that only feeds the topocentric term of ERFA's ``dtdb``, which
+    is zero for a geocentric Time, so the result does not rest on the assumption.
+    """
+
+    def __init__(self, announce: bool = True) -> None:
         super().__init__(record=True)
+        self._announce = announce
 
     def __enter__(self):
         self._log = super().__enter__()
@@ -51,7 +57,7 @@ class quiet_utc(warnings.catch_warnings):
                 dubious = True
             else:
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-        if dubious:
+        if dubious and self._announce:
             warnings.warn(UTC_ASSUMPTION, UTCAssumptionWarning, stacklevel=3)
 
 
@@ -71,7 +77,7 @@ def to_jd_tdb(t: Time, name: str = "time") -> tuple[np.ndarray, np.ndarray]:
     if t.scale == "tdb":
         tdb = t
     else:
-        with quiet_utc():
+        with quiet_utc(announce=t.scale == "utc"):
             tdb = t.tdb
     return np.asarray(tdb.jd1, dtype=np.float64), np.asarray(tdb.jd2, dtype=np.float64)
 

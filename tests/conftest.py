@@ -123,7 +123,8 @@ def conic_elements(draw, kind: str) -> tuple[float, ...]:
         including exactly 0 and pi), ``"retrograde"`` (90 < i <= 180 deg).
 
     For open orbits nu stays at most 90 % of the way to the asymptote
-    (1 + e cos nu > 0 is required, and the last 10 % is astronomically far away).
+    (1 + e cos nu > 0 is required, and the last 10 % is astronomically far away);
+    near-parabolic orbits keep |nu| <= 2.8 rad (r <= ~35 q).
     """
     q = draw(q_au)
     raan = draw(angles_2pi)
@@ -146,7 +147,11 @@ def conic_elements(draw, kind: str) -> tuple[float, ...]:
         inc = draw(st.floats(np.pi / 2, np.pi, exclude_min=True, **_finite))
     else:  # pragma: no cover - test-suite misuse
         raise ValueError(kind)
-    if e < 1.0:
+    if kind == "near_parabolic":
+        # r <= ~35 q: beyond that an e = 1 - 1e-6 orbit is ~1e4 au out, a million
+        # years from periapsis, where tp carries no meaningful digits.
+        nu = draw(st.floats(-2.8, 2.8, **_finite))
+    elif e < 1.0:
         nu = draw(st.floats(-np.pi, np.pi, **_finite))
     else:
         nu_max = 0.9 * np.arccos(-1.0 / e)

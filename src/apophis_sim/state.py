@@ -257,9 +257,9 @@ class State:
         centre = validate_centre(centre)
         if centre == self.centre:
             return self
-        from .ephemeris import default_ephemeris
+        from .ephemeris import Ephemeris
 
-        eph = ephemeris if ephemeris is not None else default_ephemeris()
+        eph = ephemeris if ephemeris is not None else Ephemeris.open()
         jd1 = np.broadcast_to(self._jd1, self.shape)
         jd2 = np.broadcast_to(self._jd2, self.shape)
         r_old, v_old = eph.posvel(self.centre, jd1, jd2, centre="ssb")

@@ -1,0 +1,410 @@
+"""15th-order Gauss-Radau integrator (IAS15) for test particles (float64, numba).
+
+Everhart (1985), "An efficient integrator that uses Gauss-Radau spacings", and
+Rein & Spiegel (2015), MNRAS 446, 1424: the acceleration over a step is the
+polynomial a(h) = a0 + sum_k b_k h^(k+1) (h in [0, 1]) fitted at the 7 Gauss-Radau
+nodes by a predictor-corrector iteration; the step size follows the PRS23 criterion
+(Pham, Rein & Spiegel 2024), as in REBOUND's default IAS15 since 2024.
+
+Each particle is integrated independently with its own adaptive steps (the batch
+runs in parallel over particles), so one clone's deep encounter never forces small
+steps on the others. Every accepted step also yields a dense output (the same
+polynomial) on which the kernel
+
+* interpolates the states at the requested output times, and
+* finds every minimum of the distance to the requested bodies inside the step,
+  as the root of the range-rate rho . rho_dot (Illinois regula falsi on the dense
+  output; never a sampled minimum).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+from .chebyshev import body_posvel
+from .forces import accel
+
+__all__ = ["integrate", "ST_OK", "ST_MAX_STEPS", "ST_STEP_UNDERFLOW", "ST_NONFINITE",
+           "ST_EVENT_OVERFLOW", "EV_COLS"]
+
+ST_OK = 0
+ST_MAX_STEPS = 1
+ST_STEP_UNDERFLOW = 2
+ST_NONFINITE = 3
+ST_EVENT_OVERFLOW = 4
+
+#: Columns of one close-approach record: body slot, t [day since jd0], distance [au],
+#: relative position (3) [au] and velocity (3) [au/day] w.r.t. the body.
+EV_COLS = 9
+
+# Gauss-Radau nodes on [0, 1] (h_0 = 0 is the step start).
+_H = np.array([0.0, 0.0562625605369221464656521910318, 0.180240691736892364987579942780,
+               0.352624717113169637373907769648, 0.547153626330555383001448554766,
+               0.734210177215410531523210605558, 0.885320946839095768090359771030,
+               0.977520613561287501891174488626])
+
+
+def _coefficient_tables() -> tuple[np.ndarray, np.ndarray]:
+    """C[j, k]: coefficient of h^(k+1) in prod_{i=0..j} (h - h_i), so b = C^T g;
+    D = C^{-1} gives g from b. Both computed from the nodes, in float64."""
+    C = np.zeros((7, 7))
+    for j in range(7):
+        poly = np.array([1.0])  # coefficients, highest power first
+        for i in range(j + 1):
+            poly = np.polymul(poly, np.array([1.0, -_H[i]]))
+        # poly has degree j+1; coefficient of h^(k+1) is poly[-(k+2)]
+        for k in range(j + 1):
+            C[j, k] = poly[-(k + 2)]
+    D = np.linalg.inv(C)
+    return C, D
+
+
+_C, _D = _coefficient_tables()
+# Binomial predictor of the next step's b from the last one (Everhart 1985, eq. 2.12).
+_BINOM = np.array([[math.comb(j + 1, k + 1) for j in range(7)] for k in range(7)], dtype=np.float64)
+
+_EPS_PC = 1e-16
+_SAFETY = 0.25
+_MAX_PC_ITER = 12
+
+
+@nb.njit(cache=True, inline="always")
+def _dense_x(x0, v0, a0, b, dt, h, out):
+    """Position at fraction h of the step from the Gauss-Radau polynomial."""
+    for k in range(3):
+        s = (((((((b[6, k] * 7.0 * h / 9.0 + b[5, k]) * 3.0 * h / 4.0 + b[4, k]) * 5.0 * h / 7.0
+                 + b[3, k]) * 2.0 * h / 3.0 + b[2, k]) * 3.0 * h / 5.0 + b[1, k]) * h / 2.0
+              + b[0, k]) * h / 3.0 + a0[k])
+        out[k] = x0[k] + (s * dt * h / 2.0 + v0[k]) * dt * h
+
+
+@nb.njit(cache=True, inline="always")
+def _dense_v(v0, a0, b, dt, h, out):
+    """Velocity at fraction h of the step."""
+    for k in range(3):
+        s = ((((((b[6, k] * 7.0 * h / 8.0 + b[5, k]) * 6.0 * h / 7.0 + b[4, k]) * 5.0 * h / 6.0
+                + b[3, k]) * 4.0 * h / 5.0 + b[2, k]) * 3.0 * h / 4.0 + b[1, k]) * 2.0 * h / 3.0
+             + b[0, k]) * h / 2.0 + a0[k]
+        out[k] = v0[k] + s * dt * h
+
+
+@nb.njit(cache=True)
+def _range_rate(x0, v0, a0, b, t, dt, h, jd0, tabs, body, xp, vp, bp, bv):
+    """rho . rho_dot of the particle w.r.t. table body ``body`` at fraction h; fills
+    xp, vp (particle) and bp, bv (body)."""
+    _dense_x(x0, v0, a0, b, dt, h, xp)
+    _dense_v(v0, a0, b, dt, h, vp)
+    body_posvel(tabs[0], tabs[1], tabs[2], tabs[3], body, jd0, t + h * dt, bp, bv)
+    return ((xp[0] - bp[0]) * (vp[0] - bv[0]) + (xp[1] - bp[1]) * (vp[1] - bv[1])
+            + (xp[2] - bp[2]) * (vp[2] - bv[2]))
+
+
+@nb.njit(cache=True)
+def _integrate_one(jd0, x_init, v_init, t_end, out_t, flags, gm, n_bodies, ng, consts, tabs,
+                   eps, dt_init, max_steps, ev_bodies, ev_rmax, x_out, v_out, ev_buf, info):
+    """Integrate one particle from t = 0 to t_end [days since jd0]; see :func:`integrate`."""
+    nbt = tabs[3].shape[0]
+    work = np.zeros((nbt, 10))
+    x0 = x_init.copy()
+    v0 = v_init.copy()
+    csx = np.zeros(3)  # Kahan compensation of x0, v0 and t
+    csv = np.zeros(3)
+    t = 0.0
+    cst = 0.0
+    direction = 1.0 if t_end >= 0.0 else -1.0
+    a0 = np.zeros(3)
+    at = np.zeros(3)
+    xs = np.zeros(3)
+    vs = np.zeros(3)
+    b = np.zeros((7, 3))
+    g = np.zeros((7, 3))
+    e = np.zeros((7, 3))      # prediction made for the current step
+    br = np.zeros((7, 3))     # b of the last accepted step
+    er = np.zeros((7, 3))     # prediction that was made for the last accepted step
+    tmp7 = np.zeros((7, 3))
+    xp = np.zeros(3)
+    vp = np.zeros(3)
+    bp = np.zeros(3)
+    bv = np.zeros(3)
+    n_ev_bodies = ev_bodies.shape[0]
+    f_start = np.zeros(n_ev_bodies)
+    n_out = out_t.shape[0]
+    i_out = 0
+    # Outputs at t = 0.
+    while i_out < n_out and out_t[i_out] * direction <= 0.0:
+        for k in range(3):
+            x_out[i_out, k] = x0[k]
+            v_out[i_out, k] = v0[k]
+        i_out += 1
+    dt = direction * abs(dt_init)
+    dt_last_done = 0.0
+    n_steps = 0
+    n_reject = 0
+    n_ev = 0
+    status = ST_OK
+    max_ev = ev_buf.shape[0]
+
+    while (t_end - t) * direction > 0.0:
+        if n_steps >= max_steps:
+            status = ST_MAX_STEPS
+            break
+        # Do not step past the end.
+        if (t + dt - t_end) * direction > 0.0:
+            dt = t_end - t
+        accel(jd0, t, x0, v0, flags, gm, n_bodies, ng, consts, tabs, work, a0)
+        if not (math.isfinite(a0[0]) and math.isfinite(a0[1]) and math.isfinite(a0[2])):
+            status = ST_NONFINITE
+            break
+        # g from the (predicted) b.
+        for j in range(7):
+            for k in range(3):
+                s = 0.0
+                for m in range(j, 7):
+                    s += _D[m, j] * b[m, k]
+                g[j, k] = s
+        # Predictor-corrector iteration.
+        pc_err = 2.0
+        pc_err_last = 3.0
+        it = 0
+        while True:
+            if pc_err < _EPS_PC:
+                break
+            if it > 2 and pc_err_last <= pc_err:
+                break
+            if it >= _MAX_PC_ITER:
+                break
+            pc_err_last = pc_err
+            it += 1
+            max_db6 = 0.0
+            max_at = 0.0
+            for n in range(1, 8):
+                h = _H[n]
+                _dense_x(x0, v0, a0, b, dt, h, xs)
+                _dense_v(v0, a0, b, dt, h, vs)
+                accel(jd0, t + h * dt, xs, vs, flags, gm, n_bodies, ng, consts, tabs, work, at)
+                for k in range(3):
+                    val = (at[k] - a0[k]) / h
+                    for j in range(n - 1):
+                        val = (val - g[j, k]) / (h - _H[j + 1])
+                    delta = val - g[n - 1, k]
+                    g[n - 1, k] = val
+                    for m in range(n):
+                        b[m, k] += delta * _C[n - 1, m]
+                    if n == 7:
+                        if abs(delta) > max_db6:
+                            max_db6 = abs(delta)
+                        if abs(at[k]) > max_at:
+                            max_at = abs(at[k])
+            pc_err = max_db6 / max_at if max_at > 0.0 else 0.0
+
+        # New step size from the PRS23 criterion (Pham, Rein & Spiegel 2024, OJAp 7):
+        # the timescale sqrt(2 |a|^2 / (|jerk|^2 + |a| |snap|)) of the end-of-step
+        # acceleration, from the low-order coefficients. Unlike Rein & Spiegel's
+        # |b6| / |a|, it is not swamped by round-off when the relative position to a
+        # close body is small compared with the barycentric coordinates.
+        y2 = 0.0
+        y3 = 0.0
+        y4 = 0.0
+        for k in range(3):
+            s = a0[k] + b[0, k] + b[1, k] + b[2, k] + b[3, k] + b[4, k] + b[5, k] + b[6, k]
+            y2 += s * s
+            s = (b[0, k] + 2.0 * b[1, k] + 3.0 * b[2, k] + 4.0 * b[3, k] + 5.0 * b[4, k]
+                 + 6.0 * b[5, k] + 7.0 * b[6, k])
+            y3 += s * s
+            s = (2.0 * b[1, k] + 6.0 * b[2, k] + 12.0 * b[3, k] + 20.0 * b[4, k]
+                 + 30.0 * b[5, k] + 42.0 * b[6, k])
+            y4 += s * s
+        dt_done = dt
+        ts2 = 2.0 * y2 / (y3 + math.sqrt(y4 * y2))
+        if ts2 > 0.0 and math.isfinite(ts2):
+            dt_new = math.sqrt(ts2) * dt_done * (eps * 5040.0) ** (1.0 / 7.0)
+        elif math.isfinite(y2):
+            dt_new = dt_done / _SAFETY
+        else:
+            status = ST_NONFINITE
+            break
+        if abs(dt_new) < 1e-12 * max(1.0, abs(t)):
+            status = ST_STEP_UNDERFLOW
+            break
+        if abs(dt_new / dt_done) < _SAFETY:
+            # Reject: retry with the smaller step, b predicted from the last accepted step.
+            n_reject += 1
+            dt = dt_new
+            if dt_last_done != 0.0:
+                _predict(br, er, dt / dt_last_done, b, e, tmp7)
+            else:
+                b[:, :] = 0.0
+            continue
+        if abs(dt_new / dt_done) > 1.0 / _SAFETY:
+            dt_new = dt_done / _SAFETY
+
+        # ---- accepted step: events and outputs on the dense output -------------
+        for q in range(n_ev_bodies):
+            f_start[q] = _range_rate(x0, v0, a0, b, t, dt_done, 0.0, jd0, tabs, ev_bodies[q],
+                                     xp, vp, bp, bv) * direction
+        for q in range(n_ev_bodies):
+            f1 = _range_rate(x0, v0, a0, b, t, dt_done, 1.0, jd0, tabs, ev_bodies[q],
+                             xp, vp, bp, bv) * direction
+            f0 = f_start[q]
+            if f0 < 0.0 and f1 >= 0.0:
+                # Illinois regula falsi for the root of rho . rho_dot in h.
+                lo, hi = 0.0, 1.0
+                flo, fhi = f0, f1
+                side = 0
+                hm = 1.0
+                for _ in range(100):
+                    hm = (lo * fhi - hi * flo) / (fhi - flo)
+                    if not (lo < hm < hi):
+                        hm = 0.5 * (lo + hi)
+                    fm = _range_rate(x0, v0, a0, b, t, dt_done, hm, jd0, tabs, ev_bodies[q],
+                                     xp, vp, bp, bv) * direction
+                    if fm == 0.0 or (hi - lo) * abs(dt_done) < 1e-13:
+                        break
+                    if fm < 0.0:
+                        lo, flo = hm, fm
+                        if side == -1:
+                            fhi *= 0.5
+                        side = -1
+                    else:
+                        hi, fhi = hm, fm
+                        if side == 1:
+                            flo *= 0.5
+                        side = 1
+                _range_rate(x0, v0, a0, b, t, dt_done, hm, jd0, tabs, ev_bodies[q],
+                            xp, vp, bp, bv)
+                dx = xp[0] - bp[0]
+                dy = xp[1] - bp[1]
+                dz = xp[2] - bp[2]
+                dist = math.sqrt(dx * dx + dy * dy + dz * dz)
+                if dist <= ev_rmax[q]:
+                    if n_ev < max_ev:
+                        ev_buf[n_ev, 0] = q
+                        ev_buf[n_ev, 1] = t + hm * dt_done
+                        ev_buf[n_ev, 2] = dist
+                        ev_buf[n_ev, 3] = dx
+                        ev_buf[n_ev, 4] = dy
+                        ev_buf[n_ev, 5] = dz
+                        ev_buf[n_ev, 6] = vp[0] - bv[0]
+                        ev_buf[n_ev, 7] = vp[1] - bv[1]
+                        ev_buf[n_ev, 8] = vp[2] - bv[2]
+                    n_ev += 1
+        while i_out < n_out and (out_t[i_out] - (t + dt_done)) * direction <= 0.0:
+            h = (out_t[i_out] - t) / dt_done
+            _dense_x(x0, v0, a0, b, dt_done, h, xp)
+            _dense_v(v0, a0, b, dt_done, h, vp)
+            for k in range(3):
+                x_out[i_out, k] = xp[k]
+                v_out[i_out, k] = vp[k]
+            i_out += 1
+
+        # ---- advance (compensated summation) --------------------------------------
+        for k in range(3):
+            dx_k = dt_done * v0[k] + dt_done * dt_done * (
+                a0[k] / 2.0 + b[0, k] / 6.0 + b[1, k] / 12.0 + b[2, k] / 20.0 + b[3, k] / 30.0
+                + b[4, k] / 42.0 + b[5, k] / 56.0 + b[6, k] / 72.0)
+            y = dx_k - csx[k]
+            s = x0[k] + y
+            csx[k] = (s - x0[k]) - y
+            x0[k] = s
+            dv_k = dt_done * (a0[k] + b[0, k] / 2.0 + b[1, k] / 3.0 + b[2, k] / 4.0
+                              + b[3, k] / 5.0 + b[4, k] / 6.0 + b[5, k] / 7.0 + b[6, k] / 8.0)
+            y = dv_k - csv[k]
+            s = v0[k] + y
+            csv[k] = (s - v0[k]) - y
+            v0[k] = s
+        y = dt_done - cst
+        s = t + y
+        cst = (s - t) - y
+        t = s
+        n_steps += 1
+        dt_last_done = dt_done
+        dt = dt_new
+        br[:, :] = b
+        er[:, :] = e
+        _predict(br, er, dt / dt_last_done, b, e, tmp7)
+
+    # Exact end point (the last step is clamped to t_end, so t == t_end up to rounding).
+    while i_out < n_out and status == ST_OK:
+        for k in range(3):
+            x_out[i_out, k] = x0[k]
+            v_out[i_out, k] = v0[k]
+        i_out += 1
+    if n_ev > max_ev and status == ST_OK:
+        status = ST_EVENT_OVERFLOW
+    info[0] = status
+    info[1] = n_steps
+    info[2] = n_reject
+    info[3] = n_ev
+    return x0, v0
+
+
+@nb.njit(cache=True)
+def _predict(br, er, ratio, b, e, tmp7):
+    """Predict b (and record the prediction in e) for a step ``ratio`` times the last one,
+    from the last accepted step's polynomial (Everhart 1985): the new coefficients are
+    the binomial re-expansion of the old polynomial, plus the last correction b - e."""
+    if ratio > 20.0 or ratio < -20.0:
+        b[:, :] = 0.0
+        e[:, :] = 0.0
+        return
+    for j in range(7):
+        q = ratio ** (j + 1)
+        for k in range(3):
+            s = 0.0
+            for m in range(j, 7):
+                s += _BINOM[j, m] * br[m, k]
+            tmp7[j, k] = q * s
+    for j in range(7):
+        for k in range(3):
+            b[j, k] = tmp7[j, k] + (br[j, k] - er[j, k])
+            e[j, k] = tmp7[j, k]
+
+
+@nb.njit(cache=True, parallel=True)
+def integrate(jd0, x_init, v_init, t_end, out_t, flags, gm, n_bodies, ng, consts, tabs,
+              eps, dt_init, max_steps, ev_bodies, ev_rmax, x_out, v_out, x_end, v_end,
+              ev_buf, info):
+    """Integrate N test particles in parallel (one IAS15 per particle).
+
+    Parameters
+    ----------
+    jd0 : float
+        Integration origin, TDB Julian date (times below are days since jd0).
+    x_init, v_init : (N, 3)
+        Barycentric ICRF states at t = 0 [au, au/day].
+    t_end : (N,)
+        End time of each particle [day since jd0], either sign.
+    out_t : (M,)
+        Output times, sorted in the direction of integration, between 0 and t_end.
+    flags, gm, n_bodies, ng (N, 3), consts, tabs
+        Force model, see :func:`apophis_sim._core.forces.accel`.
+    eps : float
+        IAS15 precision parameter (1e-9 is the REBOUND/ASSIST default).
+    dt_init : float
+        First trial step [day]; the controller adapts it from the first step on.
+    max_steps : int
+        Per particle; exceeding it sets ``ST_MAX_STEPS``.
+    ev_bodies : (E,) int
+        Table indices of the bodies whose close approaches are recorded.
+    ev_rmax : (E,)
+        Record an approach only when the minimum distance is below this [au].
+    x_out, v_out : (N, M, 3)
+        States at ``out_t`` (written).
+    x_end, v_end : (N, 3)
+        Final states (written).
+    ev_buf : (N, K, EV_COLS)
+        Close-approach records (written; K is the capacity per particle).
+    info : (N, 4) int64
+        status, accepted steps, rejected steps, number of approaches found (written).
+    """
+    n = x_init.shape[0]
+    for i in nb.prange(n):
+        xe, ve = _integrate_one(jd0, x_init[i], v_init[i], t_end[i], out_t, flags, gm, n_bodies,
+                                ng[i], consts, tabs, eps, dt_init, max_steps, ev_bodies, ev_rmax,
+                                x_out[i], v_out[i], ev_buf[i], info[i])
+        for k in range(3):
+            x_end[i, k] = xe[k]
+            v_end[i, k] = ve[k]

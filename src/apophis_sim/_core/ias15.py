@@ -103,18 +103,18 @@ def _range_rate(x0, v0, a0, b, t, dt, h, jd0, tabs, body, xp, vp, bp, bv):
 
 
 @nb.njit(cache=True)
-def _integrate_one(jd0, x_init, v_init, t_end, out_t, flags, gm, n_bodies, ng, consts, tabs,
+def _integrate_one(jd0, t0, x_init, v_init, t_end, out_t, flags, gm, n_bodies, ng, consts, tabs,
                    eps, dt_init, max_steps, ev_bodies, ev_rmax, x_out, v_out, ev_buf, info):
-    """Integrate one particle from t = 0 to t_end [days since jd0]; see :func:`integrate`."""
+    """Integrate one particle from t0 to t_end [days since jd0]; see :func:`integrate`."""
     nbt = tabs[3].shape[0]
     work = np.zeros((nbt, 10))
     x0 = x_init.copy()
     v0 = v_init.copy()
     csx = np.zeros(3)  # Kahan compensation of x0, v0 and t
     csv = np.zeros(3)
-    t = 0.0
+    t = t0
     cst = 0.0
-    direction = 1.0 if t_end >= 0.0 else -1.0
+    direction = 1.0 if t_end >= t0 else -1.0
     a0 = np.zeros(3)
     at = np.zeros(3)
     xs = np.zeros(3)
@@ -133,8 +133,8 @@ def _integrate_one(jd0, x_init, v_init, t_end, out_t, flags, gm, n_bodies, ng, c
     f_start = np.zeros(n_ev_bodies)
     n_out = out_t.shape[0]
     i_out = 0
-    # Outputs at t = 0.
-    while i_out < n_out and out_t[i_out] * direction <= 0.0:
+    # Outputs at the start.
+    while i_out < n_out and (out_t[i_out] - t0) * direction <= 0.0:
         for k in range(3):
             x_out[i_out, k] = x0[k]
             v_out[i_out, k] = v0[k]
@@ -364,7 +364,7 @@ def _predict(br, er, ratio, b, e, tmp7):
 
 
 @nb.njit(cache=True, parallel=True)
-def integrate(jd0, x_init, v_init, t_end, out_t, flags, gm, n_bodies, ng, consts, tabs,
+def integrate(jd0, t0, x_init, v_init, t_end, out_t, flags, gm, n_bodies, ng, consts, tabs,
               eps, dt_init, max_steps, ev_bodies, ev_rmax, x_out, v_out, x_end, v_end,
               ev_buf, info):
     """Integrate N test particles in parallel (one IAS15 per particle).
@@ -372,13 +372,16 @@ def integrate(jd0, x_init, v_init, t_end, out_t, flags, gm, n_bodies, ng, consts
     Parameters
     ----------
     jd0 : float
-        Integration origin, TDB Julian date (times below are days since jd0).
+        Time origin, TDB Julian date (times below are days since jd0; the
+        ephemeris is evaluated at the two-part date (jd0, t)).
+    t0 : float
+        Start time of every particle [day since jd0].
     x_init, v_init : (N, 3)
-        Barycentric ICRF states at t = 0 [au, au/day].
+        Barycentric ICRF states at t0 [au, au/day].
     t_end : (N,)
         End time of each particle [day since jd0], either sign.
     out_t : (M,)
-        Output times, sorted in the direction of integration, between 0 and t_end.
+        Output times, sorted in the direction of integration, between t0 and t_end.
     flags, gm, n_bodies, ng (N, 3), consts, tabs
         Force model, see :func:`apophis_sim._core.forces.accel`.
     eps : float
@@ -402,7 +405,7 @@ def integrate(jd0, x_init, v_init, t_end, out_t, flags, gm, n_bodies, ng, consts
     """
     n = x_init.shape[0]
     for i in nb.prange(n):
-        xe, ve = _integrate_one(jd0, x_init[i], v_init[i], t_end[i], out_t, flags, gm, n_bodies,
+        xe, ve = _integrate_one(jd0, t0, x_init[i], v_init[i], t_end[i], out_t, flags, gm, n_bodies,
                                 ng[i], consts, tabs, eps, dt_init, max_steps, ev_bodies, ev_rmax,
                                 x_out[i], v_out[i], ev_buf[i], info[i])
         for k in range(3):

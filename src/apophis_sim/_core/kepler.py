@@ -143,7 +143,16 @@ def _solve_one(r0: np.ndarray, v0: np.ndarray, dt: float, mu: float,
     for _ in range(_MAX_ITER):
         psi = alpha * chi * chi
         if psi < -1400.0:
-            return STATUS_OVERFLOW
+            # cosh would overflow here: the root lies closer to zero (an iterate
+            # can overshoot while the bracket is still open), so shrink towards it.
+            if chi > 0.0:
+                hi = chi
+            else:
+                lo = chi
+            if math.isinf(lo) or math.isinf(hi) or hi - lo <= 4e-16 * abs(chi):
+                return STATUS_OVERFLOW
+            chi = 0.5 * (lo + hi)
+            continue
         c2, c3 = stumpff_c2_c3(psi)
         chi2 = chi * chi
         f = sigma0 * chi2 * c2 + beta * chi2 * chi * c3 + rn * chi - target

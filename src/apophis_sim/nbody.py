@@ -1,0 +1,462 @@
+"""JPL-grade n-body propagation of small bodies and their close approaches.
+
+Test particles (asteroids, clones, spacecraft) move in the field of the Sun,
+planets, Moon and Pluto of JPL DE440, plus the 16 SB441-N16 asteroids when the
+``asteroids`` extra is installed, with general relativity (EIH), Earth's J2-J4,
+the Sun's J2 and Marsden non-gravitational forces; integrated by a compiled
+15th-order Gauss-Radau (IAS15) integrator, one adaptive integrator per particle.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+
+import astropy.units as u
+import numpy as np
+from astropy.table import QTable
+from astropy.time import Time
+
+from . import bodies as _bodies
+from ._core import forces as _forces
+from ._core import ias15 as _ias15
+from .ephemeris import Ephemeris
+from .errors import ConvergenceError, InputError, ShapeMismatchError, UnknownNameError
+from .state import State
+from .time import from_jd_tdb, quiet_utc, to_jd_tdb
+from .units import AU, AU_KM, DAY, to_canonical
+
+__all__ = [
+    "FORCE_NAMES",
+    "OrbitSolution",
+    "apophis",
+    "propagate_nbody",
+    "propagate_nbody_grid",
+    "close_approaches",
+    "resolve_forces",
+]
+
+#: Valid force-term names, in the order they are reported.
+FORCE_NAMES = ("sun", "planets", "asteroids", "gr", "earth_harmonics", "sun_harmonics", "nongrav")
+_FORCE_BITS = {
+    "sun": _forces.F_SUN,
+    "planets": _forces.F_PLANETS,
+    "asteroids": _forces.F_ASTEROIDS,
+    "gr": _forces.F_GR,
+    "earth_harmonics": _forces.F_EARTH_HARMONICS,
+    "sun_harmonics": _forces.F_SUN_HARMONICS,
+    "nongrav": _forces.F_NONGRAV,
+}
+#: Records of close approaches kept per particle.
+_MAX_EVENTS = 64
+
+
+@dataclass(frozen=True)
+class OrbitSolution:
+    """An orbit solution: state, non-gravitational parameters, covariance, provenance.
+
+    Attributes
+    ----------
+    name, solution : str
+        Object designation and solution identifier (e.g. ``"JPL#220"``).
+    state : State
+        Heliocentric ICRF state at the solution epoch.
+    nongrav : Quantity, shape (3,)
+        A1, A2, A3 [au/day^2] of the Marsden model with g(r) = (1 au / r)^2.
+    H, G : float
+        Absolute magnitude and slope parameter (IAU H-G system).
+    covariance : ndarray (8, 8)
+        Covariance of ``covariance_labels`` (JPL's e, q, tp, node, peri, i, A1, A2;
+        units in ``covariance_units``), ecliptic J2000 elements at the epoch.
+    nominal_elements : dict
+        The nominal values of ``covariance_labels``.
+    provenance : dict
+        Where every number comes from.
+    """
+
+    name: str
+    solution: str
+    state: State
+    nongrav: u.Quantity
+    H: float
+    G: float
+    covariance: np.ndarray = field(repr=False)
+    covariance_labels: tuple[str, ...] = field(repr=False)
+    covariance_units: dict = field(repr=False)
+    nominal_elements: dict = field(repr=False)
+    provenance: dict = field(repr=False)
+
+
+@lru_cache(maxsize=1)
+def _apophis_data() -> dict:
+    text = resources.files("apophis_sim").joinpath("data/apophis_jpl220.json").read_text()
+    return json.loads(text)
+
+
+def apophis() -> OrbitSolution:
+    """JPL orbit solution #220 of (99942) Apophis (shipped with the package).
+
+    Returns the heliocentric ICRF state at 2021-01-01 TDB (JD 2459215.5), the
+    non-gravitational parameters A1 = 5.0e-13, A2 = -2.901766637153165e-14,
+    A3 = 0 au/day^2, H = 19.09, G = 0.24, and the full 8x8 covariance of
+    (e, q, tp, node, peri, i, A1, A2), with provenance.
+    """
+    d = _apophis_data()
+    st = d["state_icrf_heliocentric"]
+    epoch = Time(d["epoch_jd_tdb"], format="jd", scale="tdb")
+    state = State(np.array(st["r_au"]) * u.au, np.array(st["v_au_d"]) * u.au / u.day, epoch,
+                  frame="icrf", centre="sun")
+    ng = d["nongrav"]
+    cov = d["covariance"]
+    return OrbitSolution(
+        name=d["designation"],
+        solution=d["solution"],
+        state=state,
+        nongrav=np.array([ng["A1_au_d2"], ng["A2_au_d2"], ng["A3_au_d2"]]) * u.au / u.day**2,
+        H=d["physical"]["H"],
+        G=d["physical"]["G"],
+        covariance=np.array(cov["covariance"], dtype=np.float64),
+        covariance_labels=tuple(cov["labels"]),
+        covariance_units=dict(cov["units"]),
+        nominal_elements=dict(cov["nominal"]),
+        provenance=dict(d["provenance"]),
+    )
+
+
+def resolve_forces(forces: Iterable[str] | None, ephemeris: Ephemeris) -> tuple[str, ...]:
+    """Validate force names; ``None`` means JPL's model for Apophis (all terms,
+    asteroids when the SB441-N16 file is loaded).
+
+    Raises
+    ------
+    UnknownNameError
+        A name is not in :data:`FORCE_NAMES` (the message lists them).
+    InputError
+        ``"asteroids"`` requested without the SB441-N16 ephemeris.
+    """
+    has_asteroids = len(ephemeris.bodies) > len(_bodies.PLANETARY_NAMES)
+    if forces is None:
+        return tuple(f for f in FORCE_NAMES if f != "asteroids" or has_asteroids)
+    if isinstance(forces, str):
+        forces = (forces,)
+    out = []
+    for f in forces:
+        name = f.lower() if isinstance(f, str) else f
+        if name not in _FORCE_BITS:
+            raise UnknownNameError("force", f, FORCE_NAMES)
+        if name == "asteroids" and not has_asteroids:
+            raise InputError(
+                "force 'asteroids' needs the SB441-N16 ephemeris: "
+                "pip install 'apophis_sim[asteroids]' or set APOPHIS_SIM_SB441")
+        out.append(name)
+    return tuple(f for f in FORCE_NAMES if f in out)
+
+
+def _consts() -> np.ndarray:
+    return np.array([
+        _bodies.C_AU_D,
+        _bodies.EARTH_RADIUS_KM / AU_KM, _bodies.EARTH_J2, _bodies.EARTH_J3, _bodies.EARTH_J4,
+        _bodies.SUN_RADIUS_KM / AU_KM, _bodies.SUN_J2, 0.0,
+    ])
+
+
+@dataclass
+class _Run:
+    """Raw output of one kernel call (canonical units, SSB ICRF)."""
+
+    jd0: float
+    x_out: np.ndarray
+    v_out: np.ndarray
+    x_end: np.ndarray
+    v_end: np.ndarray
+    events: np.ndarray
+    info: np.ndarray
+    forces: tuple[str, ...]
+    files: tuple[str, ...]
+    event_bodies: tuple[str, ...]
+
+
+def _prepare(obj, nongrav, ephemeris):
+    """-> (ssb icrf State, nongrav array (N,3), ephemeris, original state)."""
+    if isinstance(obj, OrbitSolution):
+        if nongrav is None:
+            nongrav = obj.nongrav
+        obj = obj.state
+    if not isinstance(obj, State):
+        raise InputError(f"state must be an apophis_sim State or OrbitSolution, got "
+                         f"{type(obj).__name__}")
+    eph = ephemeris if ephemeris is not None else Ephemeris.open()
+    jd1, jd2 = obj.jd_tdb
+    if np.ndim(jd1) and (np.ptp(jd1 + jd2) != 0.0 if np.size(jd1) else False):
+        raise ShapeMismatchError(
+            "n-body propagation integrates every state from one epoch; propagate the states "
+            "to a common epoch first (e.g. with apophis_sim.propagate)")
+    n = int(np.prod(obj.shape)) if obj.shape else 1
+    if nongrav is None:
+        ng = np.zeros((n, 3))
+    else:
+        ng_arr = to_canonical(nongrav, AU / DAY**2, "nongrav")
+        if ng_arr.shape[-1:] != (3,):
+            raise ShapeMismatchError(f"nongrav must have shape (..., 3) = (A1, A2, A3), got "
+                                     f"{ng_arr.shape}")
+        try:
+            ng = np.broadcast_to(ng_arr, obj.shape + (3,)).reshape(n, 3).copy()
+        except ValueError:
+            raise ShapeMismatchError(f"nongrav shape {ng_arr.shape} does not broadcast with "
+                                     f"the state batch shape {obj.shape}") from None
+    ssb = obj.to_centre("ssb", ephemeris=eph).to_frame("icrf")
+    return ssb, ng, eph, obj
+
+
+def _run(ssb: State, ng: np.ndarray, eph: Ephemeris, end: tuple[float, float],
+         out: tuple[np.ndarray, np.ndarray],
+         forces, event_bodies: Sequence[str], event_rmax_au: float, epsilon: float,
+         max_steps: int, progress: bool | None) -> _Run:
+    """Integrate all particles of ``ssb`` from their common epoch to ``end`` (two-part
+    TDB JD), with outputs at ``out`` (two-part TDB JDs, sorted along the motion)."""
+    if not (epsilon > 0 and math.isfinite(epsilon)):
+        raise InputError(f"epsilon must be a positive number (IAS15 uses 1e-9), got {epsilon}")
+    jd1, jd2 = ssb.jd_tdb
+    jd1 = float(np.ravel(jd1)[0])
+    jd2 = float(np.ravel(jd2)[0])
+    start = jd1 + jd2
+    jd_end = end[0] + end[1]
+    out_jd = np.asarray(out[0]) + np.asarray(out[1])
+    lo = min(start, jd_end, *(out_jd.tolist() or [start])) - 1.0
+    hi = max(start, jd_end, *(out_jd.tolist() or [start])) + 1.0
+    tab = eph.tables(lo, hi)
+    names = tuple(tab.names)
+    force_names = resolve_forces(forces, eph)
+    flags = 0
+    for f in force_names:
+        flags |= _FORCE_BITS[f]
+    ev_idx = []
+    for b in event_bodies:
+        key = b.lower()
+        if key not in names:
+            raise UnknownNameError("body", b, names)
+        ev_idx.append(names.index(key))
+    n = int(np.prod(ssb.shape)) if ssb.shape else 1
+    x0 = np.ascontiguousarray(ssb.r_au.reshape(n, 3))
+    v0 = np.ascontiguousarray(ssb.v_au_d.reshape(n, 3))
+    # Kernel times are days since jd1; the particles start at t = jd2.
+    t_end = (end[0] - jd1) + end[1]
+    out_t = np.ascontiguousarray((np.asarray(out[0]) - jd1) + np.asarray(out[1]),
+                                 dtype=np.float64)
+    m = out_t.shape[0]
+    x_out = np.zeros((n, m, 3))
+    v_out = np.zeros((n, m, 3))
+    x_end = np.zeros((n, 3))
+    v_end = np.zeros((n, 3))
+    events = np.zeros((n, _MAX_EVENTS, _ias15.EV_COLS))
+    info = np.zeros((n, 4), dtype=np.int64)
+    tabs = (tab.coef, tab.seg_i, tab.seg_f, tab.body_chain)
+    args_common = (flags, tab.gm, len(names))
+    consts = _consts()
+    ev_arr = np.array(ev_idx, dtype=np.int64)
+    ev_r = np.full(len(ev_idx), float(event_rmax_au))
+    # Chunks of particles, so that a progress bar can advance; the integration of a
+    # particle does not depend on the chunking (each has its own integrator).
+    chunk = max(1, min(n, 256))
+    show = progress if progress is not None else (n > chunk and sys.stderr.isatty())
+    starts = range(0, n, chunk)
+    if show:
+        from tqdm import tqdm
+
+        starts = tqdm(starts, total=math.ceil(n / chunk), unit="chunk", desc="n-body")
+    for s in starts:
+        e = min(n, s + chunk)
+        _ias15.integrate(jd1, jd2, x0[s:e], v0[s:e], np.full(e - s, t_end), out_t,
+                         *args_common, np.ascontiguousarray(ng[s:e]), consts, tabs, epsilon,
+                         1.0, max_steps, ev_arr, ev_r, x_out[s:e], v_out[s:e], x_end[s:e],
+                         v_end[s:e], events[s:e], info[s:e])
+    bad = info[:, 0] != _ias15.ST_OK
+    if np.any(bad):
+        i = int(np.argmax(bad))
+        code = int(info[i, 0])
+        why = {
+            _ias15.ST_MAX_STEPS: f"more than max_steps={max_steps} steps; raise max_steps",
+            _ias15.ST_STEP_UNDERFLOW: "the step size underflowed (collision with a body?)",
+            _ias15.ST_NONFINITE: "the acceleration became non-finite (collision with a body?)",
+            _ias15.ST_EVENT_OVERFLOW: f"more than {_MAX_EVENTS} close approaches; lower max_distance",
+        }.get(code, f"status {code}")
+        raise ConvergenceError(f"n-body integration failed for {int(bad.sum())} particle(s); "
+                               f"first is particle {i}: {why}")
+    return _Run(jd1, x_out, v_out, x_end, v_end, events, info, force_names, eph.files,
+                tuple(names[i] for i in ev_idx))
+
+
+def _finish(run: _Run, x: np.ndarray, v: np.ndarray, j1, j2, batch: tuple[int, ...],
+            original: State, eph: Ephemeris) -> State:
+    """SSB ICRF arrays -> State in the caller's frame and centre."""
+    out = State.from_arrays(x.reshape(batch + (3,)), v.reshape(batch + (3,)), j1, j2,
+                            "icrf", "ssb")
+    return out.to_centre(original.centre, ephemeris=eph).to_frame(original.frame)
+
+
+def propagate_nbody(state: State | OrbitSolution, to: Time, *, nongrav: u.Quantity | None = None,
+                    forces: Iterable[str] | None = None, ephemeris: Ephemeris | None = None,
+                    epsilon: float = 1e-9, max_steps: int = 1_000_000,
+                    progress: bool | None = None) -> State:
+    """Propagate small bodies in the full DE440 force model to one target time.
+
+    Parameters
+    ----------
+    state : State or OrbitSolution
+        Initial state(s), any batch shape, all at one epoch, any frame/centre.
+        An :class:`OrbitSolution` (e.g. :func:`apophis`) brings its own
+        non-gravitational parameters.
+    to : astropy.time.Time
+        Scalar target time (before or after the epoch).
+    nongrav : Quantity [length/time^2], shape (..., 3), optional
+        A1, A2, A3 of the Marsden model, broadcast over the batch. Default:
+        the solution's, else zero.
+    forces : iterable of str, optional
+        Force terms among :data:`FORCE_NAMES`; default all of them (asteroids when
+        the SB441-N16 file is installed), which is JPL's model for Apophis.
+    ephemeris : Ephemeris, optional
+        Default :meth:`Ephemeris.open` (explicit path > env var > installed package).
+    epsilon : float
+        IAS15 precision parameter (1e-9: converged to mm over a year through the
+        2029 flyby, see the tests).
+    max_steps : int
+        Step limit per particle.
+    progress : bool, optional
+        Show a progress bar over particle chunks (default: when stderr is a
+        terminal and there are many particles).
+
+    Returns
+    -------
+    State
+        At ``to``, same batch shape, frame and centre as ``state``.
+
+    Raises
+    ------
+    TimeInputError, EphemerisRangeError, UnknownNameError, ShapeMismatchError, ConvergenceError
+    """
+    ssb, ng, eph, original = _prepare(state, nongrav, ephemeris)
+    e1, e2 = to_jd_tdb(to, "to")
+    if np.ndim(e1):
+        raise ShapeMismatchError("propagate_nbody takes one target time; use "
+                                 "propagate_nbody_grid(state, times) for many")
+    run = _run(ssb, ng, eph, (float(e1), float(e2)), (np.zeros(0), np.zeros(0)), forces, (),
+               0.0, epsilon, max_steps, progress)
+    return _finish(run, run.x_end, run.v_end, e1, e2, original.shape, original, eph)
+
+
+def propagate_nbody_grid(state: State | OrbitSolution, times: Time, *,
+                         nongrav: u.Quantity | None = None, forces: Iterable[str] | None = None,
+                         ephemeris: Ephemeris | None = None, epsilon: float = 1e-9,
+                         max_steps: int = 1_000_000, progress: bool | None = None) -> State:
+    """Every state at every time of a grid, from the integrator's dense output.
+
+    ``times`` (shape T) may lie on both sides of the epoch; the result has batch
+    shape ``state.shape + T``. Other parameters as in :func:`propagate_nbody`.
+    """
+    ssb, ng, eph, original = _prepare(state, nongrav, ephemeris)
+    t1, t2 = (np.atleast_1d(a) for a in to_jd_tdb(times, "times"))
+    t_shape = np.shape(times.jd1)
+    s1, s2 = (float(np.ravel(a)[0]) for a in ssb.jd_tdb)
+    dt = (t1 - s1) + (t2 - s2)
+    n = int(np.prod(ssb.shape)) if ssb.shape else 1
+    x = np.zeros((n, dt.size, 3))
+    v = np.zeros((n, dt.size, 3))
+    for sign in (1.0, -1.0):
+        sel = np.flatnonzero(dt * sign > 0) if sign < 0 else np.flatnonzero(dt >= 0)
+        if sel.size == 0:
+            continue
+        order = sel[np.argsort(dt[sel] * sign)]
+        last = order[-1]
+        run = _run(ssb, ng, eph, (float(t1[last]), float(t2[last])), (t1[order], t2[order]),
+                   forces, (), 0.0, epsilon, max_steps, progress)
+        x[:, order] = run.x_out
+        v[:, order] = run.v_out
+    shape = original.shape + t_shape
+    j1 = np.broadcast_to(np.reshape(t1, (1,) * len(original.shape) + t_shape), shape)
+    j2 = np.broadcast_to(np.reshape(t2, (1,) * len(original.shape) + t_shape), shape)
+    return _finish(run, x, v, j1, j2, shape, original, eph)
+
+
+def close_approaches(state: State | OrbitSolution, until: Time, *,
+                     bodies: Sequence[str] = ("earth", "moon"),
+                     max_distance: u.Quantity = 0.05 * u.au, nongrav: u.Quantity | None = None,
+                     forces: Iterable[str] | None = None, ephemeris: Ephemeris | None = None,
+                     epsilon: float = 1e-9, max_steps: int = 1_000_000,
+                     progress: bool | None = None) -> QTable:
+    """Every close approach to ``bodies`` between the epoch and ``until``.
+
+    Each minimum of the distance is the root of the range-rate rho . rho_dot on
+    the integrator's dense output inside the step that contains it (Illinois
+    regula falsi, converged to < 1e-13 day), never a sampled minimum.
+
+    Parameters
+    ----------
+    state : State or OrbitSolution
+        As in :func:`propagate_nbody`.
+    until : astropy.time.Time
+        End of the search (before or after the epoch).
+    bodies : sequence of str
+        Bodies of the ephemeris (``"earth"``, ``"moon"``, ``"mars"``, ...).
+    max_distance : Quantity [length]
+        Report minima closer than this (centre to centre).
+
+    Returns
+    -------
+    astropy.table.QTable
+        One row per approach, sorted by time, with columns ``particle`` (flat
+        index in the batch), ``body``, ``time`` (TDB Time), ``distance`` [km],
+        ``v_rel`` [km/s] (relative speed at closest approach), ``v_inf`` [km/s]
+        (hyperbolic excess speed sqrt(v_rel^2 - 2 GM/d), NaN-free: 0 when bound),
+        ``r_rel`` [km] and ``v_rel_vec`` [km/s] (body-centred ICRF vectors at
+        closest approach). ``meta`` records the force terms, the ephemeris files,
+        epsilon and the integrator statistics.
+    """
+    rmax = float(to_canonical(max_distance, AU, "max_distance"))
+    if rmax <= 0:
+        raise InputError("max_distance must be positive")
+    ssb, ng, eph, original = _prepare(state, nongrav, ephemeris)
+    e1, e2 = to_jd_tdb(until, "until")
+    if np.ndim(e1):
+        raise ShapeMismatchError("until must be a scalar Time")
+    run = _run(ssb, ng, eph, (float(e1), float(e2)), (np.zeros(0), np.zeros(0)), forces,
+               tuple(bodies), rmax, epsilon, max_steps, progress)
+    rows_p, rows_b, rows_t, rows_ev = [], [], [], []
+    for i in range(run.events.shape[0]):
+        for k in range(int(run.info[i, 3])):
+            ev = run.events[i, k]
+            rows_p.append(i)
+            rows_b.append(run.event_bodies[int(ev[0])])
+            rows_t.append(ev[1])
+            rows_ev.append(ev)
+    ev = np.array(rows_ev).reshape(-1, _ias15.EV_COLS)
+    order = np.argsort(np.array(rows_t), kind="stable")
+    ev = ev[order]
+    km_s = AU_KM / 86400.0
+    dist_km = ev[:, 2] * AU_KM
+    vrel = np.linalg.norm(ev[:, 6:9], axis=1) * km_s
+    gm_km3_s2 = np.array([_bodies.body(rows_b[j]).gm_au3_d2 for j in order]) * AU_KM**3 / 86400.0**2
+    vinf2 = vrel**2 - 2.0 * gm_km3_s2 / np.where(dist_km > 0, dist_km, np.inf)
+    table = QTable()
+    table["particle"] = np.array(rows_p, dtype=np.int64)[order]
+    table["body"] = np.array([rows_b[j] for j in order], dtype="U16")
+    table["time"] = from_jd_tdb(np.full(len(order), run.jd0), ev[:, 1])
+    table["distance"] = dist_km * u.km
+    table["v_rel"] = vrel * u.km / u.s
+    table["v_inf"] = np.sqrt(np.maximum(vinf2, 0.0)) * u.km / u.s
+    table["r_rel"] = ev[:, 3:6] * AU_KM * u.km
+    table["v_rel_vec"] = ev[:, 6:9] * km_s * u.km / u.s
+    table.meta.update({
+        "forces": list(run.forces),
+        "ephemeris_files": list(run.files),
+        "epsilon": epsilon,
+        "steps": int(run.info[:, 1].sum()),
+        "rejected_steps": int(run.info[:, 2].sum()),
+        "frame": "icrf",
+        "time_scale": "tdb",
+    })
+    return table

@@ -272,10 +272,7 @@ def test_hyperbolas_match_extended_precision(rng, dt):
     r0, v0 = random_orbits(rng, 2000, q_range=(0.1, 5.0), e_range=(1.05, 10.0),
                            nu_max=lambda e: 0.8 * np.arccos(-1 / e))
     r, v, status = kepler.kepler_rv(r0, v0, dt, MU)
-    # Accuracy of the converged ones; convergence itself is test_moderate_arcs_always_converge's.
-    ok = status == kepler.STATUS_OK
-    assert ok.mean() > 0.99
-    r0, v0, r, v = r0[ok], v0[ok], r[ok], v[ok]
+    assert np.all(status == kepler.STATUS_OK)
     r_ref, v_ref = reference_propagation(r0, v0, dt, MU)
     eps = np.finfo(float).eps
     rn, vn = np.linalg.norm(r_ref, axis=-1), np.linalg.norm(v_ref, axis=-1)
@@ -419,9 +416,9 @@ def test_moderate_arcs_always_converge(rng, kind, e_range):
 @pytest.mark.parametrize("dt", [1e4, -1e4])
 def test_near_parabolic_hyperbola_regression(dt):
     """q = 0.5 au, e = 1.01, from periapsis, 10 000 days: an ordinary arc (a = -50 au,
-    hyperbolic anomaly ~1.35, final r ~ 55 au). The kernel's hyperbolic starter returns
-    a negative chi, the fallback guess sqrt(mu) dt / r0 = 344 has psi = -2367 < -1400, and
-    the iteration reports STATUS_OVERFLOW instead of shrinking the bracket."""
+    hyperbolic anomaly ~1.35, final r ~ 55 au). Regression: the hyperbolic starter gives a
+    negative chi here, the fallback guess sqrt(mu) dt / r0 = 344 has psi = -2367 < -1400,
+    and the kernel used to report STATUS_OVERFLOW instead of shrinking the bracket."""
     r0, v0 = core_el.coe_to_rv(0.5, 1.01, 0.0, 0.0, 0.0, 0.0, MU)
     r, v, status = kepler.kepler_rv(r0, v0, dt, MU)
     assert status == kepler.STATUS_OK, f"status {int(status)} (2 = overflow)"

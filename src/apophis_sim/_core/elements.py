@@ -33,8 +33,8 @@ __all__ = [
     "nu_from_time_since_periapsis",
 ]
 
-E_CIRC = 1e-11
-SIN_I_EQ = 1e-11
+E_CIRC = 1e-15
+SIN_I_EQ = 1e-15
 
 
 def _x_minus_sin(x: np.ndarray) -> np.ndarray:

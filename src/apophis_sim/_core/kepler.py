@@ -96,7 +96,11 @@ def _solve_one(r0: np.ndarray, v0: np.ndarray, dt: float, mu: float,
     else:
         lo, hi = -inf, 0.0
 
-    if alpha > 0.0:
+    # |dt| far below every time scale of the orbit: chi = sqrt(mu) dt / r0 is exact to
+    # O(dt^2), whereas the revolution-based starters below are O(e) away and leave
+    # bisection ~log2(P / dt) halvings to go (> _MAX_ITER for |dt| < ~1e-70 d).
+    tiny = abs(dt) * math.sqrt(v2 / (rn * rn) + mu / (rn * rn * rn)) < 1e-6
+    if alpha > 0.0 and not tiny:
         # Ellipse. Whole revolutions change nothing: remove them so chi stays
         # small (conditioning, iteration count), then start from Danby's (1987)
         # guess on the eccentric anomaly, chi = dE / sqrt(alpha).
@@ -126,7 +130,7 @@ def _solve_one(r0: np.ndarray, v0: np.ndarray, dt: float, mu: float,
         m1w = m1 - 2.0 * math.pi * math.floor(m1 / (2.0 * math.pi) + 0.5)
         e1 = m1w + (0.85 * ecc if math.sin(m1w) >= 0.0 else -0.85 * ecc)
         chi = (e1 + (m1 - m1w) - e0) / sqa
-    elif alpha < -1e-12:
+    elif alpha < -1e-12 and not tiny:
         # Hyperbola: Vallado (2013) alg. 8 starter.
         a = 1.0 / alpha
         sgn = 1.0 if dt > 0.0 else -1.0

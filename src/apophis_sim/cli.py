@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 import time as _time
@@ -10,6 +11,9 @@ import warnings
 from collections.abc import Sequence
 
 __all__ = ["main"]
+
+#: Modules that add subcommands (besides ``flyby``), each with ``register(subparsers)``.
+_SUBCOMMAND_MODULES: tuple[str, ...] = ()
 
 #: Search window of the 2029 encounter, and the reporting threshold.
 _FLYBY_UNTIL = "2029-04-20"
@@ -97,6 +101,10 @@ def _build_parser() -> argparse.ArgumentParser:
     flyby.add_argument("--epsilon", type=float, default=1e-9,
                        help="IAS15 precision parameter (default 1e-9)")
     flyby.set_defaults(func=_flyby)
+    # Further subcommands live beside the code they drive; each module exposes
+    # register(subparsers), which adds its parser and sets ``func``.
+    for module in _SUBCOMMAND_MODULES:
+        importlib.import_module(module).register(sub)
     return parser
 
 

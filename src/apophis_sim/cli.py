@@ -24,38 +24,57 @@ def _flyby(args: argparse.Namespace) -> int:
     import astropy.units as u
     from astropy.time import Time
 
-    from .nbody import apophis, close_approaches
-    from .time import UTC_ASSUMPTION, UTCAssumptionWarning
+    from .encounter import analyse_flyby
+    from .nbody import apophis
+    from .time import UTC_ASSUMPTION, UTCAssumptionWarning, quiet_utc
 
     sol = apophis()
     t0 = _time.perf_counter()
-    forces = None if not args.forces else args.forces.split(",")
-    table = close_approaches(sol, Time(_FLYBY_UNTIL, scale="tdb"), bodies=("earth", "moon"),
-                             max_distance=_FLYBY_MAX_DISTANCE_AU * u.au, forces=forces,
-                             epsilon=args.epsilon)
-    elapsed = _time.perf_counter() - t0
-    rows = {}
-    utc_note = False
-    for body in ("earth", "moon"):
-        sel = table[table["body"] == body]
-        if len(sel) == 0:
-            continue
-        row = sel[int(sel["distance"].argmin())]
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            from .time import quiet_utc
-
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        an = analyse_flyby(sol, Time(_FLYBY_UNTIL, scale="tdb"), "earth", also=("moon",),
+                           max_distance=_FLYBY_MAX_DISTANCE_AU * u.au)
+        table = an.approaches
+        rows = {}
+        for body in ("earth", "moon"):
+            sel = table[table["body"] == body]
+            if len(sel) == 0:
+                continue
+            row = sel[int(sel["distance"].argmin())]
             with quiet_utc():
                 utc_iso = row["time"].utc.isot
-        utc_note = utc_note or any(issubclass(w.category, UTCAssumptionWarning) for w in caught)
-        rows[body] = {
-            "time_tdb_jd": float(row["time"].tdb.jd1 + row["time"].tdb.jd2),
-            "time_tdb_iso": row["time"].tdb.isot,
-            "time_utc_iso": utc_iso,
-            "distance_km": float(row["distance"].to_value(u.km)),
-            "v_rel_km_s": float(row["v_rel"].to_value(u.km / u.s)),
-            "v_inf_km_s": float(row["v_inf"].to_value(u.km / u.s)),
-        }
+            rows[body] = {
+                "time_tdb_jd": float(row["time"].tdb.jd1 + row["time"].tdb.jd2),
+                "time_tdb_iso": row["time"].tdb.isot,
+                "time_utc_iso": utc_iso,
+                "distance_km": float(row["distance"].to_value(u.km)),
+                "v_rel_km_s": float(row["v_rel"].to_value(u.km / u.s)),
+                "v_inf_km_s": float(row["v_inf"].to_value(u.km / u.s)),
+            }
+        with quiet_utc():
+            peak_utc = an.peak_time.utc.isot
+        paths = []
+        if args.plots:
+            from .plotting.flyby import write_flyby_figures
+
+            paths = write_flyby_figures(an, args.plots)
+    elapsed = _time.perf_counter() - t0
+    notes = sorted({str(w.message) for w in caught
+                    if issubclass(w.category, UserWarning) and "apophis_sim" in w.category.__module__})
+    utc_note = any(issubclass(w.category, UTCAssumptionWarning) for w in caught)
+    bp = an.bplane
+    ch = an.change
+    bplane = {"xi_km": float(bp.xi.to_value(u.km)), "zeta_km": float(bp.zeta.to_value(u.km)),
+              "b_km": float(bp.b.to_value(u.km)), "b_dot_t_km": float(bp.b_dot_t.to_value(u.km)),
+              "b_dot_r_km": float(bp.b_dot_r.to_value(u.km)),
+              "capture_radius_km": float(bp.capture_radius.to_value(u.km))}
+    change = {"a_before_au": float(ch.a_before.to_value(u.au)),
+              "a_after_au": float(ch.a_after.to_value(u.au)),
+              "class_before": ch.class_before, "class_after": ch.class_after,
+              "period_before_d": float(ch.period_before.to_value(u.day)),
+              "period_after_d": float(ch.period_after.to_value(u.day))}
+    brightness = {"peak_v_mag": an.peak_magnitude, "peak_time_utc_iso": peak_utc,
+                  "observer": "geocentric"}
     model = {
         "orbit_solution": sol.solution,
         "forces": table.meta["forces"],
@@ -66,9 +85,16 @@ def _flyby(args: argparse.Namespace) -> int:
     }
     if args.json:
         out = dict(rows)
+        out["bplane"] = bplane
+        out["orbit_change"] = change
+        out["brightness"] = brightness
         out["model"] = model
         if utc_note:
             out["utc_note"] = UTC_ASSUMPTION
+        if notes:
+            out["notes"] = [n for n in notes if n != UTC_ASSUMPTION]
+        if paths:
+            out["plots"] = [str(p) for p in paths]
         print(json.dumps(out, indent=2))
         return 0
     print(f"(99942) Apophis, {sol.solution}: close approaches in April 2029")
@@ -77,11 +103,22 @@ def _flyby(args: argparse.Namespace) -> int:
     for body, r in rows.items():
         print(f"{body:6} {r['time_utc_iso']:24} {r['time_tdb_jd']:18.9f} {r['distance_km']:13.3f} "
               f"{r['v_rel_km_s']:11.6f} {r['v_inf_km_s']:11.6f}")
+    print(f"B-plane (Earth): xi = {bplane['xi_km']:,.1f} km, zeta = {bplane['zeta_km']:,.1f} km, "
+          f"b = {bplane['b_km']:,.1f} km (capture radius {bplane['capture_radius_km']:,.0f} km)")
+    print(f"orbit change: a {change['a_before_au']:.4f} -> {change['a_after_au']:.4f} au, "
+          f"{change['class_before']} -> {change['class_after']}, period "
+          f"{change['period_before_d']:.1f} -> {change['period_after_d']:.1f} d")
+    print(f"peak brightness (geocentric): V = {an.peak_magnitude:.2f} at {peak_utc} UTC")
     print(f"model: forces {', '.join(model['forces'])}; ephemerides "
           f"{', '.join(model['ephemeris_files'])}; {model['integrator']}, epsilon "
           f"{model['epsilon']:g}, {model['steps']} steps, {elapsed:.2f} s")
+    for p in paths:
+        print(f"wrote {p}")
     if utc_note:
         print(f"note: {UTC_ASSUMPTION}")
+    for n in notes:
+        if n != UTC_ASSUMPTION:
+            print(f"note: {n}")
     return 0
 
 
@@ -98,8 +135,8 @@ def _build_parser() -> argparse.ArgumentParser:
     flyby.add_argument("--json", action="store_true", help="print one JSON object")
     flyby.add_argument("--forces", default="",
                        help="comma-separated force terms (default: all of JPL's model)")
-    flyby.add_argument("--epsilon", type=float, default=1e-9,
-                       help="IAS15 precision parameter (default 1e-9)")
+    flyby.add_argument("--plots", metavar="DIR", default=None,
+                       help="write every flyby figure as PNG into DIR")
     flyby.set_defaults(func=_flyby)
     # Further subcommands live beside the code they drive; each module exposes
     # register(subparsers), which adds its parser and sets ``func``.

@@ -1,0 +1,294 @@
+"""Encounter analysis: body-centred hyperbola, B-plane, and the flyby's orbit change.
+
+Conventions
+-----------
+All vectors are ICRF. For a close approach with body-centred position r and
+velocity v (at closest approach or any time near it), the osculating two-body
+hyperbola about the body has
+
+* v_inf = sqrt(v^2 - 2 mu / r), a = -mu / v_inf^2 < 0, eccentricity vector
+  e = ((v^2 - mu/r) r - (r.v) v) / mu, perigee q = |a| (e - 1);
+* incoming asymptote direction S = (e_hat + sqrt(e^2 - 1) (h_hat x e_hat)) / e
+  (the direction of the velocity at t -> -infinity);
+* B vector: from the body's centre to the incoming asymptote, perpendicular to
+  it, B = b (S x h_hat) with impact parameter b = |h| / v_inf = |a| sqrt(e^2 - 1).
+
+B-plane coordinates are given in two conventions:
+
+* Opik / Valsecchi (Valsecchi et al. 2003, A&A 408, 1179): eta along S (the
+  planetocentric velocity), zeta opposite to the projection of the body's
+  heliocentric velocity on the b-plane, xi = eta x zeta. xi measures the
+  minimum-orbit-intersection distance, zeta the timing (early/late) of the
+  encounter.
+* Kizner (B.T, B.R): T = S x N / |S x N| with N the ecliptic north pole
+  (ICRF components, obliquity 84381.448"), R = S x T.
+
+The capture radius with gravitational focusing is
+b_c = R sqrt(1 + 2 mu / (R v_inf^2)): every asymptote with b < b_c hits the body.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import astropy.units as u
+import numpy as np
+from astropy.time import Time
+
+from . import bodies as _bodies
+from ._core import frames as _frames
+from .elements import Elements, orbit_class
+from .errors import InputError, OrbitTypeError
+from .units import to_canonical
+
+__all__ = ["Hyperbola", "BPlane", "hyperbola", "bplane", "capture_radius", "OrbitChange",
+           "orbit_change", "FlybyAnalysis", "analyse_flyby"]
+
+_KM_S = u.km / u.s
+_ECLIPTIC_POLE_ICRF = _frames.ICRF_FROM_ECL @ np.array([0.0, 0.0, 1.0])
+
+
+@dataclass(frozen=True)
+class Hyperbola:
+    """Osculating body-centred hyperbola (all Quantities; arrays broadcast over the batch)."""
+
+    e: np.ndarray
+    q: u.Quantity
+    a: u.Quantity
+    v_inf: u.Quantity
+    b: u.Quantity
+    asymptote_in: np.ndarray  # unit vector S, ICRF, shape (..., 3)
+    h_hat: np.ndarray         # unit orbit normal, ICRF, shape (..., 3)
+    e_hat: np.ndarray         # unit vector to perigee, ICRF, shape (..., 3)
+
+
+@dataclass(frozen=True)
+class BPlane:
+    """B-plane coordinates of an encounter (km) and the body's capture radius."""
+
+    xi: u.Quantity
+    zeta: u.Quantity
+    b_dot_t: u.Quantity
+    b_dot_r: u.Quantity
+    b: u.Quantity
+    capture_radius: u.Quantity
+    hyperbola: Hyperbola
+
+
+def _vec(x: u.Quantity, unit: u.UnitBase, name: str) -> np.ndarray:
+    arr = to_canonical(x, unit, name)
+    if arr.shape[-1:] != (3,):
+        raise InputError(f"{name} must have xyz on its last axis (shape (..., 3)), got {arr.shape}")
+    return arr
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.linalg.norm(v, axis=-1, keepdims=True)
+
+
+def hyperbola(r_rel: u.Quantity, v_rel: u.Quantity, body: str = "earth") -> Hyperbola:
+    """Osculating hyperbola about ``body`` from a body-centred state.
+
+    Parameters
+    ----------
+    r_rel : Quantity [length], shape (..., 3)
+        Position relative to the body's centre (ICRF).
+    v_rel : Quantity [velocity], shape (..., 3)
+        Velocity relative to the body.
+    body : str
+        DE440 body name (its GM is used).
+
+    Raises
+    ------
+    OrbitTypeError
+        The relative orbit is bound (not a flyby): no asymptote, no B-plane.
+    """
+    r = _vec(r_rel, u.km, "r_rel")
+    v = _vec(v_rel, _KM_S, "v_rel")
+    mu = _bodies.body(body).gm_au3_d2 * _bodies.AU_KM**3 / 86400.0**2
+    rn = np.linalg.norm(r, axis=-1)
+    v2 = np.sum(v * v, axis=-1)
+    vinf2 = v2 - 2.0 * mu / rn
+    if np.any(vinf2 <= 0):
+        raise OrbitTypeError(f"the motion relative to {body} is bound (v^2 < 2 mu / r); a B-plane "
+                             "exists only for hyperbolic flybys")
+    vinf = np.sqrt(vinf2)
+    a = -mu / vinf2
+    h = np.cross(r, v)
+    hn = np.linalg.norm(h, axis=-1)
+    evec = ((v2 - mu / rn)[..., None] * r - np.sum(r * v, axis=-1)[..., None] * v) / mu
+    e = np.linalg.norm(evec, axis=-1)
+    e_hat = evec / e[..., None]
+    h_hat = h / hn[..., None]
+    s = (e_hat + np.sqrt(e * e - 1.0)[..., None] * np.cross(h_hat, e_hat)) / e[..., None]
+    return Hyperbola(e=e, q=(-a * (e - 1.0)) * u.km, a=a * u.km, v_inf=vinf * _KM_S,
+                     b=(hn / vinf) * u.km, asymptote_in=s, h_hat=h_hat, e_hat=e_hat)
+
+
+def capture_radius(body: str, v_inf: u.Quantity, radius: u.Quantity | None = None) -> u.Quantity:
+    """Gravitationally focused capture radius R sqrt(1 + 2 mu / (R v_inf^2)) [km].
+
+    ``radius`` defaults to the body's equatorial radius (Earth: 6378.137 km, WGS84,
+    the radius JPL uses for impacts and altitudes).
+    """
+    b = _bodies.body(body)
+    if radius is None:
+        r_km = _bodies.EARTH_RADIUS_WGS84_KM if b.name == "earth" else b.radius_km
+        if r_km is None:
+            raise InputError(f"no radius is known for {body}; pass radius=...")
+    else:
+        r_km = float(to_canonical(radius, u.km, "radius"))
+    mu = b.gm_au3_d2 * _bodies.AU_KM**3 / 86400.0**2
+    vinf = to_canonical(v_inf, _KM_S, "v_inf")
+    return r_km * np.sqrt(1.0 + 2.0 * mu / (r_km * vinf * vinf)) * u.km
+
+
+def bplane(r_rel: u.Quantity, v_rel: u.Quantity, body_velocity: u.Quantity,
+           body: str = "earth") -> BPlane:
+    """B-plane coordinates of a flyby (conventions in the module docstring).
+
+    Parameters
+    ----------
+    r_rel, v_rel : Quantity, shape (..., 3)
+        Body-centred ICRF state near the encounter.
+    body_velocity : Quantity [velocity], shape (..., 3)
+        Heliocentric velocity of the body at the encounter (defines zeta).
+    body : str
+        The encountered body.
+    """
+    hyp = hyperbola(r_rel, v_rel, body)
+    vp = _vec(body_velocity, _KM_S, "body_velocity")
+    s = hyp.asymptote_in
+    bvec = hyp.b.to_value(u.km)[..., None] * _unit(np.cross(s, hyp.h_hat))
+    proj = vp - np.sum(vp * s, axis=-1, keepdims=True) * s
+    zeta_hat = -_unit(proj)
+    xi_hat = np.cross(s, zeta_hat)
+    t_hat = _unit(np.cross(s, np.broadcast_to(_ECLIPTIC_POLE_ICRF, s.shape)))
+    r_hat = np.cross(s, t_hat)
+    return BPlane(
+        xi=np.sum(bvec * xi_hat, axis=-1) * u.km,
+        zeta=np.sum(bvec * zeta_hat, axis=-1) * u.km,
+        b_dot_t=np.sum(bvec * t_hat, axis=-1) * u.km,
+        b_dot_r=np.sum(bvec * r_hat, axis=-1) * u.km,
+        b=hyp.b,
+        capture_radius=capture_radius(body, hyp.v_inf),
+        hyperbola=hyp,
+    )
+
+
+@dataclass(frozen=True)
+class OrbitChange:
+    """Heliocentric osculating orbit before and after an encounter."""
+
+    before: Elements
+    after: Elements
+    a_before: u.Quantity
+    a_after: u.Quantity
+    class_before: str
+    class_after: str
+    period_before: u.Quantity
+    period_after: u.Quantity
+
+
+def orbit_change(solution, encounter_time: Time, offset: u.Quantity = 30 * u.day,
+                 ephemeris=None) -> OrbitChange:
+    """Heliocentric ecliptic osculating elements ``offset`` before and after an encounter.
+
+    Parameters
+    ----------
+    solution : OrbitSolution or State
+        The object (propagated with the full n-body model).
+    encounter_time : astropy.time.Time
+        Time of the encounter (e.g. from :func:`apophis_sim.close_approaches`).
+    offset : Quantity [time]
+        How far from the encounter to osculate (30 days: far outside Earth's
+        sphere of influence, ~0.01 au, for a 6-7 km/s flyby).
+    """
+    from .nbody import propagate_nbody_grid
+
+    dt = to_canonical(offset, u.day, "offset")
+    if dt <= 0:
+        raise InputError("offset must be positive")
+    times = encounter_time + np.array([-dt, dt]) * u.day
+    states = propagate_nbody_grid(solution, times, ephemeris=ephemeris)
+    helio = states.to_centre("sun", ephemeris=ephemeris).to_frame("ecliptic")
+    els = Elements.from_state(helio)
+    a = els.a
+    e = els.e
+    classes = orbit_class(a, e)
+    before, after = helio[0].to_elements(), helio[1].to_elements()
+    return OrbitChange(before=before, after=after, a_before=a[0], a_after=a[1],
+                       class_before=str(classes[0]), class_after=str(classes[1]),
+                       period_before=before.period, period_after=after.period)
+
+
+@dataclass(frozen=True)
+class FlybyAnalysis:
+    """Everything about one planetary flyby (see :func:`analyse_flyby`)."""
+
+    approaches: object          # QTable from close_approaches
+    time: Time                  # closest approach (TDB)
+    distance: u.Quantity
+    v_rel: u.Quantity
+    v_inf: u.Quantity
+    bplane: BPlane
+    change: OrbitChange
+    track_times: Time           # samples around the approach
+    track_r_km: np.ndarray      # body-centred ICRF positions of the object [km], (N, 3)
+    track_v_km_s: np.ndarray    # body-centred ICRF velocities [km/s], (N, 3)
+    moon_r_km: np.ndarray       # Earth-centred Moon positions at track_times [km]
+    visibility: object          # geocentric Visibility at track_times
+    peak_magnitude: float
+    peak_time: Time
+
+
+def analyse_flyby(solution, until: Time, body: str = "earth", *, also: tuple[str, ...] = (),
+                  ephemeris=None,
+                  window: u.Quantity = 1.0 * u.day, step: u.Quantity = 5 * u.min,
+                  max_distance: u.Quantity = 0.01 * u.au) -> FlybyAnalysis:
+    """Close approach, B-plane, orbit change and brightness of the deepest flyby of ``body``.
+
+    Parameters
+    ----------
+    solution : OrbitSolution
+        The object (e.g. :func:`apophis_sim.apophis`).
+    until : astropy.time.Time
+        End of the search for close approaches.
+    body : str
+        The encountered body.
+    also : tuple of str
+        Other bodies whose approaches go into ``approaches`` (e.g. ``("moon",)``).
+    window, step : Quantity [time]
+        Half-width and sampling step of the trajectory kept around the approach
+        (for plots, the brightness curve and the ground track).
+    """
+    from .ephemeris import Ephemeris
+    from .nbody import close_approaches, propagate_nbody_grid
+    from .visibility import visibility
+
+    eph = ephemeris if ephemeris is not None else Ephemeris.open()
+    table = close_approaches(solution, until, bodies=(body,) + tuple(also),
+                             max_distance=max_distance, ephemeris=eph)
+    mine = table[table["body"] == body]
+    if len(mine) == 0:
+        raise InputError(f"no approach to {body} closer than {max_distance} before {until.isot}")
+    row = mine[int(np.argmin(mine["distance"]))]
+    t_ca = row["time"]
+    _, v_body = eph.posvel(body, t_ca.tdb.jd1, t_ca.tdb.jd2, centre="sun")
+    bp = bplane(row["r_rel"], row["v_rel_vec"], v_body * _bodies.AU_KM / 86400.0 * _KM_S, body)
+    change = orbit_change(solution, t_ca, ephemeris=eph)
+    half = float(to_canonical(window, u.day, "window"))
+    dstep = float(to_canonical(step, u.day, "step"))
+    n = int(round(2 * half / dstep)) + 1
+    times = t_ca + np.linspace(-half, half, n) * u.day
+    st = propagate_nbody_grid(solution, times, ephemeris=eph).to_centre(body, ephemeris=eph)
+    st = st.to_frame("icrf")
+    moon, _ = eph.posvel("moon", times.tdb.jd1, times.tdb.jd2, centre="earth")
+    vis = visibility(solution, times, ephemeris=eph)
+    k = int(np.argmin(vis.magnitude))
+    return FlybyAnalysis(
+        approaches=table, time=t_ca, distance=row["distance"], v_rel=row["v_rel"],
+        v_inf=row["v_inf"], bplane=bp, change=change, track_times=times,
+        track_r_km=st.r_au * _bodies.AU_KM, track_v_km_s=st.v_au_d * _bodies.AU_KM / 86400.0,
+        moon_r_km=moon * _bodies.AU_KM, visibility=vis, peak_magnitude=float(vis.magnitude[k]),
+        peak_time=vis.time[k])

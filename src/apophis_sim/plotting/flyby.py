@@ -143,6 +143,10 @@ def plot_ground_track(ax: Axes, lon: u.Quantity, lat: u.Quantity, *, times: Time
     kwargs.setdefault("color", "tab:red")
     for seg_lo, seg_la in zip(np.split(lo, jumps), np.split(la, jumps)):
         ax.plot(seg_lo, seg_la, **kwargs)
+    if times is not None and len(lo) > 1:
+        for idx, ha in ((0, "left"), (-1, "right")):
+            ax.annotate(f"{_utc_datetimes(times[idx]):%d %b %H:%M}", (lo[idx], la[idx]),
+                        textcoords="offset points", xytext=(0, 6), ha=ha, fontsize="small")
     if mark is not None:
         label = "closest approach"
         if times is not None:

@@ -23,6 +23,7 @@ __all__ = [
     "EphemerisError",
     "EphemerisNotFoundError",
     "EphemerisRangeError",
+    "IncompatibleRunError",
 ]
 
 
@@ -85,3 +86,9 @@ class EphemerisNotFoundError(EphemerisError, FileNotFoundError):
 
 class EphemerisRangeError(EphemerisError, ValueError):
     """A time lies outside the interval an ephemeris covers; the message names that interval."""
+
+
+class IncompatibleRunError(InputError):
+    """An output folder holds results of a different run (another seed, clone count,
+    chunk size, orbit solution or force model) than the one requested; the message
+    names the differing parameters. Use another folder or the same parameters."""

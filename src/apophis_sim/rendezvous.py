@@ -713,6 +713,8 @@ class LaunchWindow:
         Cell of the best point in the source :class:`Porkchop`.
     rows : (int, int)
         First and last departure index of the window (inclusive).
+    columns : (int, int)
+        First and last arrival index of the window's feasible cells (inclusive).
     """
 
     open: Time
@@ -728,6 +730,7 @@ class LaunchWindow:
     revs: int
     index: tuple[int, int]
     rows: tuple[int, int]
+    columns: tuple[int, int]
 
     @property
     def length(self) -> u.Quantity:
@@ -868,11 +871,13 @@ def _windows_from_mask(pc: Porkchop, ok: np.ndarray, rank_by: str) -> list[Launc
         k, j = np.unravel_index(np.argmin(block), block.shape)
         i = a + int(k)
         j = int(j)
+        cols = np.flatnonzero(ok[a:b + 1].any(axis=0))
         windows.append(LaunchWindow(
             open=pc.departure[a], close=pc.departure[b], best_launch=pc.departure[i],
             best_arrival=pc.arrival[j], c3=pc.c3[i, j], vinf_arrival=pc.vinf_arrival[i, j],
             total_dv=pc.total_dv[i, j], dla=pc.dla[i, j], rla=pc.rla[i, j], tof=pc.tof[i, j],
-            revs=int(pc.revs[i, j]), index=(i, j), rows=(a, b)))
+            revs=int(pc.revs[i, j]), index=(i, j), rows=(a, b),
+            columns=(int(cols[0]), int(cols[-1]))))
     windows.sort(key=lambda w: float(values[w.index]))
     return windows
 

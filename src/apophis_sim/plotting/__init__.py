@@ -9,7 +9,9 @@ from __future__ import annotations
 from .flyby import (GEO_RADIUS_KM, plot_bplane, plot_distance_speed, plot_flyby_geometry,
                     plot_ground_track, plot_orbit_change, write_flyby_figures)
 from .orbits import PROJECTIONS, orbit_track, plot_orbit, plot_position
+from .porkchop import PORKCHOP_QUANTITIES, plot_porkchop, plot_transfer
 
 __all__ = ["GEO_RADIUS_KM", "PROJECTIONS", "orbit_track", "plot_bplane", "plot_distance_speed",
            "plot_flyby_geometry", "plot_ground_track", "plot_orbit", "plot_orbit_change",
            "plot_position", "write_flyby_figures"]
+__all__ += ["PORKCHOP_QUANTITIES", "plot_porkchop", "plot_transfer"]

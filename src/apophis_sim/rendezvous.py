@@ -543,11 +543,10 @@ def porkchop_arrays(r_dep: np.ndarray, v_dep: np.ndarray, r_arr: np.ndarray,
         ``v1``, ``v2`` [au/day].
     """
     n, m = tof_d.shape
-    out = dict(c3=np.full((n, m), np.nan), vinf_dep=np.full((n, m, 3), np.nan),
-               vinf_arr=np.full((n, m), np.nan), total_dv=np.full((n, m), np.nan),
-               revs=np.full((n, m), -1, dtype=np.int64), branch=np.zeros((n, m), np.int64),
-               status=np.empty((n, m), np.int8), v1=np.full((n, m, 3), np.nan),
-               v2=np.full((n, m, 3), np.nan))
+    out = dict(c3=np.empty((n, m)), vinf_dep=np.empty((n, m, 3)), vinf_arr=np.empty((n, m)),
+               total_dv=np.empty((n, m)), revs=np.empty((n, m), dtype=np.int64),
+               branch=np.zeros((n, m), np.int64), status=np.empty((n, m), np.int8),
+               v1=np.empty((n, m, 3)), v2=np.empty((n, m, 3)))
     if chunk_rows is None:
         chunk_rows = max(1, 250_000 // max(m, 1))
     if progress is None:
@@ -566,7 +565,18 @@ def porkchop_arrays(r_dep: np.ndarray, v_dep: np.ndarray, r_arr: np.ndarray,
                 g = _transfer_grid(r_dep[rows], v_dep[rows], r_arr, v_arr, tof_d[rows], mu,
                                    revs, branch, prograde)
                 if first_status is None:
+                    # Direct arcs: plain copies (the kernel already put NaN in every
+                    # unsolved cell, so no masking is needed).
                     first_status = g["status"]
+                    best_total = np.where(first_status == 0, g["total"], np.inf)
+                    out["c3"][rows] = g["vd_mag"] ** 2
+                    out["vinf_dep"][rows] = g["vinf_dep"]
+                    out["vinf_arr"][rows] = g["va_mag"]
+                    out["total_dv"][rows] = g["total"]
+                    out["revs"][rows] = np.where(first_status == 0, 0, -1)
+                    out["v1"][rows] = g["v1"]
+                    out["v2"][rows] = g["v2"]
+                    continue
                 better = (g["status"] == 0) & (g["total"] < best_total)
                 if not better.any():
                     continue

@@ -855,7 +855,7 @@ def _dask_client(scheduler: Any, n_workers: int | None) -> Iterator[Any]:
 
         workers = n_workers if n_workers is not None else (os.cpu_count() or 1)
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.ERROR)
+                               dashboard_address=":0", silence_logs=logging.ERROR)
         client = Client(cluster)
         try:
             yield client

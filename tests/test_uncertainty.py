@@ -332,6 +332,11 @@ def test_dask_results_are_bit_identical(mc_serial, cluster):
         res = run_monte_carlo(48, 2029, chunk_size=chunk, scheduler=cluster, progress=False)
         _same(res.columns, mc_serial.columns)
         assert len(res.computed_chunks) == -(-48 // chunk)
+    # Another run on the same cluster (a regression: run inputs once became cluster
+    # keys named after their fields and collided between runs, hanging the second).
+    other = run_monte_carlo(4, 7, chunk_size=2, scheduler=cluster, progress=False)
+    _same(other.columns, run_monte_carlo(4, 7, chunk_size=4, scheduler="serial",
+                                         progress=False).columns)
 
 
 def test_embedded_local_cluster(mc_serial):

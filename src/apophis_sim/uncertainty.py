@@ -684,25 +684,42 @@ def _run_id(params: dict) -> str:
     return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _simulate_chunk(spec: dict, chunk: int) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _ChunkSpec:
+    """What a worker needs to compute any chunk of a run (small: ~3 kB pickled).
+
+    A plain object, not a dict: Dask would treat a scattered or embedded dict's
+    entries as separate keys of the cluster (named "seed", "solution", ...), which
+    collide between runs sharing one cluster.
+    """
+
+    solution: OrbitSolution
+    seed: int
+    n_clones: int
+    chunk_size: int
+    forces: tuple[str, ...]
+    epsilon: float
+    numba_threads: int | None
+
+
+def _simulate_chunk(spec: _ChunkSpec, chunk: int) -> dict[str, Any]:
     """Worker task: the clones of one chunk -> result columns (plain NumPy arrays).
 
     Pure function of ``(spec, chunk)``: a re-run after a lost worker gives the
     same bits.
     """
-    threads = spec.get("numba_threads")
+    threads = spec.numba_threads
     if threads:
         import numba
 
         numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
-    sol = spec["solution"]
-    start = chunk * spec["chunk_size"]
-    stop = min(spec["n_clones"], start + spec["chunk_size"])
-    params = sample_parameters(sol, spec["seed"], start, stop)
+    sol = spec.solution
+    start = chunk * spec.chunk_size
+    stop = min(spec.n_clones, start + spec.chunk_size)
+    params = sample_parameters(sol, spec.seed, start, stop)
     states, ng = clone_states(sol, params)
     eph = Ephemeris.open()
-    enc = encounter_of(states, ng, forces=spec["forces"], ephemeris=eph,
-                       epsilon=spec["epsilon"])
+    enc = encounter_of(states, ng, forces=spec.forces, ephemeris=eph, epsilon=spec.epsilon)
     cols: dict[str, Any] = {"clone": np.arange(start, stop, dtype=np.int64)}
     cols.update(enc)
     for j, name in enumerate(PARAMETER_LABELS):
@@ -977,8 +994,7 @@ def run_monte_carlo(n_clones: int, seed: int, *, solution: OrbitSolution | None 
     todo = [c for c in range(n_chunks) if c not in parts]
     serial = isinstance(scheduler, str) and scheduler == "serial"
     threads = numba_threads if numba_threads is not None else (None if serial else 1)
-    spec = {"solution": sol, "seed": seed, "n_clones": n_clones, "chunk_size": chunk_size,
-            "forces": list(force_names), "epsilon": float(epsilon), "numba_threads": threads}
+    spec = _ChunkSpec(sol, seed, n_clones, chunk_size, force_names, float(epsilon), threads)
     show = progress if progress is not None else sys.stderr.isatty()
     bar = None
     if show:
@@ -1010,8 +1026,7 @@ def run_monte_carlo(n_clones: int, seed: int, *, solution: OrbitSolution | None 
             from distributed import as_completed
 
             with _dask_client(scheduler, n_workers) as client:
-                spec_future = client.scatter(spec, broadcast=True, hash=False)
-                futures = [client.submit(_simulate_chunk, spec_future, c,
+                futures = [client.submit(_simulate_chunk, spec, c,
                                          key=f"apophis-mc-{run_id}-{c:06d}", pure=False)
                            for c in todo]
                 for fut in as_completed(futures):

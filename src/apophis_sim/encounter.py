@@ -36,6 +36,7 @@ import numpy as np
 from astropy.time import Time
 
 from . import bodies as _bodies
+from ._core import bplane as _bp
 from ._core import frames as _frames
 from .elements import Elements, orbit_class
 from .errors import InputError, OrbitTypeError
@@ -106,23 +107,13 @@ def hyperbola(r_rel: u.Quantity, v_rel: u.Quantity, body: str = "earth") -> Hype
     r = _vec(r_rel, u.km, "r_rel")
     v = _vec(v_rel, _KM_S, "v_rel")
     mu = _bodies.body(body).gm_au3_d2 * _bodies.AU_KM**3 / 86400.0**2
-    rn = np.linalg.norm(r, axis=-1)
-    v2 = np.sum(v * v, axis=-1)
-    vinf2 = v2 - 2.0 * mu / rn
-    if np.any(vinf2 <= 0):
+    if np.any(np.sum(v * v, axis=-1) <= 2.0 * mu / np.linalg.norm(r, axis=-1)):
         raise OrbitTypeError(f"the motion relative to {body} is bound (v^2 < 2 mu / r); a B-plane "
                              "exists only for hyperbolic flybys")
-    vinf = np.sqrt(vinf2)
-    a = -mu / vinf2
-    h = np.cross(r, v)
-    hn = np.linalg.norm(h, axis=-1)
-    evec = ((v2 - mu / rn)[..., None] * r - np.sum(r * v, axis=-1)[..., None] * v) / mu
-    e = np.linalg.norm(evec, axis=-1)
-    e_hat = evec / e[..., None]
-    h_hat = h / hn[..., None]
-    s = (e_hat + np.sqrt(e * e - 1.0)[..., None] * np.cross(h_hat, e_hat)) / e[..., None]
-    return Hyperbola(e=e, q=(-a * (e - 1.0)) * u.km, a=a * u.km, v_inf=vinf * _KM_S,
-                     b=(hn / vinf) * u.km, asymptote_in=s, h_hat=h_hat, e_hat=e_hat)
+    h = _bp.hyperbola_arrays(r, v, mu)
+    return Hyperbola(e=h["e"], q=h["q"] * u.km, a=h["a"] * u.km, v_inf=h["v_inf"] * _KM_S,
+                     b=h["b"] * u.km, asymptote_in=h["s_hat"], h_hat=h["h_hat"],
+                     e_hat=h["e_hat"])
 
 
 def capture_radius(body: str, v_inf: u.Quantity, radius: u.Quantity | None = None) -> u.Quantity:
@@ -160,11 +151,7 @@ def bplane(r_rel: u.Quantity, v_rel: u.Quantity, body_velocity: u.Quantity,
     vp = _vec(body_velocity, _KM_S, "body_velocity")
     s = hyp.asymptote_in
     bvec = hyp.b.to_value(u.km)[..., None] * _unit(np.cross(s, hyp.h_hat))
-    proj = vp - np.sum(vp * s, axis=-1, keepdims=True) * s
-    zeta_hat = -_unit(proj)
-    xi_hat = np.cross(s, zeta_hat)
-    t_hat = _unit(np.cross(s, np.broadcast_to(_ECLIPTIC_POLE_ICRF, s.shape)))
-    r_hat = np.cross(s, t_hat)
+    xi_hat, zeta_hat, t_hat, r_hat = _bp.bplane_axes(s, vp, _ECLIPTIC_POLE_ICRF)
     return BPlane(
         xi=np.sum(bvec * xi_hat, axis=-1) * u.km,
         zeta=np.sum(bvec * zeta_hat, axis=-1) * u.km,

@@ -42,6 +42,7 @@ import numpy as np
 from astropy.time import Time
 
 from . import bodies as _bodies
+from ._core import bplane as _bp
 from .elements import Elements
 from .ephemeris import Ephemeris
 from .errors import (ConvergenceError, IncompatibleRunError, InputError, NonFiniteInputError,
@@ -375,23 +376,11 @@ def bplane_coordinates(r_rel_km: np.ndarray, v_rel_km_s: np.ndarray, gm_km3_s2: 
     if np.any(vinf2 <= 0):
         raise OrbitTypeError("the planet-centred orbit is not hyperbolic (v^2 <= 2 GM/r): "
                              "no incoming asymptote, no B-plane")
-    vinf = np.sqrt(vinf2)
-    h = np.cross(r, v)
-    hn = np.linalg.norm(h, axis=-1)
-    h_hat = h / hn[..., None]
-    rv = np.sum(r * v, axis=-1)
-    evec = ((v2 - mu / rn)[..., None] * r - rv[..., None] * v) / mu
-    e = np.linalg.norm(evec, axis=-1)
-    e_hat = evec / e[..., None]
-    q_hat = np.cross(h_hat, e_hat)
-    eta = (e_hat + np.sqrt(e * e - 1.0)[..., None] * q_hat) / e[..., None]
-    b = hn / vinf
-    b_vec = b[..., None] * np.cross(eta, h_hat)
-    ve_perp = ve - np.sum(ve * eta, axis=-1)[..., None] * eta
-    zeta_hat = -ve_perp / np.linalg.norm(ve_perp, axis=-1)[..., None]
-    xi_hat = np.cross(eta, zeta_hat)
-    return BPlane(np.sum(b_vec * xi_hat, axis=-1), np.sum(b_vec * zeta_hat, axis=-1), b, vinf,
-                  eta)
+    hyp = _bp.hyperbola_arrays(r, v, mu)
+    xi_hat, zeta_hat, _, _ = _bp.bplane_axes(hyp["s_hat"], ve, np.array([0.0, 0.0, 1.0]))
+    b_vec = hyp["b_vec"]
+    return BPlane(np.sum(b_vec * xi_hat, axis=-1), np.sum(b_vec * zeta_hat, axis=-1), hyp["b"],
+                  hyp["v_inf"], hyp["s_hat"])
 
 
 # ----------------------------------------------------------------------------- encounters

@@ -87,6 +87,8 @@ def test_capture_radius_closed_form():
     assert rc == pytest.approx(R * np.sqrt(1 + 2 * MU_E / (R * 5.84**2)), rel=1e-14)
     # The focusing makes the capture radius grow as v_inf falls.
     assert capture_radius("earth", 2 * KMS) > capture_radius("earth", 20 * KMS)
+    with pytest.raises(InputError, match="positive"):
+        capture_radius("earth", 0 * KMS)
 
 
 def test_bound_orbit_has_no_bplane():

@@ -39,7 +39,6 @@ from apophis_sim._core import elements as core_el
 from apophis_sim._core import kepler
 from conftest import (
     AU_M,
-    DAY_S,
     GM_SUN_SBDB,
     JPL220_EPOCH_JD_TDB,
     JPL220_R_AU,

@@ -131,6 +131,8 @@ def capture_radius(body: str, v_inf: u.Quantity, radius: u.Quantity | None = Non
         r_km = float(to_canonical(radius, u.km, "radius"))
     mu = b.gm_au3_d2 * _bodies.AU_KM**3 / 86400.0**2
     vinf = to_canonical(v_inf, _KM_S, "v_inf")
+    if np.any(vinf <= 0) or r_km <= 0:
+        raise InputError("v_inf and radius must be positive (a flyby has v_inf > 0)")
     return r_km * np.sqrt(1.0 + 2.0 * mu / (r_km * vinf * vinf)) * u.km
 
 
@@ -193,19 +195,26 @@ def orbit_change(solution, encounter_time: Time, offset: u.Quantity = 30 * u.day
     """
     from .nbody import propagate_nbody_grid
 
-    dt = to_canonical(offset, u.day, "offset")
+    dt = _offset_days(offset)
+    times = encounter_time + np.array([-dt, dt]) * u.day
+    return _change_from(propagate_nbody_grid(solution, times, ephemeris=ephemeris), ephemeris)
+
+
+def _offset_days(offset: u.Quantity) -> float:
+    dt = float(to_canonical(offset, u.day, "offset"))
     if dt <= 0:
         raise InputError("offset must be positive")
-    times = encounter_time + np.array([-dt, dt]) * u.day
-    states = propagate_nbody_grid(solution, times, ephemeris=ephemeris)
+    return dt
+
+
+def _change_from(states, ephemeris) -> OrbitChange:
+    """OrbitChange from the object's states before and after (batch of 2, any centre)."""
     helio = states.to_centre("sun", ephemeris=ephemeris).to_frame("ecliptic")
-    els = Elements.from_state(helio)
-    a = els.a
-    e = els.e
-    classes = orbit_class(a, e)
     before, after = helio[0].to_elements(), helio[1].to_elements()
-    return OrbitChange(before=before, after=after, a_before=a[0], a_after=a[1],
-                       class_before=str(classes[0]), class_after=str(classes[1]),
+    a_before, a_after = before.a, after.a
+    return OrbitChange(before=before, after=after, a_before=a_before, a_after=a_after,
+                       class_before=str(orbit_class(a_before, before.e)),
+                       class_after=str(orbit_class(a_after, after.e)),
                        period_before=before.period, period_after=after.period)
 
 
@@ -263,15 +272,19 @@ def analyse_flyby(solution, until: Time, body: str = "earth", *, also: tuple[str
     t_ca = row["time"]
     _, v_body = eph.posvel(body, t_ca.tdb.jd1, t_ca.tdb.jd2, centre="sun")
     bp = bplane(row["r_rel"], row["v_rel_vec"], v_body * _bodies.AU_KM / 86400.0 * _KM_S, body)
-    change = orbit_change(solution, t_ca, ephemeris=eph)
     half = float(to_canonical(window, u.day, "window"))
     dstep = float(to_canonical(step, u.day, "step"))
     n = int(round(2 * half / dstep)) + 1
-    times = t_ca + np.linspace(-half, half, n) * u.day
-    st = propagate_nbody_grid(solution, times, ephemeris=eph).to_centre(body, ephemeris=eph)
-    st = st.to_frame("icrf")
+    dt = _offset_days(30 * u.day)
+    # One integration serves the track, the brightness and the orbit change.
+    offsets = np.concatenate([np.linspace(-half, half, n), [-dt, dt]])
+    grid = propagate_nbody_grid(solution, t_ca + offsets * u.day, ephemeris=eph)
+    change = _change_from(grid[n:], eph)
+    track = grid[:n]
+    times = track.epoch
+    st = track.to_centre(body, ephemeris=eph).to_frame("icrf")
     moon, _ = eph.posvel("moon", times.tdb.jd1, times.tdb.jd2, centre="earth")
-    vis = visibility(solution, times, ephemeris=eph)
+    vis = visibility(solution, times, ephemeris=eph, states=track)
     k = int(np.argmin(vis.magnitude))
     return FlybyAnalysis(
         approaches=table, time=t_ca, distance=row["distance"], v_rel=row["v_rel"],

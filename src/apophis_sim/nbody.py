@@ -28,7 +28,7 @@ from ._core import ias15 as _ias15
 from .ephemeris import Ephemeris
 from .errors import ConvergenceError, InputError, ShapeMismatchError, UnknownNameError
 from .state import State
-from .time import from_jd_tdb, quiet_utc, to_jd_tdb
+from .time import from_jd_tdb, to_jd_tdb
 from .units import AU, AU_KM, DAY, to_canonical
 
 __all__ = [
@@ -291,7 +291,7 @@ def _run(ssb: State, ng: np.ndarray, eph: Ephemeris, end: tuple[float, float],
                 tuple(names[i] for i in ev_idx))
 
 
-def _finish(run: _Run, x: np.ndarray, v: np.ndarray, j1, j2, batch: tuple[int, ...],
+def _finish(x: np.ndarray, v: np.ndarray, j1, j2, batch: tuple[int, ...],
             original: State, eph: Ephemeris) -> State:
     """SSB ICRF arrays -> State in the caller's frame and centre."""
     out = State.from_arrays(x.reshape(batch + (3,)), v.reshape(batch + (3,)), j1, j2,
@@ -346,7 +346,7 @@ def propagate_nbody(state: State | OrbitSolution, to: Time, *, nongrav: u.Quanti
                                  "propagate_nbody_grid(state, times) for many")
     run = _run(ssb, ng, eph, (float(e1), float(e2)), (np.zeros(0), np.zeros(0)), forces, (),
                0.0, epsilon, max_steps, progress)
-    return _finish(run, run.x_end, run.v_end, e1, e2, original.shape, original, eph)
+    return _finish(run.x_end, run.v_end, e1, e2, original.shape, original, eph)
 
 
 def propagate_nbody_grid(state: State | OrbitSolution, times: Time, *,
@@ -366,8 +366,8 @@ def propagate_nbody_grid(state: State | OrbitSolution, times: Time, *,
     n = int(np.prod(ssb.shape)) if ssb.shape else 1
     x = np.zeros((n, dt.size, 3))
     v = np.zeros((n, dt.size, 3))
-    for sign in (1.0, -1.0):
-        sel = np.flatnonzero(dt * sign > 0) if sign < 0 else np.flatnonzero(dt >= 0)
+    # Forward and backward from the epoch are two integrations.
+    for sign, sel in ((1.0, np.flatnonzero(dt >= 0)), (-1.0, np.flatnonzero(dt < 0))):
         if sel.size == 0:
             continue
         order = sel[np.argsort(dt[sel] * sign)]
@@ -379,7 +379,7 @@ def propagate_nbody_grid(state: State | OrbitSolution, times: Time, *,
     shape = original.shape + t_shape
     j1 = np.broadcast_to(np.reshape(t1, (1,) * len(original.shape) + t_shape), shape)
     j2 = np.broadcast_to(np.reshape(t2, (1,) * len(original.shape) + t_shape), shape)
-    return _finish(run, x, v, j1, j2, shape, original, eph)
+    return _finish(x, v, j1, j2, shape, original, eph)
 
 
 def close_approaches(state: State | OrbitSolution, until: Time, *,

@@ -29,7 +29,7 @@ from astropy.time import Time
 from astropy.utils import iers
 
 from .ephemeris import Ephemeris
-from .errors import InputError
+from .errors import InputError, ShapeMismatchError
 from .time import quiet_utc, to_jd_tdb
 from .units import AU_KM, to_canonical
 
@@ -115,7 +115,7 @@ class Visibility:
 
 def visibility(solution, times: Time, location: EarthLocation | None = None,
                ephemeris: Ephemeris | None = None, H: float | None = None,
-               G: float | None = None) -> Visibility:
+               G: float | None = None, states=None) -> Visibility:
     """Brightness and sky position of the object seen from Earth at ``times``.
 
     Parameters
@@ -129,6 +129,9 @@ def visibility(solution, times: Time, location: EarthLocation | None = None,
         altitude). Default: geocentric, without altitude/azimuth.
     H, G : float, optional
         Default: the solution's (Apophis: 19.09, 0.24).
+    states : State, optional
+        The object's states at ``times`` (any centre and frame) when already
+        computed; otherwise ``solution`` is propagated with the n-body model.
 
     Notes
     -----
@@ -147,7 +150,11 @@ def visibility(solution, times: Time, location: EarthLocation | None = None,
     times = Time(np.atleast_1d(times.tdb.jd1), np.atleast_1d(times.tdb.jd2), format="jd",
                  scale="tdb")
     eph = ephemeris if ephemeris is not None else Ephemeris.open()
-    states = propagate_nbody_grid(solution, times, ephemeris=eph)
+    if states is None:
+        states = propagate_nbody_grid(solution, times, ephemeris=eph)
+    elif states.shape != times.shape:
+        raise ShapeMismatchError(f"states has shape {states.shape}, times {times.shape}; "
+                                 "pass the object's states at exactly these times")
     helio = states.to_centre("sun", ephemeris=eph).to_frame("icrf").r_au
     geo = states.to_centre("earth", ephemeris=eph).to_frame("icrf").r_au
     jd1, jd2 = times.jd1, times.jd2

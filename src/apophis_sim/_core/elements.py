@@ -37,35 +37,31 @@ E_CIRC = 1e-15
 SIN_I_EQ = 1e-15
 
 
-def _x_minus_sin(x: np.ndarray) -> np.ndarray:
-    """x - sin x without cancellation (series for |x| < 0.5, 9 terms: error < 1e-20)."""
+def _cubic_series(x: np.ndarray, sign: float, closed) -> np.ndarray:
+    """x - sin x (sign = -1) or sinh x - x (sign = +1) without cancellation: the
+    closed form, with the series x^3/3! (1 + sign x^2/20 (1 + ...)) for |x| < 0.5
+    (9 terms, error < 1e-20)."""
     x = np.asarray(x, dtype=np.float64)
-    out = x - np.sin(x)
+    out = closed(x)
     small = np.abs(x) < 0.5
     if np.any(small):
         xs = x[small]
         x2 = xs * xs
-        # x^3/3! - x^5/5! + ... in Horner form.
         acc = np.ones_like(xs)
         for k in range(9, 0, -1):
-            acc = 1.0 - x2 / ((2 * k + 2) * (2 * k + 3)) * acc
+            acc = 1.0 + sign * x2 / ((2 * k + 2) * (2 * k + 3)) * acc
         out[small] = xs * x2 / 6.0 * acc
     return out
+
+
+def _x_minus_sin(x: np.ndarray) -> np.ndarray:
+    """x - sin x without cancellation."""
+    return _cubic_series(x, -1.0, lambda y: y - np.sin(y))
 
 
 def _sinh_minus_x(x: np.ndarray) -> np.ndarray:
-    """sinh x - x without cancellation (series for |x| < 0.5)."""
-    x = np.asarray(x, dtype=np.float64)
-    out = np.sinh(x) - x
-    small = np.abs(x) < 0.5
-    if np.any(small):
-        xs = x[small]
-        x2 = xs * xs
-        acc = np.ones_like(xs)
-        for k in range(9, 0, -1):
-            acc = 1.0 + x2 / ((2 * k + 2) * (2 * k + 3)) * acc
-        out[small] = xs * x2 / 6.0 * acc
-    return out
+    """sinh x - x without cancellation."""
+    return _cubic_series(x, 1.0, lambda y: np.sinh(y) - y)
 
 
 def rv_to_coe(r: np.ndarray, v: np.ndarray, mu) -> tuple[np.ndarray, ...]:

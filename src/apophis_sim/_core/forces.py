@@ -30,7 +30,6 @@ from __future__ import annotations
 import math
 
 import numba as nb
-import numpy as np
 
 from .chebyshev import bodies_posvel
 

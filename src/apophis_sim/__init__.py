@@ -10,9 +10,10 @@ from __future__ import annotations
 from . import errors
 from .elements import Elements, orbit_class
 from .ephemeris import Ephemeris
-from .nbody import (FORCE_NAMES, OrbitSolution, apophis, close_approaches, propagate_nbody,
+from .nbody import (FORCE_NAMES, close_approaches, propagate_nbody,
                     propagate_nbody_grid)
 from .propagate import propagate, propagate_grid
+from .solution import NongravModel, OrbitSolution, apophis
 from .state import FRAMES, State
 from .time import UTCAssumptionWarning
 
@@ -22,6 +23,7 @@ __all__ = [
     "Elements",
     "Ephemeris",
     "FORCE_NAMES",
+    "NongravModel",
     "OrbitSolution",
     "apophis",
     "close_approaches",

@@ -9,13 +9,10 @@ the Sun's J2 and Marsden non-gravitational forces; integrated by a compiled
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from functools import lru_cache
-from importlib import resources
+from dataclasses import dataclass
 
 import astropy.units as u
 import numpy as np
@@ -27,6 +24,7 @@ from ._core import forces as _forces
 from ._core import ias15 as _ias15
 from .ephemeris import Ephemeris
 from .errors import ConvergenceError, InputError, ShapeMismatchError, UnknownNameError
+from .solution import NongravModel, OrbitSolution, apophis  # noqa: F401  (re-exported)
 from .state import State
 from .time import from_jd_tdb, to_jd_tdb
 from .units import AU, AU_KM, DAY, to_canonical
@@ -54,78 +52,6 @@ _FORCE_BITS = {
 }
 #: Records of close approaches kept per particle.
 _MAX_EVENTS = 64
-
-
-@dataclass(frozen=True)
-class OrbitSolution:
-    """An orbit solution: state, non-gravitational parameters, covariance, provenance.
-
-    Attributes
-    ----------
-    name, solution : str
-        Object designation and solution identifier (e.g. ``"JPL#220"``).
-    state : State
-        Heliocentric ICRF state at the solution epoch.
-    nongrav : Quantity, shape (3,)
-        A1, A2, A3 [au/day^2] of the Marsden model with g(r) = (1 au / r)^2.
-    H, G : float
-        Absolute magnitude and slope parameter (IAU H-G system).
-    covariance : ndarray (8, 8)
-        Covariance of ``covariance_labels`` (JPL's e, q, tp, node, peri, i, A1, A2;
-        units in ``covariance_units``), ecliptic J2000 elements at the epoch.
-    nominal_elements : dict
-        The nominal values of ``covariance_labels``.
-    provenance : dict
-        Where every number comes from.
-    """
-
-    name: str
-    solution: str
-    state: State
-    nongrav: u.Quantity
-    H: float
-    G: float
-    covariance: np.ndarray = field(repr=False)
-    covariance_labels: tuple[str, ...] = field(repr=False)
-    covariance_units: dict = field(repr=False)
-    nominal_elements: dict = field(repr=False)
-    provenance: dict = field(repr=False)
-
-
-@lru_cache(maxsize=1)
-def _apophis_data() -> dict:
-    text = resources.files("apophis_sim").joinpath("data/apophis_jpl220.json").read_text()
-    return json.loads(text)
-
-
-def apophis() -> OrbitSolution:
-    """JPL orbit solution #220 of (99942) Apophis (shipped with the package).
-
-    Returns the heliocentric ICRF state at 2021-01-01 TDB (JD 2459215.5), the
-    non-gravitational parameters A1 = 5.0e-13, A2 = -2.901766637153165e-14,
-    A3 = 0 au/day^2, H = 19.09, G = 0.24, and the full 8x8 covariance of
-    (e, q, tp, node, peri, i, A1, A2), with provenance.
-    """
-    d = _apophis_data()
-    st = d["state_icrf_heliocentric"]
-    epoch = Time(d["epoch_jd_tdb"], format="jd", scale="tdb")
-    state = State(np.array(st["r_au"]) * u.au, np.array(st["v_au_d"]) * u.au / u.day, epoch,
-                  frame="icrf", centre="sun")
-    ng = d["nongrav"]
-    cov = d["covariance"]
-    return OrbitSolution(
-        name=d["designation"],
-        solution=d["solution"],
-        state=state,
-        nongrav=np.array([ng["A1_au_d2"], ng["A2_au_d2"], ng["A3_au_d2"]]) * u.au / u.day**2,
-        H=d["physical"]["H"],
-        G=d["physical"]["G"],
-        covariance=np.array(cov["covariance"], dtype=np.float64),
-        covariance_labels=tuple(cov["labels"]),
-        covariance_units=dict(cov["units"]),
-        nominal_elements=dict(cov["nominal"]),
-        provenance=dict(d["provenance"]),
-    )
 
 
 def resolve_forces(forces: Iterable[str] | None, ephemeris: Ephemeris) -> tuple[str, ...]:

@@ -234,7 +234,9 @@ def sample_parameters(solution: OrbitSolution, seed: int, start: int, stop: int)
     """
     fac = covariance_factor(solution.covariance)
     z = standard_normals(seed, start, stop)
-    return _nominal(solution)[None, :] + z @ fac.factor.T
+    # einsum without BLAS: each clone's row is the same sum whatever the batch size, so a
+    # clone's parameters do not depend on the chunking (BLAS blocks by batch shape).
+    return _nominal(solution)[None, :] + np.einsum("kj,ij->ki", z, fac.factor, optimize=False)
 
 
 def _elements_state(solution: OrbitSolution, params: np.ndarray) -> State:

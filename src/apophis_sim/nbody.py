@@ -24,9 +24,9 @@ from ._core import forces as _forces
 from ._core import ias15 as _ias15
 from .ephemeris import Ephemeris
 from .errors import ConvergenceError, InputError, ShapeMismatchError, UnknownNameError
-from .solution import NongravModel, OrbitSolution, apophis  # noqa: F401  (re-exported)
+from .solution import NongravModel, OrbitSolution, apophis  # noqa: F401  (apophis re-exported)
 from .state import State
-from .time import from_jd_tdb, to_jd_tdb
+from .time import from_jd_tdb, to_jd_tdb, utc_iso
 from .units import AU, AU_KM, DAY, to_canonical
 
 __all__ = [
@@ -35,6 +35,10 @@ __all__ = [
     "apophis",
     "propagate_nbody",
     "propagate_nbody_grid",
+    "state_transition",
+    "state_transition_grid",
+    "StateTransition",
+    "DEFAULT_EPSILON",
     "close_approaches",
     "resolve_forces",
 ]
@@ -52,6 +56,14 @@ _FORCE_BITS = {
 }
 #: Records of close approaches kept per particle.
 _MAX_EVENTS = 64
+#: Default IAS15 precision parameter: converged at every output time through the
+#: 2029 flyby (see tests/test_convergence.py and the validation docs).
+DEFAULT_EPSILON = 1e-11
+#: The ephemeris tables reach this far [day] beyond the requested interval, so that
+#: the last step, which is not shortened to land on the end time, stays inside them.
+_TABLE_MARGIN_DAYS = 60.0
+#: Rows of a variational run: the particle, 6 STM columns, 3 non-grav partials.
+_VAR_ROWS = 10
 
 
 def resolve_forces(forces: Iterable[str] | None, ephemeris: Ephemeris) -> tuple[str, ...]:
@@ -83,12 +95,14 @@ def resolve_forces(forces: Iterable[str] | None, ephemeris: Ephemeris) -> tuple[
     return tuple(f for f in FORCE_NAMES if f in out)
 
 
-def _consts() -> np.ndarray:
-    return np.array([
+def _consts(ng_model: np.ndarray | None = None) -> np.ndarray:
+    """The kernel's constants (:data:`apophis_sim._core.forces.N_CONSTS`)."""
+    model = NongravModel().as_array() if ng_model is None else ng_model
+    return np.concatenate([np.array([
         _bodies.C_AU_D,
         _bodies.EARTH_RADIUS_KM / AU_KM, _bodies.EARTH_J2, _bodies.EARTH_J3, _bodies.EARTH_J4,
         _bodies.SUN_RADIUS_KM / AU_KM, _bodies.SUN_J2, 0.0,
-    ])
+    ]), model])
 
 
 @dataclass
@@ -103,15 +117,18 @@ class _Run:
     events: np.ndarray
     info: np.ndarray
     forces: tuple[str, ...]
+    epsilon: float
     files: tuple[str, ...]
     event_bodies: tuple[str, ...]
 
 
 def _prepare(obj, nongrav, ephemeris):
-    """-> (ssb icrf State, nongrav array (N,3), ephemeris, original state)."""
+    """-> (ssb icrf State, nongrav array (N,3), ephemeris, original state, g(r) law (5,))."""
+    model = NongravModel()
     if isinstance(obj, OrbitSolution):
         if nongrav is None:
             nongrav = obj.nongrav
+        model = obj.nongrav_model
         obj = obj.state
     if not isinstance(obj, State):
         raise InputError(f"state must be an apophis_sim State or OrbitSolution, got "
@@ -136,17 +153,41 @@ def _prepare(obj, nongrav, ephemeris):
             raise ShapeMismatchError(f"nongrav shape {ng_arr.shape} does not broadcast with "
                                      f"the state batch shape {obj.shape}") from None
     ssb = obj.to_centre("ssb", ephemeris=eph).to_frame("icrf")
-    return ssb, ng, eph, obj
+    return ssb, ng, eph, obj, model.as_array()
+
+
+def _epsilon(epsilon: float | None) -> float:
+    """The IAS15 precision parameter: ``None`` -> :data:`DEFAULT_EPSILON`."""
+    if epsilon is None:
+        return DEFAULT_EPSILON
+    try:
+        value = float(epsilon)
+    except (TypeError, ValueError):
+        raise InputError(f"epsilon must be a positive number (default {DEFAULT_EPSILON:g}), "
+                         f"got {epsilon!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise InputError(f"epsilon must be a positive number (default {DEFAULT_EPSILON:g}), "
+                         f"got {epsilon!r}")
+    return value
 
 
 def _run(ssb: State, ng: np.ndarray, eph: Ephemeris, end: tuple[float, float],
          out: tuple[np.ndarray, np.ndarray],
-         forces, event_bodies: Sequence[str], event_rmax_au: float, epsilon: float,
-         max_steps: int, progress: bool | None) -> _Run:
+         forces, event_bodies: Sequence[str], event_rmax_au: float, epsilon: float | None,
+         max_steps: int, progress: bool | None, ng_model: np.ndarray | None = None,
+         variational: bool = False) -> _Run:
     """Integrate all particles of ``ssb`` from their common epoch to ``end`` (two-part
-    TDB JD), with outputs at ``out`` (two-part TDB JDs, sorted along the motion)."""
-    if not (epsilon > 0 and math.isfinite(epsilon)):
-        raise InputError(f"epsilon must be a positive number (IAS15 uses 1e-9), got {epsilon}")
+    TDB JD), with outputs at ``out`` (two-part TDB JDs, sorted along the motion).
+
+    With ``variational`` every particle carries 9 variational rows (6 STM columns
+    started from the identity, 3 non-grav partials started from zero); the outputs
+    then have a row axis: ``x_out`` (n, m, 10, 3), ``x_end`` (n, 10, 3); without,
+    (n, m, 1, 3) and (n, 1, 3).
+    """
+    eps = _epsilon(epsilon)
+    if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) \
+            or max_steps < 1:
+        raise InputError(f"max_steps must be a positive integer, got {max_steps!r}")
     jd1, jd2 = ssb.jd_tdb
     jd1 = float(np.ravel(jd1)[0])
     jd2 = float(np.ravel(jd2)[0])
@@ -155,7 +196,14 @@ def _run(ssb: State, ng: np.ndarray, eph: Ephemeris, end: tuple[float, float],
     out_jd = np.asarray(out[0]) + np.asarray(out[1])
     lo = min(start, jd_end, *(out_jd.tolist() or [start])) - 1.0
     hi = max(start, jd_end, *(out_jd.tolist() or [start])) + 1.0
+    eph._check_interval(lo, hi)
+    # The last step overshoots the end (the end state is on its dense output): give
+    # the tables a margin, within the ephemeris, and bound the steps by it.
+    cov_lo, cov_hi = eph.covered
+    lo = max(lo - _TABLE_MARGIN_DAYS, cov_lo)
+    hi = min(hi + _TABLE_MARGIN_DAYS, cov_hi)
     tab = eph.tables(lo, hi)
+    t_limit = ((hi if jd_end >= start else lo) - jd1)
     names = tuple(tab.names)
     force_names = resolve_forces(forces, eph)
     flags = 0
@@ -163,27 +211,35 @@ def _run(ssb: State, ng: np.ndarray, eph: Ephemeris, end: tuple[float, float],
         flags |= _FORCE_BITS[f]
     ev_idx = []
     for b in event_bodies:
-        key = b.lower()
+        key = b.lower() if isinstance(b, str) else b
         if key not in names:
             raise UnknownNameError("body", b, names)
         ev_idx.append(names.index(key))
     n = int(np.prod(ssb.shape)) if ssb.shape else 1
-    x0 = np.ascontiguousarray(ssb.r_au.reshape(n, 3))
-    v0 = np.ascontiguousarray(ssb.v_au_d.reshape(n, 3))
+    rows = _VAR_ROWS if variational else 1
+    x0 = np.zeros((n, rows, 3))
+    v0 = np.zeros((n, rows, 3))
+    x0[:, 0] = ssb.r_au.reshape(n, 3)
+    v0[:, 0] = ssb.v_au_d.reshape(n, 3)
+    forcing = np.full(rows, _ias15.NO_FORCING, dtype=np.int64)
+    if variational:
+        for k in range(3):
+            x0[:, 1 + k, k] = 1.0      # d r / d r0_k
+            v0[:, 4 + k, k] = 1.0      # d r / d v0_k
+            forcing[7 + k] = k         # d / d A_k, from zero
     # Kernel times are days since jd1; the particles start at t = jd2.
     t_end = (end[0] - jd1) + end[1]
     out_t = np.ascontiguousarray((np.asarray(out[0]) - jd1) + np.asarray(out[1]),
                                  dtype=np.float64)
     m = out_t.shape[0]
-    x_out = np.zeros((n, m, 3))
-    v_out = np.zeros((n, m, 3))
-    x_end = np.zeros((n, 3))
-    v_end = np.zeros((n, 3))
+    x_out = np.zeros((n, m, rows, 3))
+    v_out = np.zeros((n, m, rows, 3))
+    x_end = np.zeros((n, rows, 3))
+    v_end = np.zeros((n, rows, 3))
     events = np.zeros((n, _MAX_EVENTS, _ias15.EV_COLS))
     info = np.zeros((n, 4), dtype=np.int64)
     tabs = (tab.coef, tab.seg_i, tab.seg_f, tab.body_chain)
-    args_common = (flags, tab.gm, len(names))
-    consts = _consts()
+    consts = _consts(ng_model)
     ev_arr = np.array(ev_idx, dtype=np.int64)
     ev_r = np.full(len(ev_idx), float(event_rmax_au))
     # Chunks of particles, so that a progress bar can advance; the integration of a
@@ -197,10 +253,10 @@ def _run(ssb: State, ng: np.ndarray, eph: Ephemeris, end: tuple[float, float],
         starts = tqdm(starts, total=math.ceil(n / chunk), unit="chunk", desc="n-body")
     for s in starts:
         e = min(n, s + chunk)
-        _ias15.integrate(jd1, jd2, x0[s:e], v0[s:e], np.full(e - s, t_end), out_t,
-                         *args_common, np.ascontiguousarray(ng[s:e]), consts, tabs, epsilon,
-                         1.0, max_steps, ev_arr, ev_r, x_out[s:e], v_out[s:e], x_end[s:e],
-                         v_end[s:e], events[s:e], info[s:e])
+        _ias15.integrate(jd1, jd2, x0[s:e], v0[s:e], np.full(e - s, t_end), t_limit, out_t,
+                         flags, tab.gm, len(names), np.ascontiguousarray(ng[s:e]), consts,
+                         tabs, eps, 1.0, int(max_steps), forcing, ev_arr, ev_r, x_out[s:e],
+                         v_out[s:e], x_end[s:e], v_end[s:e], events[s:e], info[s:e])
     bad = info[:, 0] != _ias15.ST_OK
     if np.any(bad):
         i = int(np.argmax(bad))
@@ -213,7 +269,7 @@ def _run(ssb: State, ng: np.ndarray, eph: Ephemeris, end: tuple[float, float],
         }.get(code, f"status {code}")
         raise ConvergenceError(f"n-body integration failed for {int(bad.sum())} particle(s); "
                                f"first is particle {i}: {why}")
-    return _Run(jd1, x_out, v_out, x_end, v_end, events, info, force_names, eph.files,
+    return _Run(jd1, x_out, v_out, x_end, v_end, events, info, force_names, eps, eph.files,
                 tuple(names[i] for i in ev_idx))
 
 
@@ -225,9 +281,45 @@ def _finish(x: np.ndarray, v: np.ndarray, j1, j2, batch: tuple[int, ...],
     return out.to_centre(original.centre, ephemeris=eph).to_frame(original.frame)
 
 
+def _grid(ssb: State, ng: np.ndarray, eph: Ephemeris, t1: np.ndarray, t2: np.ndarray,
+          forces, epsilon, max_steps, progress, ng_model, variational: bool
+          ) -> tuple[np.ndarray, np.ndarray, list[_Run]]:
+    """Every particle at every grid time (flat two-part TDB JDs), forward and backward
+    from the epoch as two integrations; -> x, v (n, T, rows, 3) and the runs."""
+    s1, s2 = (float(np.ravel(a)[0]) for a in ssb.jd_tdb)
+    dt = (t1 - s1) + (t2 - s2)
+    n = int(np.prod(ssb.shape)) if ssb.shape else 1
+    rows = _VAR_ROWS if variational else 1
+    x = np.zeros((n, dt.size, rows, 3))
+    v = np.zeros((n, dt.size, rows, 3))
+    runs = []
+    for sign, sel in ((1.0, np.flatnonzero(dt >= 0)), (-1.0, np.flatnonzero(dt < 0))):
+        if sel.size == 0:
+            continue
+        order = sel[np.argsort(dt[sel] * sign, kind="stable")]
+        last = order[-1]
+        run = _run(ssb, ng, eph, (float(t1[last]), float(t2[last])), (t1[order], t2[order]),
+                   forces, (), 0.0, epsilon, max_steps, progress, ng_model, variational)
+        x[:, order] = run.x_out
+        v[:, order] = run.v_out
+        runs.append(run)
+    return x, v, runs
+
+
+def _grid_times(times: Time, name: str) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
+    """Time grid -> flat two-part TDB JDs and the grid's shape."""
+    t1, t2 = to_jd_tdb(times, name)
+    t_shape = np.shape(t1)
+    t1 = np.ravel(np.asarray(t1, dtype=np.float64))
+    t2 = np.ravel(np.asarray(t2, dtype=np.float64))
+    if t1.size == 0:
+        raise InputError(f"{name} must hold at least one time")
+    return t1, t2, t_shape
+
+
 def propagate_nbody(state: State | OrbitSolution, to: Time, *, nongrav: u.Quantity | None = None,
                     forces: Iterable[str] | None = None, ephemeris: Ephemeris | None = None,
-                    epsilon: float = 1e-9, max_steps: int = 1_000_000,
+                    epsilon: float | None = None, max_steps: int = 1_000_000,
                     progress: bool | None = None) -> State:
     """Propagate small bodies in the full DE440 force model to one target time.
 
@@ -236,7 +328,7 @@ def propagate_nbody(state: State | OrbitSolution, to: Time, *, nongrav: u.Quanti
     state : State or OrbitSolution
         Initial state(s), any batch shape, all at one epoch, any frame/centre.
         An :class:`OrbitSolution` (e.g. :func:`apophis`) brings its own
-        non-gravitational parameters.
+        non-gravitational parameters and g(r) law.
     to : astropy.time.Time
         Scalar target time (before or after the epoch).
     nongrav : Quantity [length/time^2], shape (..., 3), optional
@@ -247,9 +339,10 @@ def propagate_nbody(state: State | OrbitSolution, to: Time, *, nongrav: u.Quanti
         the SB441-N16 file is installed), which is JPL's model for Apophis.
     ephemeris : Ephemeris, optional
         Default :meth:`Ephemeris.open` (explicit path > env var > installed package).
-    epsilon : float
-        IAS15 precision parameter (1e-9: converged to mm over a year through the
-        2029 flyby, see the tests).
+    epsilon : float, optional
+        IAS15 precision parameter; default :data:`DEFAULT_EPSILON` (1e-11), which
+        agrees with a run at epsilon/100 to < 1 cm at every output time before the
+        2029 flyby and < 1 m a year after it (tests/test_convergence.py).
     max_steps : int
         Step limit per particle.
     progress : bool, optional
@@ -259,60 +352,193 @@ def propagate_nbody(state: State | OrbitSolution, to: Time, *, nongrav: u.Quanti
     Returns
     -------
     State
-        At ``to``, same batch shape, frame and centre as ``state``.
+        At ``to``, same batch shape, frame and centre as ``state``. The integrator
+        takes its own steps and reads the state at ``to`` from the dense output of
+        the step that contains it, so the result is bit-identical to
+        :func:`propagate_nbody_grid` at the same time.
 
     Raises
     ------
     TimeInputError, EphemerisRangeError, UnknownNameError, ShapeMismatchError, ConvergenceError
     """
-    ssb, ng, eph, original = _prepare(state, nongrav, ephemeris)
+    ssb, ng, eph, original, model = _prepare(state, nongrav, ephemeris)
     e1, e2 = to_jd_tdb(to, "to")
     if np.ndim(e1):
         raise ShapeMismatchError("propagate_nbody takes one target time; use "
                                  "propagate_nbody_grid(state, times) for many")
     run = _run(ssb, ng, eph, (float(e1), float(e2)), (np.zeros(0), np.zeros(0)), forces, (),
-               0.0, epsilon, max_steps, progress)
-    return _finish(run.x_end, run.v_end, e1, e2, original.shape, original, eph)
+               0.0, epsilon, max_steps, progress, model)
+    return _finish(run.x_end[:, 0], run.v_end[:, 0], e1, e2, original.shape, original, eph)
 
 
 def propagate_nbody_grid(state: State | OrbitSolution, times: Time, *,
                          nongrav: u.Quantity | None = None, forces: Iterable[str] | None = None,
-                         ephemeris: Ephemeris | None = None, epsilon: float = 1e-9,
+                         ephemeris: Ephemeris | None = None, epsilon: float | None = None,
                          max_steps: int = 1_000_000, progress: bool | None = None) -> State:
     """Every state at every time of a grid, from the integrator's dense output.
 
-    ``times`` (shape T) may lie on both sides of the epoch; the result has batch
+    ``times`` (any shape T) may lie on both sides of the epoch; the result has batch
     shape ``state.shape + T``. Other parameters as in :func:`propagate_nbody`.
     """
-    ssb, ng, eph, original = _prepare(state, nongrav, ephemeris)
-    t1, t2 = (np.atleast_1d(a) for a in to_jd_tdb(times, "times"))
-    t_shape = np.shape(times.jd1)
-    s1, s2 = (float(np.ravel(a)[0]) for a in ssb.jd_tdb)
-    dt = (t1 - s1) + (t2 - s2)
-    n = int(np.prod(ssb.shape)) if ssb.shape else 1
-    x = np.zeros((n, dt.size, 3))
-    v = np.zeros((n, dt.size, 3))
-    # Forward and backward from the epoch are two integrations.
-    for sign, sel in ((1.0, np.flatnonzero(dt >= 0)), (-1.0, np.flatnonzero(dt < 0))):
-        if sel.size == 0:
-            continue
-        order = sel[np.argsort(dt[sel] * sign)]
-        last = order[-1]
-        run = _run(ssb, ng, eph, (float(t1[last]), float(t2[last])), (t1[order], t2[order]),
-                   forces, (), 0.0, epsilon, max_steps, progress)
-        x[:, order] = run.x_out
-        v[:, order] = run.v_out
+    ssb, ng, eph, original, model = _prepare(state, nongrav, ephemeris)
+    t1, t2, t_shape = _grid_times(times, "times")
+    x, v, _ = _grid(ssb, ng, eph, t1, t2, forces, epsilon, max_steps, progress, model, False)
     shape = original.shape + t_shape
     j1 = np.broadcast_to(np.reshape(t1, (1,) * len(original.shape) + t_shape), shape)
     j2 = np.broadcast_to(np.reshape(t2, (1,) * len(original.shape) + t_shape), shape)
-    return _finish(x, v, j1, j2, shape, original, eph)
+    return _finish(x[:, :, 0], v[:, :, 0], j1, j2, shape, original, eph)
+
+
+# ----------------------------------------------------------------------------- STM
+
+
+@dataclass(frozen=True)
+class StateTransition:
+    """A state and its first-order derivatives with respect to the initial conditions.
+
+    Attributes
+    ----------
+    state : State
+        The propagated state(s), in the input's frame and centre.
+    stm : ndarray (..., 6, 6)
+        State transition matrix d(r [au], v [au/d]) at the state's epoch / d(r, v)
+        at the initial epoch, in the input's frame (the centre's own motion does not
+        depend on the particle, so it does not enter).
+    nongrav_partials : ndarray (..., 6, 3)
+        d(r [au], v [au/d]) / d(A1, A2, A3) [au/d^2] (au/(au/d^2), i.e. d^2, for r;
+        d for v), in the input's frame.
+    forces : tuple of str
+        The force model.
+    epsilon : float
+        The IAS15 precision parameter used.
+    """
+
+    state: State
+    stm: np.ndarray
+    nongrav_partials: np.ndarray
+    forces: tuple[str, ...]
+    epsilon: float
+
+    def __repr__(self) -> str:
+        shape = self.stm.shape[:-2]
+        when = self.state.epoch
+        first = when if when.ndim == 0 else when.ravel()[0]
+        label = f"shape={shape}, " if shape else ""
+        return (f"<StateTransition {label}to {utc_iso(first)} UTC, frame="
+                f"{self.state.frame!r}, centre={self.state.centre!r}, forces="
+                f"{'+'.join(self.forces)}>")
+
+
+def _frame_matrix(frame: str) -> np.ndarray:
+    """M with s_icrf = M s_frame for 6-vectors (r, v)."""
+    from ._core import frames as _frames
+
+    rot = np.eye(3) if frame == "icrf" else np.asarray(_frames.ICRF_FROM_ECL)
+    m = np.zeros((6, 6))
+    m[:3, :3] = rot
+    m[3:, 3:] = rot
+    return m
+
+
+def _stm_parts(x: np.ndarray, v: np.ndarray, frame: str) -> tuple[np.ndarray, np.ndarray]:
+    """Variational rows (..., 10, 3) -> STM (..., 6, 6) and partials (..., 6, 3) in ``frame``."""
+    # Row 1 + j holds d r / d s0_j and d v / d s0_j: stack r above v, columns j.
+    phi = np.concatenate([np.swapaxes(x[..., 1:7, :], -1, -2),
+                          np.swapaxes(v[..., 1:7, :], -1, -2)], axis=-2)
+    par = np.concatenate([np.swapaxes(x[..., 7:10, :], -1, -2),
+                          np.swapaxes(v[..., 7:10, :], -1, -2)], axis=-2)
+    if frame != "icrf":
+        m = _frame_matrix(frame)
+        phi = m.T @ phi @ m
+        par = m.T @ par
+    return phi, par
+
+
+def state_transition(state_or_solution: State | OrbitSolution, to: Time, *,
+                     nongrav: u.Quantity | None = None, forces: Iterable[str] | None = None,
+                     ephemeris: Ephemeris | None = None, epsilon: float | None = None,
+                     max_steps: int = 1_000_000, progress: bool | None = None
+                     ) -> StateTransition:
+    """Propagate with the variational equations: the state, its 6x6 state transition
+    matrix and its partials with respect to the non-gravitational parameters.
+
+    The first-order variational equations d(dr)/dt = dv,
+    d(dv)/dt = (d a / d r) dr + (d a / d v) dv [+ d a / d A_k] are integrated
+    alongside every particle in the compiled IAS15 kernel, with the same steps
+    (controlled by the particle alone, so ``.state`` is bit-identical to
+    :func:`propagate_nbody`). The Jacobians are analytic for the point masses,
+    Earth's J2-J4, the Sun's J2 and the Marsden model; for relativity, the Sun's
+    1PN (Schwarzschild) Jacobian is used for the full EIH acceleration (the
+    neglected planetary EIH terms are ~1e-8 of it; tests/test_stm.py compares the
+    STM with Richardson-extrapolated central differences through the 2029 flyby).
+
+    Parameters
+    ----------
+    state_or_solution : State or OrbitSolution
+        Initial state(s), any batch shape, one epoch, any frame/centre.
+    to : astropy.time.Time
+        Scalar target time (before or after the epoch).
+    nongrav, forces, ephemeris, epsilon, max_steps, progress
+        As in :func:`propagate_nbody`.
+
+    Returns
+    -------
+    StateTransition
+        ``.state`` (State at ``to``, the input's frame and centre), ``.stm``
+        (batch + (6, 6)), ``.nongrav_partials`` (batch + (6, 3)).
+
+    Raises
+    ------
+    TimeInputError, EphemerisRangeError, UnknownNameError, ShapeMismatchError, ConvergenceError
+
+    Notes
+    -----
+    The STM of a 6-vector s = (r, v) maps a small initial deviation to the
+    deviation at ``to``: ds(t) = stm @ ds(t0) + nongrav_partials @ dA. The
+    velocity columns are per au/day. Milani & Gronchi (2010), *Theory of Orbit
+    Determination*, ch. 6.
+    """
+    ssb, ng, eph, original, model = _prepare(state_or_solution, nongrav, ephemeris)
+    e1, e2 = to_jd_tdb(to, "to")
+    if np.ndim(e1):
+        raise ShapeMismatchError("state_transition takes one target time; use "
+                                 "state_transition_grid(state, times) for many")
+    run = _run(ssb, ng, eph, (float(e1), float(e2)), (np.zeros(0), np.zeros(0)), forces, (),
+               0.0, epsilon, max_steps, progress, model, True)
+    st = _finish(run.x_end[:, 0], run.v_end[:, 0], e1, e2, original.shape, original, eph)
+    phi, par = _stm_parts(run.x_end, run.v_end, original.frame)
+    batch = original.shape
+    return StateTransition(st, phi.reshape(batch + (6, 6)), par.reshape(batch + (6, 3)),
+                           run.forces, run.epsilon)
+
+
+def state_transition_grid(state_or_solution: State | OrbitSolution, times: Time, *,
+                          nongrav: u.Quantity | None = None,
+                          forces: Iterable[str] | None = None,
+                          ephemeris: Ephemeris | None = None, epsilon: float | None = None,
+                          max_steps: int = 1_000_000, progress: bool | None = None
+                          ) -> StateTransition:
+    """:func:`state_transition` at every time of a grid (one integration each way from
+    the epoch, dense output): ``.state`` has batch shape ``state.shape + T``,
+    ``.stm`` ``state.shape + T + (6, 6)``, ``.nongrav_partials``
+    ``state.shape + T + (6, 3)``."""
+    ssb, ng, eph, original, model = _prepare(state_or_solution, nongrav, ephemeris)
+    t1, t2, t_shape = _grid_times(times, "times")
+    x, v, runs = _grid(ssb, ng, eph, t1, t2, forces, epsilon, max_steps, progress, model, True)
+    shape = original.shape + t_shape
+    j1 = np.broadcast_to(np.reshape(t1, (1,) * len(original.shape) + t_shape), shape)
+    j2 = np.broadcast_to(np.reshape(t2, (1,) * len(original.shape) + t_shape), shape)
+    st = _finish(x[:, :, 0], v[:, :, 0], j1, j2, shape, original, eph)
+    phi, par = _stm_parts(x, v, original.frame)
+    return StateTransition(st, phi.reshape(shape + (6, 6)), par.reshape(shape + (6, 3)),
+                           runs[0].forces, runs[0].epsilon)
 
 
 def close_approaches(state: State | OrbitSolution, until: Time, *,
                      bodies: Sequence[str] = ("earth", "moon"),
                      max_distance: u.Quantity = 0.05 * u.au, nongrav: u.Quantity | None = None,
                      forces: Iterable[str] | None = None, ephemeris: Ephemeris | None = None,
-                     epsilon: float = 1e-9, max_steps: int = 1_000_000,
+                     epsilon: float | None = None, max_steps: int = 1_000_000,
                      progress: bool | None = None) -> QTable:
     """Every close approach to ``bodies`` between the epoch and ``until``.
 
@@ -345,12 +571,12 @@ def close_approaches(state: State | OrbitSolution, until: Time, *,
     rmax = float(to_canonical(max_distance, AU, "max_distance"))
     if rmax <= 0:
         raise InputError("max_distance must be positive")
-    ssb, ng, eph, original = _prepare(state, nongrav, ephemeris)
+    ssb, ng, eph, original, model = _prepare(state, nongrav, ephemeris)
     e1, e2 = to_jd_tdb(until, "until")
     if np.ndim(e1):
         raise ShapeMismatchError("until must be a scalar Time")
     run = _run(ssb, ng, eph, (float(e1), float(e2)), (np.zeros(0), np.zeros(0)), forces,
-               tuple(bodies), rmax, epsilon, max_steps, progress)
+               tuple(bodies), rmax, epsilon, max_steps, progress, model)
     rows_p, rows_b, rows_t, rows_ev = [], [], [], []
     for i in range(run.events.shape[0]):
         for k in range(int(run.info[i, 3])):
@@ -379,7 +605,7 @@ def close_approaches(state: State | OrbitSolution, until: Time, *,
     table.meta.update({
         "forces": list(run.forces),
         "ephemeris_files": list(run.files),
-        "epsilon": epsilon,
+        "epsilon": run.epsilon,
         "steps": int(run.info[:, 1].sum()),
         "rejected_steps": int(run.info[:, 2].sum()),
         "frame": "icrf",

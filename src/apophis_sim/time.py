@@ -20,7 +20,7 @@ from astropy.time import Time
 
 from .errors import TimeInputError
 
-__all__ = ["UTCAssumptionWarning", "to_jd_tdb", "from_jd_tdb", "dt_days", "quiet_utc"]
+__all__ = ["UTCAssumptionWarning", "to_jd_tdb", "from_jd_tdb", "dt_days", "quiet_utc", "utc_iso"]
 
 
 class UTCAssumptionWarning(UserWarning):
@@ -91,3 +91,16 @@ def from_jd_tdb(jd1, jd2) -> Time:
 def dt_days(jd1_to, jd2_to, jd1_from, jd2_from) -> np.ndarray:
     """Time difference ``to - from`` in days, without losing the large day number."""
     return (np.asarray(jd1_to) - np.asarray(jd1_from)) + (np.asarray(jd2_to) - np.asarray(jd2_from))
+
+
+def utc_iso(t: Time, seconds: int = 0) -> str | np.ndarray:
+    """Calendar date(s) in UTC for display: ``'2029-04-13 21:45:04 UTC'``-style strings
+    without the suffix, rounded to ``seconds`` decimals of a second.
+
+    For display only (no warning for dates past the last announced leap second: a
+    one-second uncertainty in a printed label is not worth one).
+    """
+    with quiet_utc(announce=False):
+        utc = t.utc
+        utc.precision = max(0, int(seconds))
+        return utc.iso

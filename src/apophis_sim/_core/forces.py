@@ -20,9 +20,20 @@ Force terms (bit flags, switched by name in the public layer):
 * ``F_SUN_HARMONICS``: the Sun's J2 about its IAU pole (alpha0 = 286.13,
   delta0 = 63.87 deg).
 * ``F_NONGRAV``: Marsden et al. (1973) non-gravitational acceleration
-  g(r) (A1 r_hat + A2 t_hat + A3 n_hat) with g = (1 au / r)^2 (JPL's ALN = 1,
-  NM = 2, NK = 0, R0 = 1 au), r heliocentric, t_hat in the orbit plane along the
-  motion, n_hat = r_hat x t_hat (Farnocchia et al. 2013, Icarus 224).
+  g(r) (A1 r_hat + A2 t_hat + A3 n_hat) with
+  g = ALN (r / R0)^-NM (1 + (r / R0)^NN)^-NK (JPL's asteroid default ALN = 1,
+  NM = 2, NK = 0, R0 = 1 au, i.e. g = (1 au / r)^2), r heliocentric, t_hat in the
+  orbit plane along the motion, n_hat = r_hat x t_hat (Farnocchia et al. 2013,
+  Icarus 224).
+
+Variational equations. With ``want_jac`` :func:`accel` also returns the partials
+of the acceleration: ``jac[:, 0:3]`` = d a / d r, ``jac[:, 3:6]`` = d a / d v and
+``jac[:, 6:9]`` = d a / d (A1, A2, A3), analytic for every term except the
+relativistic one, whose Jacobian is that of the Sun's 1PN (Schwarzschild,
+PPN beta = gamma = 1) acceleration alone: the planets' EIH terms and the Sun's
+own motion in the EIH formula change d a / d r by < 1e-8 of the solar GR
+Jacobian, itself ~1e-8 of the Newtonian one (the tests measure the effect on the
+STM through the 2029 flyby).
 """
 
 from __future__ import annotations
@@ -46,41 +57,78 @@ I_SUN = 0
 I_EARTH = 3
 #: Number of DE440 bodies (the EIH sum runs over these).
 N_MAJOR = 11
+#: Length of the ``consts`` array: c [au/d], Earth R [au], J2, J3, J4, Sun R [au],
+#: Sun J2, spare, then the non-gravitational g(r) law ALN, R0 [au], NM, NN, NK.
+N_CONSTS = 13
+#: Columns of the Jacobian: d a / d r (3), d a / d v (3), d a / d (A1, A2, A3) (3).
+JAC_COLS = 9
 
 
 @nb.njit(cache=True, inline="always")
-def _zonal(dx, dy, dz, gm, radius, j2, j3, j4, px, py, pz, a):
+def _zonal(dx, dy, dz, gm, radius, j2, j3, j4, px, py, pz, a, jac, want_jac):
     """Add the J2 (J3, J4) acceleration of an oblate body to a (3,).
 
     (dx, dy, dz) is the particle relative to the body's centre (ICRF); ``pole``
     (px, py, pz) is the unit vector of the body's rotation axis; the formulas are written in
-    the body frame (z along the pole) and mapped back: with z = r.pole,
-    a = A(r, z) r_vec + B(r, z) pole. Derived from U = -(GM/r) sum_n J_n (R/r)^n P_n(z/r)
-    (Vallado 2013 sec. 8.6.1).
+    the body frame (z along the pole) and mapped back: with u = z / r, z = r.pole,
+    a = ar(r, u) r_hat + ap(r, u) pole. Derived from
+    U = -(GM/r) sum_n J_n (R/r)^n P_n(u) (Vallado 2013 sec. 8.6.1): term n is
+    c_n [((n+1) P_n + u P_n') r_hat - P_n' pole] with c_n = J_n GM R^n / r^(n+2).
+
+    With ``want_jac``, d a / d r is added to ``jac[:, 0:3]``: each ar, ap term is
+    c_n(r) f(u), so d/dr = -(n+2)/r times the term, grad u = (pole - u r_hat) / r
+    and grad r_hat = (I - r_hat r_hat^T) / r.
     """
     r2 = dx * dx + dy * dy + dz * dz
     r = math.sqrt(r2)
-    z = dx * px + dy * py + dz * pz
-    u = z / r
+    ux = dx / r
+    uy = dy / r
+    uz = dz / r
+    u = ux * px + uy * py + uz * pz
     u2 = u * u
     mur2 = gm / r2
-    # J2: a = -3/2 J2 mu R^2 / r^4 [ (1 - 5u^2) r_hat + 2 u pole ]
-    f2 = 1.5 * j2 * mur2 * (radius / r) ** 2
-    ar = -f2 * (1.0 - 5.0 * u2)
-    ap = -f2 * 2.0 * u
-    # General term n: a = c_n [((n+1) P_n + u P_n') r_hat - P_n' pole],
-    # c_n = J_n GM R^n / r^(n+2), from grad of -(GM/r) J_n (R/r)^n P_n(u).
+    # J2: ar = c2 (15/2 u^2 - 3/2), ap = -3 c2 u
+    c2 = j2 * mur2 * (radius / r) ** 2
+    ar = c2 * (7.5 * u2 - 1.5)
+    ap = -3.0 * c2 * u
+    ar_r = -4.0 * ar / r
+    ap_r = -4.0 * ap / r
+    ar_u = 15.0 * c2 * u
+    ap_u = -3.0 * c2
     if j3 != 0.0:
         c3 = j3 * mur2 * (radius / r) ** 3
-        ar += 2.5 * c3 * (7.0 * u2 * u - 3.0 * u)
-        ap += -1.5 * c3 * (5.0 * u2 - 1.0)
+        tr = 2.5 * c3 * (7.0 * u2 * u - 3.0 * u)
+        tp = -1.5 * c3 * (5.0 * u2 - 1.0)
+        ar += tr
+        ap += tp
+        ar_r += -5.0 * tr / r
+        ap_r += -5.0 * tp / r
+        ar_u += 2.5 * c3 * (21.0 * u2 - 3.0)
+        ap_u += -15.0 * c3 * u
     if j4 != 0.0:
         c4 = j4 * mur2 * (radius / r) ** 4
-        ar += 0.625 * c4 * (63.0 * u2 * u2 - 42.0 * u2 + 3.0)
-        ap += -2.5 * c4 * (7.0 * u2 * u - 3.0 * u)
-    a[0] += ar * dx / r + ap * px
-    a[1] += ar * dy / r + ap * py
-    a[2] += ar * dz / r + ap * pz
+        tr = 0.625 * c4 * (63.0 * u2 * u2 - 42.0 * u2 + 3.0)
+        tp = -2.5 * c4 * (7.0 * u2 * u - 3.0 * u)
+        ar += tr
+        ap += tp
+        ar_r += -6.0 * tr / r
+        ap_r += -6.0 * tp / r
+        ar_u += 0.625 * c4 * (252.0 * u2 * u - 84.0 * u)
+        ap_u += -2.5 * c4 * (21.0 * u2 - 3.0)
+    a[0] += ar * ux + ap * px
+    a[1] += ar * uy + ap * py
+    a[2] += ar * uz + ap * pz
+    if want_jac:
+        for i in range(3):
+            ri = ux if i == 0 else (uy if i == 1 else uz)
+            pi = px if i == 0 else (py if i == 1 else pz)
+            for j in range(3):
+                rj = ux if j == 0 else (uy if j == 1 else uz)
+                pj = px if j == 0 else (py if j == 1 else pz)
+                gu = (pj - u * rj) / r
+                drh = ((1.0 if i == j else 0.0) - ri * rj) / r
+                jac[i, j] += (ri * (ar_r * rj + ar_u * gu) + ar * drh
+                              + pi * (ap_r * rj + ap_u * gu))
 
 
 @nb.njit(cache=True, inline="always")
@@ -92,7 +140,116 @@ def _pole(ra_deg, dec_deg):
 
 
 @nb.njit(cache=True)
-def accel(jd0, t, x, v, flags, gm, n_bodies, ng, consts, tabs, work, a):
+def _nongrav(rx, ry, rz, vx, vy, vz, ng, consts, a, jac, want_jac):
+    """Add the Marsden non-gravitational acceleration (heliocentric r, v (3,)) to a.
+
+    a = g(r) (A1 r_hat + A2 t_hat + A3 n_hat), n_hat = h / |h| (h = r x v),
+    t_hat = n_hat x r_hat, g = ALN (r/R0)^-NM (1 + (r/R0)^NN)^-NK. With
+    ``want_jac``: d a / d r, d a / d v and d a / d A_k = g e_k, from
+    d r_hat = (I - r_hat r_hat^T) dr / r, d n_hat = (I - n_hat n_hat^T) dh / |h|
+    (dh = dr x v + r x dv) and d t_hat = d n_hat x r_hat + n_hat x d r_hat.
+    """
+    r = (rx, ry, rz)
+    v = (vx, vy, vz)
+    r2 = rx * rx + ry * ry + rz * rz
+    rn = math.sqrt(r2)
+    aln = consts[8]
+    r0 = consts[9]
+    nm = consts[10]
+    nn = consts[11]
+    nk = consts[12]
+    if nk == 0.0 and nm == 2.0:
+        g = aln * r0 * r0 / r2
+        dlng = -2.0 / rn
+    else:
+        x = rn / r0
+        xn = x ** nn
+        g = aln * x ** (-nm) * (1.0 + xn) ** (-nk)
+        dlng = (-nm - nk * nn * xn / (1.0 + xn)) / rn
+    hx = r[1] * v[2] - r[2] * v[1]
+    hy = r[2] * v[0] - r[0] * v[2]
+    hz = r[0] * v[1] - r[1] * v[0]
+    hn = math.sqrt(hx * hx + hy * hy + hz * hz)
+    nh = (hx / hn, hy / hn, hz / hn)
+    rh = (r[0] / rn, r[1] / rn, r[2] / rn)
+    th = (nh[1] * rh[2] - nh[2] * rh[1], nh[2] * rh[0] - nh[0] * rh[2],
+          nh[0] * rh[1] - nh[1] * rh[0])
+    for i in range(3):
+        a[i] += g * (ng[0] * rh[i] + ng[1] * th[i] + ng[2] * nh[i])
+    if not want_jac:
+        return
+    for i in range(3):
+        jac[i, 6] += g * rh[i]
+        jac[i, 7] += g * th[i]
+        jac[i, 8] += g * nh[i]
+    # Directional derivatives along each unit displacement of r (col j) and v (col 3+j).
+    for col in range(6):
+        dr = (1.0 if col == 0 else 0.0, 1.0 if col == 1 else 0.0, 1.0 if col == 2 else 0.0)
+        dv = (1.0 if col == 3 else 0.0, 1.0 if col == 4 else 0.0, 1.0 if col == 5 else 0.0)
+        # d r_hat
+        rd = rh[0] * dr[0] + rh[1] * dr[1] + rh[2] * dr[2]
+        drh0 = (dr[0] - rh[0] * rd) / rn
+        drh1 = (dr[1] - rh[1] * rd) / rn
+        drh2 = (dr[2] - rh[2] * rd) / rn
+        # dh = dr x v + r x dv
+        dh0 = dr[1] * v[2] - dr[2] * v[1] + r[1] * dv[2] - r[2] * dv[1]
+        dh1 = dr[2] * v[0] - dr[0] * v[2] + r[2] * dv[0] - r[0] * dv[2]
+        dh2 = dr[0] * v[1] - dr[1] * v[0] + r[0] * dv[1] - r[1] * dv[0]
+        nd = nh[0] * dh0 + nh[1] * dh1 + nh[2] * dh2
+        dn0 = (dh0 - nh[0] * nd) / hn
+        dn1 = (dh1 - nh[1] * nd) / hn
+        dn2 = (dh2 - nh[2] * nd) / hn
+        # d t_hat = d n_hat x r_hat + n_hat x d r_hat
+        dt0 = dn1 * rh[2] - dn2 * rh[1] + nh[1] * drh2 - nh[2] * drh1
+        dt1 = dn2 * rh[0] - dn0 * rh[2] + nh[2] * drh0 - nh[0] * drh2
+        dt2 = dn0 * rh[1] - dn1 * rh[0] + nh[0] * drh1 - nh[1] * drh0
+        dg = g * dlng * rd  # d g along the displacement (zero for dv)
+        jac[0, col] += dg * (ng[0] * rh[0] + ng[1] * th[0] + ng[2] * nh[0]) + g * (
+            ng[0] * drh0 + ng[1] * dt0 + ng[2] * dn0)
+        jac[1, col] += dg * (ng[0] * rh[1] + ng[1] * th[1] + ng[2] * nh[1]) + g * (
+            ng[0] * drh1 + ng[1] * dt1 + ng[2] * dn1)
+        jac[2, col] += dg * (ng[0] * rh[2] + ng[1] * th[2] + ng[2] * nh[2]) + g * (
+            ng[0] * drh2 + ng[1] * dt2 + ng[2] * dn2)
+
+
+@nb.njit(cache=True, inline="always")
+def _point_mass_jac(dx, dy, dz, gm_j, jac):
+    """Add d a / d r of a point mass, -GM (I / d^3 - 3 d d^T / d^5), to jac[:, 0:3]."""
+    r2 = dx * dx + dy * dy + dz * dz
+    r = math.sqrt(r2)
+    f = gm_j / (r2 * r)
+    g = 3.0 * f / r2
+    d = (dx, dy, dz)
+    for i in range(3):
+        for j in range(3):
+            jac[i, j] += g * d[i] * d[j] - (f if i == j else 0.0)
+
+
+@nb.njit(cache=True)
+def _sun_1pn_jac(r, v, gm_sun, c, jac):
+    """Jacobian of the Sun's 1PN acceleration of a test particle (heliocentric r, v):
+    a = mu / (c^2 r^3) [(4 mu / r - v^2) r + 4 (r.v) v] (PPN beta = gamma = 1).
+    Adds d a / d r to jac[:, 0:3] and d a / d v to jac[:, 3:6]."""
+    k = gm_sun / (c * c)
+    r2 = r[0] * r[0] + r[1] * r[1] + r[2] * r[2]
+    rn = math.sqrt(r2)
+    r3 = r2 * rn
+    w = v[0] * v[0] + v[1] * v[1] + v[2] * v[2]
+    s = r[0] * v[0] + r[1] * v[1] + r[2] * v[2]
+    p = 4.0 * gm_sun / (r3 * rn) - w / r3          # coefficient of r
+    dp = -16.0 * gm_sun / (r3 * r3) + 3.0 * w / (r3 * r2)  # d p / d r_j = dp * r_j
+    for i in range(3):
+        for j in range(3):
+            e = 1.0 if i == j else 0.0
+            # d/dr_j of [p r_i + 4 s v_i / r^3]
+            jac[i, j] += k * (dp * r[j] * r[i] + p * e
+                              + 4.0 * v[i] * (v[j] / r3 - 3.0 * s * r[j] / (r3 * r2)))
+            # d/dv_j of the same: p depends on v through -w / r^3
+            jac[i, 3 + j] += k * (-2.0 * v[j] * r[i] / r3 + 4.0 * (r[j] * v[i] + s * e) / r3)
+
+
+@nb.njit(cache=True)
+def accel(jd0, t, x, v, flags, gm, n_bodies, ng, consts, tabs, work, a, jac, want_jac):
     """Acceleration [au/day^2] of the particle at (x, v) at TDB JD jd0 + t, into a (3,).
 
     Parameters
@@ -109,14 +266,19 @@ def accel(jd0, t, x, v, flags, gm, n_bodies, ng, consts, tabs, work, a):
         How many table bodies take part in the Newtonian sum (11 or 27).
     ng : (3,) float64
         A1, A2, A3 [au/day^2].
-    consts : (8,) float64
-        c [au/d], Earth R [au], J2, J3, J4, Sun R [au], Sun J2, spare.
+    consts : (N_CONSTS,) float64
+        c [au/d], Earth R [au], J2, J3, J4, Sun R [au], Sun J2, spare, and the
+        g(r) law ALN, R0 [au], NM, NN, NK.
     tabs : tuple
         (coef, seg_i, seg_f, body_chain) packed ephemeris.
     work : (nbody, 10) float64 scratch, written here: body positions (cols 0-2),
         velocities (3-5), mutual Newtonian accelerations (6-8) and potentials (9).
     a : (3,) float64
         Output.
+    jac : (3, JAC_COLS) float64
+        Output when ``want_jac``: d a / d r [1/day^2], d a / d v [1/day],
+        d a / d (A1, A2, A3) [-]; untouched otherwise.
+    want_jac : bool
     """
     coef, seg_i, seg_f, chain = tabs
     nb_all = chain.shape[0]
@@ -126,6 +288,8 @@ def accel(jd0, t, x, v, flags, gm, n_bodies, ng, consts, tabs, work, a):
     a[0] = 0.0
     a[1] = 0.0
     a[2] = 0.0
+    if want_jac:
+        jac[:, :] = 0.0
     # Newtonian point masses.
     for j in range(min(n_bodies, nb_all)):
         if j == I_SUN:
@@ -144,45 +308,31 @@ def accel(jd0, t, x, v, flags, gm, n_bodies, ng, consts, tabs, work, a):
         a[0] -= f * dx
         a[1] -= f * dy
         a[2] -= f * dz
+        if want_jac:
+            _point_mass_jac(dx, dy, dz, gm[j], jac)
 
     if flags & F_GR:
         _eih_correction(x, v, gm, bp, bv, consts[0], work, a)
+        if want_jac:
+            _sun_1pn_jac(x - bp[I_SUN], v - bv[I_SUN], gm[I_SUN], consts[0], jac)
 
     if flags & F_EARTH_HARMONICS:
         # Earth's pole along ICRF +z, as in JPL's small-body integrations (Horizons)
         # and ASSIST: the 0.16 deg precession since J2000 is deliberately ignored so
         # that results match JPL's.
         _zonal(x[0] - bp[I_EARTH, 0], x[1] - bp[I_EARTH, 1], x[2] - bp[I_EARTH, 2],
-               gm[I_EARTH], consts[1], consts[2], consts[3], consts[4], 0.0, 0.0, 1.0, a)
+               gm[I_EARTH], consts[1], consts[2], consts[3], consts[4], 0.0, 0.0, 1.0, a,
+               jac, want_jac)
 
     if flags & F_SUN_HARMONICS:
         px, py, pz = _pole(286.13, 63.87)
         _zonal(x[0] - bp[I_SUN, 0], x[1] - bp[I_SUN, 1], x[2] - bp[I_SUN, 2],
-               gm[I_SUN], consts[5], consts[6], 0.0, 0.0, px, py, pz, a)
+               gm[I_SUN], consts[5], consts[6], 0.0, 0.0, px, py, pz, a, jac, want_jac)
 
     if flags & F_NONGRAV:
-        rx = x[0] - bp[I_SUN, 0]
-        ry = x[1] - bp[I_SUN, 1]
-        rz = x[2] - bp[I_SUN, 2]
-        vx = v[0] - bv[I_SUN, 0]
-        vy = v[1] - bv[I_SUN, 1]
-        vz = v[2] - bv[I_SUN, 2]
-        r2 = rx * rx + ry * ry + rz * rz
-        r = math.sqrt(r2)
-        g = 1.0 / r2  # (1 au / r)^2
-        # n = r x v / |r x v|;  t = n x r_hat
-        hx = ry * vz - rz * vy
-        hy = rz * vx - rx * vz
-        hz = rx * vy - ry * vx
-        hn = math.sqrt(hx * hx + hy * hy + hz * hz)
-        nx, ny, nz = hx / hn, hy / hn, hz / hn
-        ux, uy, uz = rx / r, ry / r, rz / r
-        tx = ny * uz - nz * uy
-        ty = nz * ux - nx * uz
-        tz = nx * uy - ny * ux
-        a[0] += g * (ng[0] * ux + ng[1] * tx + ng[2] * nx)
-        a[1] += g * (ng[0] * uy + ng[1] * ty + ng[2] * ny)
-        a[2] += g * (ng[0] * uz + ng[1] * tz + ng[2] * nz)
+        _nongrav(x[0] - bp[I_SUN, 0], x[1] - bp[I_SUN, 1], x[2] - bp[I_SUN, 2],
+                 v[0] - bv[I_SUN, 0], v[1] - bv[I_SUN, 1], v[2] - bv[I_SUN, 2], ng, consts, a,
+                 jac, want_jac)
 
 
 @nb.njit(cache=True)

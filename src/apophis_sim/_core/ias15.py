@@ -15,6 +15,21 @@ polynomial) on which the kernel
 * finds every minimum of the distance to the requested bodies inside the step,
   as the root of the range-rate rho . rho_dot (Illinois regula falsi on the dense
   output; never a sampled minimum).
+
+The step sequence does not depend on the requested end time: the last step is not
+shortened to land on it (it is only bounded by ``t_limit``, the end of the
+ephemeris tables), and the end state comes from the dense output like every other
+output. A run to t and a run to a grid containing t therefore give the same state
+at t, bit for bit.
+
+Variational equations. Each particle carries K rows of (position, velocity): row 0
+is the particle, rows 1..K-1 are first-order variations dx, dv with
+d(dv)/dt = (d a / d r) dx + (d a / d v) dv [+ d a / d A_k for a row forced by
+parameter k] (the tangent linear model of Milani & Gronchi 2010, ch. 6), integrated
+with the same Gauss-Radau polynomials and steps. The step size and the
+predictor-corrector convergence are controlled by row 0 alone (as REBOUND does for
+variational particles), so the particle's own trajectory is bit-identical with and
+without its variations.
 """
 
 from __future__ import annotations
@@ -25,9 +40,9 @@ import numba as nb
 import numpy as np
 
 from .chebyshev import body_posvel
-from .forces import accel
+from .forces import JAC_COLS, accel
 
-__all__ = ["integrate", "ST_OK", "ST_MAX_STEPS", "ST_STEP_UNDERFLOW", "ST_NONFINITE",
+__all__ = ["integrate", "NO_FORCING", "ST_OK", "ST_MAX_STEPS", "ST_STEP_UNDERFLOW", "ST_NONFINITE",
            "ST_EVENT_OVERFLOW", "EV_COLS"]
 
 ST_OK = 0
@@ -69,64 +84,89 @@ _BINOM = np.array([[math.comb(j + 1, k + 1) for j in range(7)] for k in range(7)
 _EPS_PC = 1e-16
 _SAFETY = 0.25
 _MAX_PC_ITER = 12
+#: ``forcing`` entry of a variational row that no parameter drives (and of row 0).
+NO_FORCING = -1
 
 
 @nb.njit(cache=True, inline="always")
-def _dense_x(x0, v0, a0, b, dt, h, out):
-    """Position at fraction h of the step from the Gauss-Radau polynomial."""
-    for k in range(3):
-        s = (((((((b[6, k] * 7.0 * h / 9.0 + b[5, k]) * 3.0 * h / 4.0 + b[4, k]) * 5.0 * h / 7.0
-                 + b[3, k]) * 2.0 * h / 3.0 + b[2, k]) * 3.0 * h / 5.0 + b[1, k]) * h / 2.0
-              + b[0, k]) * h / 3.0 + a0[k])
-        out[k] = x0[k] + (s * dt * h / 2.0 + v0[k]) * dt * h
+def _dense_x(x0, v0, a0, b, dt, h, nr, out):
+    """Positions of rows 0..nr-1 at fraction h of the step (Gauss-Radau polynomial)."""
+    for r in range(nr):
+        for k in range(3):
+            s = (((((((b[6, r, k] * 7.0 * h / 9.0 + b[5, r, k]) * 3.0 * h / 4.0 + b[4, r, k])
+                     * 5.0 * h / 7.0 + b[3, r, k]) * 2.0 * h / 3.0 + b[2, r, k]) * 3.0 * h / 5.0
+                   + b[1, r, k]) * h / 2.0 + b[0, r, k]) * h / 3.0 + a0[r, k])
+            out[r, k] = x0[r, k] + (s * dt * h / 2.0 + v0[r, k]) * dt * h
 
 
 @nb.njit(cache=True, inline="always")
-def _dense_v(v0, a0, b, dt, h, out):
-    """Velocity at fraction h of the step."""
-    for k in range(3):
-        s = ((((((b[6, k] * 7.0 * h / 8.0 + b[5, k]) * 6.0 * h / 7.0 + b[4, k]) * 5.0 * h / 6.0
-                + b[3, k]) * 4.0 * h / 5.0 + b[2, k]) * 3.0 * h / 4.0 + b[1, k]) * 2.0 * h / 3.0
-             + b[0, k]) * h / 2.0 + a0[k]
-        out[k] = v0[k] + s * dt * h
+def _dense_v(v0, a0, b, dt, h, nr, out):
+    """Velocities of rows 0..nr-1 at fraction h of the step."""
+    for r in range(nr):
+        for k in range(3):
+            s = ((((((b[6, r, k] * 7.0 * h / 8.0 + b[5, r, k]) * 6.0 * h / 7.0 + b[4, r, k])
+                    * 5.0 * h / 6.0 + b[3, r, k]) * 4.0 * h / 5.0 + b[2, r, k]) * 3.0 * h / 4.0
+                  + b[1, r, k]) * 2.0 * h / 3.0 + b[0, r, k]) * h / 2.0 + a0[r, k]
+            out[r, k] = v0[r, k] + s * dt * h
+
+
+@nb.njit(cache=True)
+def _accel_rows(jd0, t, xs, vs, flags, gm, n_bodies, ng, consts, tabs, work, jac, forcing, at):
+    """Accelerations of every row: row 0 from the force model, the variational rows
+    from its Jacobian, d a_r = J_r dx_r + J_v dv_r (+ d a / d A_k when forced)."""
+    nrow = xs.shape[0]
+    accel(jd0, t, xs[0], vs[0], flags, gm, n_bodies, ng, consts, tabs, work, at[0], jac,
+          nrow > 1)
+    for r in range(1, nrow):
+        f = forcing[r]
+        for i in range(3):
+            s = 0.0
+            for j in range(3):
+                s += jac[i, j] * xs[r, j] + jac[i, 3 + j] * vs[r, j]
+            if f >= 0:
+                s += jac[i, 6 + f]
+            at[r, i] = s
 
 
 @nb.njit(cache=True)
 def _range_rate(x0, v0, a0, b, t, dt, h, jd0, tabs, body, xp, vp, bp, bv):
-    """rho . rho_dot of the particle w.r.t. table body ``body`` at fraction h; fills
-    xp, vp (particle) and bp, bv (body)."""
-    _dense_x(x0, v0, a0, b, dt, h, xp)
-    _dense_v(v0, a0, b, dt, h, vp)
+    """rho . rho_dot of the particle (row 0) w.r.t. table body ``body`` at fraction h;
+    fills xp, vp (particle, row 0) and bp, bv (body)."""
+    _dense_x(x0, v0, a0, b, dt, h, 1, xp)
+    _dense_v(v0, a0, b, dt, h, 1, vp)
     body_posvel(tabs[0], tabs[1], tabs[2], tabs[3], body, jd0, t + h * dt, bp, bv)
-    return ((xp[0] - bp[0]) * (vp[0] - bv[0]) + (xp[1] - bp[1]) * (vp[1] - bv[1])
-            + (xp[2] - bp[2]) * (vp[2] - bv[2]))
+    return ((xp[0, 0] - bp[0]) * (vp[0, 0] - bv[0]) + (xp[0, 1] - bp[1]) * (vp[0, 1] - bv[1])
+            + (xp[0, 2] - bp[2]) * (vp[0, 2] - bv[2]))
 
 
 @nb.njit(cache=True)
-def _integrate_one(jd0, t0, x_init, v_init, t_end, out_t, flags, gm, n_bodies, ng, consts, tabs,
-                   eps, dt_init, max_steps, ev_bodies, ev_rmax, x_out, v_out, ev_buf, info):
-    """Integrate one particle from t0 to t_end [days since jd0]; see :func:`integrate`."""
+def _integrate_one(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_bodies, ng,
+                   consts, tabs, eps, dt_init, max_steps, forcing, ev_bodies, ev_rmax, x_out,
+                   v_out, x_end, v_end, ev_buf, info):
+    """Integrate one particle (K rows) from t0 to t_end [days since jd0]; see :func:`integrate`."""
     nbt = tabs[3].shape[0]
+    nrow = x_init.shape[0]
     work = np.zeros((nbt, 10))
+    jac = np.zeros((3, JAC_COLS))
     x0 = x_init.copy()
     v0 = v_init.copy()
-    csx = np.zeros(3)  # Kahan compensation of x0, v0 and t
-    csv = np.zeros(3)
+    csx = np.zeros((nrow, 3))  # Kahan compensation of x0, v0 and t
+    csv = np.zeros((nrow, 3))
     t = t0
     cst = 0.0
     direction = 1.0 if t_end >= t0 else -1.0
-    a0 = np.zeros(3)
-    at = np.zeros(3)
-    xs = np.zeros(3)
-    vs = np.zeros(3)
-    b = np.zeros((7, 3))
-    g = np.zeros((7, 3))
-    e = np.zeros((7, 3))      # prediction made for the current step
-    br = np.zeros((7, 3))     # b of the last accepted step
-    er = np.zeros((7, 3))     # prediction that was made for the last accepted step
-    tmp7 = np.zeros((7, 3))
-    xp = np.zeros(3)
-    vp = np.zeros(3)
+    a0 = np.zeros((nrow, 3))
+    at = np.zeros((nrow, 3))
+    xs = np.zeros((nrow, 3))
+    vs = np.zeros((nrow, 3))
+    b = np.zeros((7, nrow, 3))
+    g = np.zeros((7, nrow, 3))
+    e = np.zeros((7, nrow, 3))      # prediction made for the current step
+    br = np.zeros((7, nrow, 3))     # b of the last accepted step
+    er = np.zeros((7, nrow, 3))     # prediction that was made for the last accepted step
+    tmp7 = np.zeros((7, nrow, 3))
+    xp = np.zeros((nrow, 3))
+    vp = np.zeros((nrow, 3))
     bp = np.zeros(3)
     bv = np.zeros(3)
     n_ev_bodies = ev_bodies.shape[0]
@@ -135,10 +175,11 @@ def _integrate_one(jd0, t0, x_init, v_init, t_end, out_t, flags, gm, n_bodies, n
     i_out = 0
     # Outputs at the start.
     while i_out < n_out and (out_t[i_out] - t0) * direction <= 0.0:
-        for k in range(3):
-            x_out[i_out, k] = x0[k]
-            v_out[i_out, k] = v0[k]
+        x_out[i_out, :, :] = x0
+        v_out[i_out, :, :] = v0
         i_out += 1
+    x_end[:, :] = x0
+    v_end[:, :] = v0
     dt = direction * abs(dt_init)
     dt_last_done = 0.0
     n_steps = 0
@@ -146,26 +187,34 @@ def _integrate_one(jd0, t0, x_init, v_init, t_end, out_t, flags, gm, n_bodies, n
     n_ev = 0
     status = ST_OK
     max_ev = ev_buf.shape[0]
+    finished = not ((t_end - t) * direction > 0.0)
 
-    while (t_end - t) * direction > 0.0:
+    while not finished:
         if n_steps >= max_steps:
             status = ST_MAX_STEPS
             break
-        # Do not step past the end.
-        if (t + dt - t_end) * direction > 0.0:
-            dt = t_end - t
-        accel(jd0, t, x0, v0, flags, gm, n_bodies, ng, consts, tabs, work, a0)
-        if not (math.isfinite(a0[0]) and math.isfinite(a0[1]) and math.isfinite(a0[2])):
+        # Never past the end of the ephemeris tables (the requested end is reached
+        # on the dense output, not by shortening the step).
+        if (t + dt - t_limit) * direction > 0.0:
+            dt = t_limit - t
+            if dt == 0.0:
+                status = ST_STEP_UNDERFLOW  # t_limit before t_end: a caller error
+                break
+        _accel_rows(jd0, t, x0, v0, flags, gm, n_bodies, ng, consts, tabs, work, jac, forcing,
+                    a0)
+        if not (math.isfinite(a0[0, 0]) and math.isfinite(a0[0, 1])
+                and math.isfinite(a0[0, 2])):
             status = ST_NONFINITE
             break
         # g from the (predicted) b.
         for j in range(7):
-            for k in range(3):
-                s = 0.0
-                for m in range(j, 7):
-                    s += _D[m, j] * b[m, k]
-                g[j, k] = s
-        # Predictor-corrector iteration.
+            for r in range(nrow):
+                for k in range(3):
+                    s = 0.0
+                    for m in range(j, 7):
+                        s += _D[m, j] * b[m, r, k]
+                    g[j, r, k] = s
+        # Predictor-corrector iteration (convergence judged on row 0).
         pc_err = 2.0
         pc_err_last = 3.0
         it = 0
@@ -182,40 +231,43 @@ def _integrate_one(jd0, t0, x_init, v_init, t_end, out_t, flags, gm, n_bodies, n
             max_at = 0.0
             for n in range(1, 8):
                 h = _H[n]
-                _dense_x(x0, v0, a0, b, dt, h, xs)
-                _dense_v(v0, a0, b, dt, h, vs)
-                accel(jd0, t + h * dt, xs, vs, flags, gm, n_bodies, ng, consts, tabs, work, at)
-                for k in range(3):
-                    val = (at[k] - a0[k]) / h
-                    for j in range(n - 1):
-                        val = (val - g[j, k]) / (h - _H[j + 1])
-                    delta = val - g[n - 1, k]
-                    g[n - 1, k] = val
-                    for m in range(n):
-                        b[m, k] += delta * _C[n - 1, m]
-                    if n == 7:
-                        if abs(delta) > max_db6:
-                            max_db6 = abs(delta)
-                        if abs(at[k]) > max_at:
-                            max_at = abs(at[k])
+                _dense_x(x0, v0, a0, b, dt, h, nrow, xs)
+                _dense_v(v0, a0, b, dt, h, nrow, vs)
+                _accel_rows(jd0, t + h * dt, xs, vs, flags, gm, n_bodies, ng, consts, tabs,
+                            work, jac, forcing, at)
+                for r in range(nrow):
+                    for k in range(3):
+                        val = (at[r, k] - a0[r, k]) / h
+                        for j in range(n - 1):
+                            val = (val - g[j, r, k]) / (h - _H[j + 1])
+                        delta = val - g[n - 1, r, k]
+                        g[n - 1, r, k] = val
+                        for m in range(n):
+                            b[m, r, k] += delta * _C[n - 1, m]
+                        if n == 7 and r == 0:
+                            if abs(delta) > max_db6:
+                                max_db6 = abs(delta)
+                            if abs(at[0, k]) > max_at:
+                                max_at = abs(at[0, k])
             pc_err = max_db6 / max_at if max_at > 0.0 else 0.0
 
         # New step size from the PRS23 criterion (Pham, Rein & Spiegel 2024, OJAp 7):
         # the timescale sqrt(2 |a|^2 / (|jerk|^2 + |a| |snap|)) of the end-of-step
-        # acceleration, from the low-order coefficients. Unlike Rein & Spiegel's
-        # |b6| / |a|, it is not swamped by round-off when the relative position to a
-        # close body is small compared with the barycentric coordinates.
+        # acceleration of row 0, from the low-order coefficients. Unlike Rein &
+        # Spiegel's |b6| / |a|, it is not swamped by round-off when the relative
+        # position to a close body is small compared with the barycentric coordinates.
         y2 = 0.0
         y3 = 0.0
         y4 = 0.0
         for k in range(3):
-            s = a0[k] + b[0, k] + b[1, k] + b[2, k] + b[3, k] + b[4, k] + b[5, k] + b[6, k]
+            s = (a0[0, k] + b[0, 0, k] + b[1, 0, k] + b[2, 0, k] + b[3, 0, k] + b[4, 0, k]
+                 + b[5, 0, k] + b[6, 0, k])
             y2 += s * s
-            s = (b[0, k] + 2.0 * b[1, k] + 3.0 * b[2, k] + 4.0 * b[3, k] + 5.0 * b[4, k]
-                 + 6.0 * b[5, k] + 7.0 * b[6, k])
+            s = (b[0, 0, k] + 2.0 * b[1, 0, k] + 3.0 * b[2, 0, k] + 4.0 * b[3, 0, k]
+                 + 5.0 * b[4, 0, k] + 6.0 * b[5, 0, k] + 7.0 * b[6, 0, k])
             y3 += s * s
-            s = (2.0 * b[1, k] + 6.0 * b[2, k] + 12.0 * b[3, k] + 20.0 * b[4, k]
-                 + 30.0 * b[5, k] + 42.0 * b[6, k])
+            s = (2.0 * b[1, 0, k] + 6.0 * b[2, 0, k] + 12.0 * b[3, 0, k] + 20.0 * b[4, 0, k]
+                 + 30.0 * b[5, 0, k] + 42.0 * b[6, 0, k])
             y4 += s * s
         dt_done = dt
         ts2 = 2.0 * y2 / (y3 + math.sqrt(y4 * y2))
@@ -236,12 +288,15 @@ def _integrate_one(jd0, t0, x_init, v_init, t_end, out_t, flags, gm, n_bodies, n
             if dt_last_done != 0.0:
                 _predict(br, er, dt / dt_last_done, b, e, tmp7)
             else:
-                b[:, :] = 0.0
+                b[:, :, :] = 0.0
             continue
         if abs(dt_new / dt_done) > 1.0 / _SAFETY:
             dt_new = dt_done / _SAFETY
 
-        # ---- accepted step: events and outputs on the dense output -------------
+        # ---- accepted step: events and outputs on the dense output, up to t_end -----
+        h_end = (t_end - t) / dt_done
+        finished = h_end <= 1.0
+        h_stop = h_end if finished else 1.0
         for q in range(n_ev_bodies):
             f_start[q] = _range_rate(x0, v0, a0, b, t, dt_done, 0.0, jd0, tabs, ev_bodies[q],
                                      xp, vp, bp, bv) * direction
@@ -273,11 +328,13 @@ def _integrate_one(jd0, t0, x_init, v_init, t_end, out_t, flags, gm, n_bodies, n
                         if side == 1:
                             flo *= 0.5
                         side = 1
+                if hm > h_stop:
+                    continue  # after the requested end
                 _range_rate(x0, v0, a0, b, t, dt_done, hm, jd0, tabs, ev_bodies[q],
                             xp, vp, bp, bv)
-                dx = xp[0] - bp[0]
-                dy = xp[1] - bp[1]
-                dz = xp[2] - bp[2]
+                dx = xp[0, 0] - bp[0]
+                dy = xp[0, 1] - bp[1]
+                dz = xp[0, 2] - bp[2]
                 dist = math.sqrt(dx * dx + dy * dy + dz * dz)
                 if dist <= ev_rmax[q]:
                     if n_ev < max_ev:
@@ -287,34 +344,39 @@ def _integrate_one(jd0, t0, x_init, v_init, t_end, out_t, flags, gm, n_bodies, n
                         ev_buf[n_ev, 3] = dx
                         ev_buf[n_ev, 4] = dy
                         ev_buf[n_ev, 5] = dz
-                        ev_buf[n_ev, 6] = vp[0] - bv[0]
-                        ev_buf[n_ev, 7] = vp[1] - bv[1]
-                        ev_buf[n_ev, 8] = vp[2] - bv[2]
+                        ev_buf[n_ev, 6] = vp[0, 0] - bv[0]
+                        ev_buf[n_ev, 7] = vp[0, 1] - bv[1]
+                        ev_buf[n_ev, 8] = vp[0, 2] - bv[2]
                     n_ev += 1
         while i_out < n_out and (out_t[i_out] - (t + dt_done)) * direction <= 0.0:
             h = (out_t[i_out] - t) / dt_done
-            _dense_x(x0, v0, a0, b, dt_done, h, xp)
-            _dense_v(v0, a0, b, dt_done, h, vp)
-            for k in range(3):
-                x_out[i_out, k] = xp[k]
-                v_out[i_out, k] = vp[k]
+            _dense_x(x0, v0, a0, b, dt_done, h, nrow, xp)
+            _dense_v(v0, a0, b, dt_done, h, nrow, vp)
+            x_out[i_out, :, :] = xp
+            v_out[i_out, :, :] = vp
             i_out += 1
+        if finished:
+            _dense_x(x0, v0, a0, b, dt_done, h_end, nrow, x_end)
+            _dense_v(v0, a0, b, dt_done, h_end, nrow, v_end)
 
         # ---- advance (compensated summation) --------------------------------------
-        for k in range(3):
-            dx_k = dt_done * v0[k] + dt_done * dt_done * (
-                a0[k] / 2.0 + b[0, k] / 6.0 + b[1, k] / 12.0 + b[2, k] / 20.0 + b[3, k] / 30.0
-                + b[4, k] / 42.0 + b[5, k] / 56.0 + b[6, k] / 72.0)
-            y = dx_k - csx[k]
-            s = x0[k] + y
-            csx[k] = (s - x0[k]) - y
-            x0[k] = s
-            dv_k = dt_done * (a0[k] + b[0, k] / 2.0 + b[1, k] / 3.0 + b[2, k] / 4.0
-                              + b[3, k] / 5.0 + b[4, k] / 6.0 + b[5, k] / 7.0 + b[6, k] / 8.0)
-            y = dv_k - csv[k]
-            s = v0[k] + y
-            csv[k] = (s - v0[k]) - y
-            v0[k] = s
+        for r in range(nrow):
+            for k in range(3):
+                dx_k = dt_done * v0[r, k] + dt_done * dt_done * (
+                    a0[r, k] / 2.0 + b[0, r, k] / 6.0 + b[1, r, k] / 12.0 + b[2, r, k] / 20.0
+                    + b[3, r, k] / 30.0 + b[4, r, k] / 42.0 + b[5, r, k] / 56.0
+                    + b[6, r, k] / 72.0)
+                y = dx_k - csx[r, k]
+                s = x0[r, k] + y
+                csx[r, k] = (s - x0[r, k]) - y
+                x0[r, k] = s
+                dv_k = dt_done * (a0[r, k] + b[0, r, k] / 2.0 + b[1, r, k] / 3.0
+                                  + b[2, r, k] / 4.0 + b[3, r, k] / 5.0 + b[4, r, k] / 6.0
+                                  + b[5, r, k] / 7.0 + b[6, r, k] / 8.0)
+                y = dv_k - csv[r, k]
+                s = v0[r, k] + y
+                csv[r, k] = (s - v0[r, k]) - y
+                v0[r, k] = s
         y = dt_done - cst
         s = t + y
         cst = (s - t) - y
@@ -322,23 +384,16 @@ def _integrate_one(jd0, t0, x_init, v_init, t_end, out_t, flags, gm, n_bodies, n
         n_steps += 1
         dt_last_done = dt_done
         dt = dt_new
-        br[:, :] = b
-        er[:, :] = e
+        br[:, :, :] = b
+        er[:, :, :] = e
         _predict(br, er, dt / dt_last_done, b, e, tmp7)
 
-    # Exact end point (the last step is clamped to t_end, so t == t_end up to rounding).
-    while i_out < n_out and status == ST_OK:
-        for k in range(3):
-            x_out[i_out, k] = x0[k]
-            v_out[i_out, k] = v0[k]
-        i_out += 1
     if n_ev > max_ev and status == ST_OK:
         status = ST_EVENT_OVERFLOW
     info[0] = status
     info[1] = n_steps
     info[2] = n_reject
     info[3] = n_ev
-    return x0, v0
 
 
 @nb.njit(cache=True)
@@ -347,27 +402,31 @@ def _predict(br, er, ratio, b, e, tmp7):
     from the last accepted step's polynomial (Everhart 1985): the new coefficients are
     the binomial re-expansion of the old polynomial, plus the last correction b - e."""
     if ratio > 20.0 or ratio < -20.0:
-        b[:, :] = 0.0
-        e[:, :] = 0.0
+        b[:, :, :] = 0.0
+        e[:, :, :] = 0.0
         return
+    nrow = b.shape[1]
     for j in range(7):
         q = ratio ** (j + 1)
-        for k in range(3):
-            s = 0.0
-            for m in range(j, 7):
-                s += _BINOM[j, m] * br[m, k]
-            tmp7[j, k] = q * s
+        for r in range(nrow):
+            for k in range(3):
+                s = 0.0
+                for m in range(j, 7):
+                    s += _BINOM[j, m] * br[m, r, k]
+                tmp7[j, r, k] = q * s
     for j in range(7):
-        for k in range(3):
-            b[j, k] = tmp7[j, k] + (br[j, k] - er[j, k])
-            e[j, k] = tmp7[j, k]
+        for r in range(nrow):
+            for k in range(3):
+                b[j, r, k] = tmp7[j, r, k] + (br[j, r, k] - er[j, r, k])
+                e[j, r, k] = tmp7[j, r, k]
 
 
 @nb.njit(cache=True, parallel=True)
-def integrate(jd0, t0, x_init, v_init, t_end, out_t, flags, gm, n_bodies, ng, consts, tabs,
-              eps, dt_init, max_steps, ev_bodies, ev_rmax, x_out, v_out, x_end, v_end,
-              ev_buf, info):
-    """Integrate N test particles in parallel (one IAS15 per particle).
+def integrate(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_bodies, ng, consts,
+              tabs, eps, dt_init, max_steps, forcing, ev_bodies, ev_rmax, x_out, v_out, x_end,
+              v_end, ev_buf, info):
+    """Integrate N test particles in parallel (one IAS15 per particle), each with K rows
+    (the particle and K - 1 variational rows).
 
     Parameters
     ----------
@@ -376,38 +435,45 @@ def integrate(jd0, t0, x_init, v_init, t_end, out_t, flags, gm, n_bodies, ng, co
         ephemeris is evaluated at the two-part date (jd0, t)).
     t0 : float
         Start time of every particle [day since jd0].
-    x_init, v_init : (N, 3)
-        Barycentric ICRF states at t0 [au, au/day].
+    x_init, v_init : (N, K, 3)
+        Row 0: barycentric ICRF states at t0 [au, au/day]; rows 1..K-1: initial
+        variations (e.g. unit vectors for the state transition matrix, zero for
+        parameter partials).
     t_end : (N,)
         End time of each particle [day since jd0], either sign.
+    t_limit : float
+        No step goes beyond this time [day since jd0] (the end of the ephemeris
+        tables, on the far side of every ``t_end``).
     out_t : (M,)
         Output times, sorted in the direction of integration, between t0 and t_end.
     flags, gm, n_bodies, ng (N, 3), consts, tabs
         Force model, see :func:`apophis_sim._core.forces.accel`.
     eps : float
-        IAS15 precision parameter (1e-9 is the REBOUND/ASSIST default).
+        IAS15 precision parameter.
     dt_init : float
         First trial step [day]; the controller adapts it from the first step on.
     max_steps : int
         Per particle; exceeding it sets ``ST_MAX_STEPS``.
+    forcing : (K,) int64
+        For each row, the index (0, 1, 2 for A1, A2, A3) of the parameter whose
+        partial forces it, or ``NO_FORCING``.
     ev_bodies : (E,) int
         Table indices of the bodies whose close approaches are recorded.
     ev_rmax : (E,)
         Record an approach only when the minimum distance is below this [au].
-    x_out, v_out : (N, M, 3)
-        States at ``out_t`` (written).
-    x_end, v_end : (N, 3)
-        Final states (written).
-    ev_buf : (N, K, EV_COLS)
-        Close-approach records (written; K is the capacity per particle).
+    x_out, v_out : (N, M, K, 3)
+        States and variations at ``out_t`` (written).
+    x_end, v_end : (N, K, 3)
+        At ``t_end`` (written).
+    ev_buf : (N, B, EV_COLS)
+        Close-approach records of row 0 (written; B is the capacity per particle).
     info : (N, 4) int64
         status, accepted steps, rejected steps, number of approaches found (written).
+        No exception is raised: the caller turns the status into a typed error.
     """
     n = x_init.shape[0]
     for i in nb.prange(n):
-        xe, ve = _integrate_one(jd0, t0, x_init[i], v_init[i], t_end[i], out_t, flags, gm, n_bodies,
-                                ng[i], consts, tabs, eps, dt_init, max_steps, ev_bodies, ev_rmax,
-                                x_out[i], v_out[i], ev_buf[i], info[i])
-        for k in range(3):
-            x_end[i, k] = xe[k]
-            v_end[i, k] = ve[k]
+        _integrate_one(jd0, t0, x_init[i], v_init[i], t_end[i], t_limit, out_t, flags, gm,
+                       n_bodies, ng[i], consts, tabs, eps, dt_init, max_steps, forcing,
+                       ev_bodies, ev_rmax, x_out[i], v_out[i], x_end[i], v_end[i], ev_buf[i],
+                       info[i])

@@ -466,11 +466,11 @@ def state_transition(state_or_solution: State | OrbitSolution, to: Time, *,
     d(dv)/dt = (d a / d r) dr + (d a / d v) dv [+ d a / d A_k] are integrated
     alongside every particle in the compiled IAS15 kernel, with the same steps
     (controlled by the particle alone, so ``.state`` is bit-identical to
-    :func:`propagate_nbody`). The Jacobians are analytic for the point masses,
-    Earth's J2-J4, the Sun's J2 and the Marsden model; for relativity, the Sun's
-    1PN (Schwarzschild) Jacobian is used for the full EIH acceleration (the
-    neglected planetary EIH terms are ~1e-8 of it; tests/test_stm.py compares the
-    STM with Richardson-extrapolated central differences through the 2029 flyby).
+    :func:`propagate_nbody`). The Jacobians are analytic for every force term:
+    point masses, Earth's J2-J4, the Sun's J2, the Marsden model and the full EIH
+    relativistic acceleration (tests/test_stm.py checks each against finite
+    differences, and the STM against Richardson-extrapolated central differences
+    of whole integrations through the 2029 flyby).
 
     Parameters
     ----------

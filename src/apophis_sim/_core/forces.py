@@ -28,12 +28,9 @@ Force terms (bit flags, switched by name in the public layer):
 
 Variational equations. With ``want_jac`` :func:`accel` also returns the partials
 of the acceleration: ``jac[:, 0:3]`` = d a / d r, ``jac[:, 3:6]`` = d a / d v and
-``jac[:, 6:9]`` = d a / d (A1, A2, A3), analytic for every term except the
-relativistic one, whose Jacobian is that of the Sun's 1PN (Schwarzschild,
-PPN beta = gamma = 1) acceleration alone: the planets' EIH terms and the Sun's
-own motion in the EIH formula change d a / d r by < 1e-8 of the solar GR
-Jacobian, itself ~1e-8 of the Newtonian one (the tests measure the effect on the
-STM through the 2029 flyby).
+``jac[:, 6:9]`` = d a / d (A1, A2, A3), analytic for every term, the full EIH
+acceleration included (its dependence on the particle's position and velocity;
+the bodies' states and mutual accelerations do not depend on the particle).
 """
 
 from __future__ import annotations
@@ -226,26 +223,69 @@ def _point_mass_jac(dx, dy, dz, gm_j, jac):
 
 
 @nb.njit(cache=True)
-def _sun_1pn_jac(r, v, gm_sun, c, jac):
-    """Jacobian of the Sun's 1PN acceleration of a test particle (heliocentric r, v):
-    a = mu / (c^2 r^3) [(4 mu / r - v^2) r + 4 (r.v) v] (PPN beta = gamma = 1).
-    Adds d a / d r to jac[:, 0:3] and d a / d v to jac[:, 3:6]."""
-    k = gm_sun / (c * c)
-    r2 = r[0] * r[0] + r[1] * r[1] + r[2] * r[2]
-    rn = math.sqrt(r2)
-    r3 = r2 * rn
-    w = v[0] * v[0] + v[1] * v[1] + v[2] * v[2]
-    s = r[0] * v[0] + r[1] * v[1] + r[2] * v[2]
-    p = 4.0 * gm_sun / (r3 * rn) - w / r3          # coefficient of r
-    dp = -16.0 * gm_sun / (r3 * r3) + 3.0 * w / (r3 * r2)  # d p / d r_j = dp * r_j
-    for i in range(3):
-        for j in range(3):
-            e = 1.0 if i == j else 0.0
-            # d/dr_j of [p r_i + 4 s v_i / r^3]
-            jac[i, j] += k * (dp * r[j] * r[i] + p * e
-                              + 4.0 * v[i] * (v[j] / r3 - 3.0 * s * r[j] / (r3 * r2)))
-            # d/dv_j of the same: p depends on v through -w / r^3
-            jac[i, 3 + j] += k * (-2.0 * v[j] * r[i] / r3 + 4.0 * (r[j] * v[i] + s * e) / r3)
+def _eih_jac(x, v, gm, bp, bv, c, work, jac):
+    """Add the Jacobian of :func:`_eih_correction` (d a / d r to jac[:, 0:3], d a / d v
+    to jac[:, 3:6]); the bodies' accelerations a_j and potentials (work[:, 6:10]) are
+    those :func:`_eih_correction` left there. With d_j = r_j - x, r = |d_j|,
+    s_j = -d_j.v_j / r, D_j = -d_j.(4 v - 3 v_j) and the bracket B_j of Moyer's
+    eq. 4-61, each body contributes
+    d/dx: -G_j B_j + mu d_j (dB_j/dx)^T / r^3 + 3 mu D_j (v - v_j) d_j^T / r^5
+          + mu (v - v_j)(4 v - 3 v_j)^T / r^3 + 3.5 mu a_j d_j^T / r^3,
+    d/dv: mu d_j (2 v - 4 v_j)^T / r^3 - 4 mu (v - v_j) d_j^T / r^3 + mu D_j I / r^3,
+    all over c^2, with G_j = mu (I - 3 d_hat d_hat^T) / r^3,
+    dB_j/dx = -4 grad Phi - 3 s_j (v_j / r + s_j d_j / r^2) - a_j / 2 and
+    grad Phi = sum_k mu_k d_k / r_k^3.
+    """
+    n = N_MAJOR
+    c2 = c * c
+    acc = work[:, 6:9]
+    phi_b = work[:, 9]
+    # Newtonian potential at the particle and its gradient.
+    phi_p = 0.0
+    gp0 = 0.0
+    gp1 = 0.0
+    gp2 = 0.0
+    for k in range(n):
+        dx = bp[k, 0] - x[0]
+        dy = bp[k, 1] - x[1]
+        dz = bp[k, 2] - x[2]
+        r2 = dx * dx + dy * dy + dz * dz
+        r = math.sqrt(r2)
+        phi_p += gm[k] / r
+        f = gm[k] / (r2 * r)
+        gp0 += f * dx
+        gp1 += f * dy
+        gp2 += f * dz
+    gphi = (gp0, gp1, gp2)
+    vi2 = v[0] * v[0] + v[1] * v[1] + v[2] * v[2]
+    for j in range(n):
+        d = (bp[j, 0] - x[0], bp[j, 1] - x[1], bp[j, 2] - x[2])
+        vj = (bv[j, 0], bv[j, 1], bv[j, 2])
+        aj = (acc[j, 0], acc[j, 1], acc[j, 2])
+        r2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2]
+        r = math.sqrt(r2)
+        r3 = r2 * r
+        mu = gm[j]
+        f = mu / r3
+        vj2 = vj[0] * vj[0] + vj[1] * vj[1] + vj[2] * vj[2]
+        vivj = v[0] * vj[0] + v[1] * vj[1] + v[2] * vj[2]
+        s = -(d[0] * vj[0] + d[1] * vj[1] + d[2] * vj[2]) / r
+        da = d[0] * aj[0] + d[1] * aj[1] + d[2] * aj[2]
+        bj = -4.0 * phi_p - phi_b[j] + vi2 + 2.0 * vj2 - 4.0 * vivj - 1.5 * s * s + 0.5 * da
+        dj = -(d[0] * (4.0 * v[0] - 3.0 * vj[0]) + d[1] * (4.0 * v[1] - 3.0 * vj[1])
+               + d[2] * (4.0 * v[2] - 3.0 * vj[2]))
+        for col in range(3):
+            dbx = -4.0 * gphi[col] - 3.0 * s * (vj[col] / r + s * d[col] / r2) - 0.5 * aj[col]
+            w_col = 4.0 * v[col] - 3.0 * vj[col]
+            for row in range(3):
+                e = 1.0 if row == col else 0.0
+                g_rc = f * (e - 3.0 * d[row] * d[col] / r2)
+                dvr = v[row] - vj[row]
+                jac[row, col] += (-g_rc * bj + f * d[row] * dbx
+                                  + 3.0 * f * dj * dvr * d[col] / r2
+                                  + f * dvr * w_col + 3.5 * f * aj[row] * d[col]) / c2
+                jac[row, 3 + col] += (f * d[row] * (2.0 * v[col] - 4.0 * vj[col])
+                                      - 4.0 * f * dvr * d[col] + f * dj * e) / c2
 
 
 @nb.njit(cache=True)
@@ -314,7 +354,7 @@ def accel(jd0, t, x, v, flags, gm, n_bodies, ng, consts, tabs, work, a, jac, wan
     if flags & F_GR:
         _eih_correction(x, v, gm, bp, bv, consts[0], work, a)
         if want_jac:
-            _sun_1pn_jac(x - bp[I_SUN], v - bv[I_SUN], gm[I_SUN], consts[0], jac)
+            _eih_jac(x, v, gm, bp, bv, consts[0], work, jac)
 
     if flags & F_EARTH_HARMONICS:
         # Earth's pole along ICRF +z, as in JPL's small-body integrations (Horizons)

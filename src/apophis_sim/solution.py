@@ -465,8 +465,13 @@ def _from_sbdb_dict(data: dict, where: str, unsupported: str) -> OrbitSolution:
     moid = orbit.get("moid")
     orbit_id = str(orbit.get("orbit_id") or obj.get("orbit_id") or "?")
     sig = data.get("signature") or {}
+    source = f"{sig.get('source', 'JPL SBDB API')} v{sig.get('version', '?')}"
     provenance = {
-        "source": f"{sig.get('source', 'JPL SBDB API')} v{sig.get('version', '?')}",
+        "orbit": (f"{source}: solution JPL#{orbit_id} dated {orbit.get('soln_date')}, producer "
+                  f"{orbit.get('producer')}; {orbit.get('n_obs_used')} observations "
+                  f"{orbit.get('first_obs')}..{orbit.get('last_obs')}; fit with "
+                  f"{orbit.get('pe_used')} + {orbit.get('sb_used')}"),
+        "source": source,
         "file": where,
         "url_pattern": SBDB_URL,
         "orbit_id": orbit_id,

@@ -259,13 +259,13 @@ def _req(obj: Any, key: str, path: str) -> Any:
     return obj[key]
 
 
-def _num(text: Any, path: str) -> float:
+def _num(text: Any, path: str, nonfinite: type[InputError] = SBDBFormatError) -> float:
     try:
         val = float(text)
     except (TypeError, ValueError):
         raise SBDBFormatError(f"{path} = {text!r} is not a decimal number") from None
     if not math.isfinite(val):
-        raise SBDBFormatError(f"{path} = {text!r} is not finite")
+        raise nonfinite(f"{path} = {text!r} is not finite")
     return val
 
 
@@ -412,7 +412,7 @@ def _from_sbdb_dict(data: dict, where: str, unsupported: str) -> OrbitSolution:
                 "nominal elements of the covariance are needed)")
         if not isinstance(rows, list) or any(not isinstance(r, list) for r in rows):
             raise SBDBFormatError("orbit.covariance.data must be a list of rows")
-        cov = np.array([[_num(x, f"orbit.covariance.data[{i}][{j}]") for j, x in
+        cov = np.array([[_num(x, f"orbit.covariance.data[{i}][{j}]", CovarianceError) for j, x in
                          enumerate(r)] for i, r in enumerate(rows)], dtype=np.float64) \
             if rows and all(len(r) == len(rows[0]) for r in rows) else None
         if cov is None:

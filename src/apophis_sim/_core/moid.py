@@ -6,7 +6,7 @@ common frame. It is parametrised by an anomaly s that keeps the position and its
 derivatives well conditioned for every e:
 
 * ellipse (e < 1), eccentric anomaly E in [0, 2 pi) (periodic):
-  x = a (cos E - e), y = b sin E;
+  x = q - 2 a sin^2(E / 2) (= a (cos E - e)), y = b sin E;
 * hyperbola (e > 1), hyperbolic anomaly F in [-F_max, F_max]:
   x = q - A (cosh F - 1), y = B sinh F with A = q / (e - 1), B = sqrt(A q (1 + e));
 * parabola (e = 1), D = tan(nu / 2) in [-D_max, D_max]: x = q (1 - D^2), y = 2 q D;
@@ -15,7 +15,9 @@ and the position is x P + y Q. An open orbit's branch is cut where r reaches
 ``r_max = 2 Q_other + q_self`` (Q_other the apoapsis of the other orbit, which
 must be an ellipse): every farther point lies farther than r - Q_other >= Q_other
 + q_self from the other orbit, i.e. farther than the periapsis point does, so
-the global minimum is always inside the scanned branch.
+the global minimum is always inside the scanned branch. An ellipse reaching
+beyond its r_max (near-parabolic, e.g. e = 1 - 1e-16 from a parabolic state) is cut
+the same way, so its grid covers the relevant arc.
 
 Method (global, in the spirit of Wisniowski & Rickman 2013, Acta Astron. 63, 293):
 both anomalies are sampled on an ``n x n`` grid; starting points are (i) the
@@ -64,7 +66,9 @@ def _xy(kind, q, e, sa, sb, s):
     ``sa``, ``sb`` are the semi-axes (a, b) of an ellipse, (A, B) of a hyperbola."""
     if kind == 0:
         c, sn = math.cos(s), math.sin(s)
-        return (sa * (c - e), sb * sn, -sa * sn, sb * c, -sa * c, -sb * sn)
+        hs = math.sin(0.5 * s)
+        # a (cos E - e) = q - 2 a sin^2(E/2): no cancellation for e -> 1.
+        return (q - 2.0 * sa * hs * hs, sb * sn, -sa * sn, sb * c, -sa * c, -sb * sn)
     if kind == 1:
         ch, sh = math.cosh(s), math.sinh(s)
         hs = math.sinh(0.5 * s)
@@ -94,28 +98,38 @@ def _d2(kind1, q1, e1, a1, b1, P1, Q1, s, kind2, q2, e2, a2, b2, P2, Q2, t):
 
 @nb.njit(cache=True)
 def _setup(q, e, r_max):
-    """(kind, semi-axis 1, semi-axis 2, lo, hi) of one orbit's parametrisation."""
+    """(kind, semi-axis 1, semi-axis 2, lo, hi, periodic) of one orbit's parametrisation.
+
+    Ranges come from r = q + 2 a e sin^2(E/2) (ellipse), r = q + 2 A e sinh^2(F/2)
+    (hyperbola), r = q (1 + D^2) (parabola), cut at r_max (no cancellation near e = 1).
+    An ellipse reaching beyond r_max (a near-parabolic one) is cut like an open orbit.
+    """
     if e < 1.0:
         a = q / (1.0 - e)
-        return 0, a, math.sqrt(a * q * (1.0 + e)), 0.0, 2.0 * math.pi
+        b = math.sqrt(a * q * (1.0 + e))
+        arg = (r_max - q) / (2.0 * a * e) if e > 0.0 else 2.0
+        if arg < 1.0:
+            emax = 2.0 * math.asin(math.sqrt(max(arg, 0.0)))
+            return 0, a, b, -emax, emax, False
+        return 0, a, b, 0.0, 2.0 * math.pi, True
     if e > 1.0:
         A = q / (e - 1.0)
-        fmax = math.acosh(max((r_max / A + 1.0) / e, 1.0))
-        return 1, A, math.sqrt(A * q * (1.0 + e)), -fmax, fmax
+        fmax = 2.0 * math.asinh(math.sqrt(max((r_max - q) / (2.0 * A * e), 0.0)))
+        return 1, A, math.sqrt(A * q * (1.0 + e)), -fmax, fmax, False
     dmax = math.sqrt(max(r_max / q - 1.0, 0.0))
-    return 2, q, q, -dmax, dmax
+    return 2, q, q, -dmax, dmax, False
 
 
 @nb.njit(cache=True)
-def _wrap(kind, s, lo, hi):
-    if kind == 0:
+def _wrap(periodic, s, lo, hi):
+    if periodic:
         return s - 2.0 * math.pi * math.floor(s / (2.0 * math.pi))
     return min(max(s, lo), hi)
 
 
 @nb.njit(cache=True)
-def _refine(kind1, q1, e1, a1, b1, P1, Q1, lo1, hi1, kind2, q2, e2, a2, b2, P2, Q2, lo2, hi2,
-            s, t):
+def _refine(kind1, q1, e1, a1, b1, P1, Q1, lo1, hi1, per1, kind2, q2, e2, a2, b2, P2, Q2, lo2,
+            hi2, per2, s, t):
     """Levenberg-Marquardt Newton on |X(s) - Y(t)|^2. Returns (d2, s, t, converged)."""
     X = np.empty(3)
     Xp = np.empty(3)
@@ -156,8 +170,8 @@ def _refine(kind1, q1, e1, a1, b1, P1, Q1, lo1, hi1, kind2, q2, e2, a2, b2, P2, 
                 if step > 0.5:
                     ds *= 0.5 / step
                     dt *= 0.5 / step
-                s_new = _wrap(kind1, s + ds, lo1, hi1)
-                t_new = _wrap(kind2, t + dt, lo2, hi2)
+                s_new = _wrap(per1, s + ds, lo1, hi1)
+                t_new = _wrap(per2, t + dt, lo2, hi2)
                 f_new = _d2(kind1, q1, e1, a1, b1, P1, Q1, s_new, kind2, q2, e2, a2, b2, P2,
                             Q2, t_new)
                 if f_new <= f:
@@ -180,9 +194,9 @@ def _refine(kind1, q1, e1, a1, b1, P1, Q1, lo1, hi1, kind2, q2, e2, a2, b2, P2, 
 
 
 @nb.njit(cache=True)
-def _same(kind, x, y, tol):
+def _same(periodic, x, y, tol):
     d = abs(x - y)
-    if kind == 0:
+    if periodic:
         d = min(d, 2.0 * math.pi - d)
     return d < tol
 
@@ -199,16 +213,20 @@ def _moid_one(q1, e1, P1, Q1, q2, e2, P2, Q2, n, dist, s1o, s2o):
         return 0, STATUS_BOTH_OPEN
     big_q1 = q1 * (1.0 + e1) / (1.0 - e1) if e1 < 1.0 else 0.0
     big_q2 = q2 * (1.0 + e2) / (1.0 - e2) if e2 < 1.0 else 0.0
-    kind1, a1, b1, lo1, hi1 = _setup(q1, e1, 2.0 * big_q2 + q1)
-    kind2, a2, b2, lo2, hi2 = _setup(q2, e2, 2.0 * big_q1 + q2)
+    # r_max of an orbit comes from the other one's apoapsis; against an open orbit an
+    # ellipse is scanned whole.
+    rmax1 = 2.0 * big_q2 + q1 if e2 < 1.0 else np.inf
+    rmax2 = 2.0 * big_q1 + q2 if e1 < 1.0 else np.inf
+    kind1, a1, b1, lo1, hi1, per1 = _setup(q1, e1, rmax1)
+    kind2, a2, b2, lo2, hi2, per2 = _setup(q2, e2, rmax2)
     g1 = np.empty(n)
     g2 = np.empty(n)
     for i in range(n):
-        if kind1 == 0:
+        if per1:
             g1[i] = 2.0 * math.pi * i / n
         else:
             g1[i] = lo1 + (hi1 - lo1) * i / (n - 1)
-        if kind2 == 0:
+        if per2:
             g2[i] = 2.0 * math.pi * i / n
         else:
             g2[i] = lo2 + (hi2 - lo2) * i / (n - 1)
@@ -232,8 +250,6 @@ def _moid_one(q1, e1, P1, Q1, q2, e2, P2, Q2, n, dist, s1o, s2o):
     # Starting points.
     starts = np.zeros((n * n, 2), dtype=np.int64)
     ns = 0
-    per1 = kind1 == 0
-    per2 = kind2 == 0
     for i in range(n):
         for j in range(n):
             v = D[i, j]
@@ -304,17 +320,17 @@ def _moid_one(q1, e1, P1, Q1, q2, e2, P2, Q2, n, dist, s1o, s2o):
                 break
         if dup_start:
             continue
-        f, s, t, ok = _refine(kind1, q1, e1, a1, b1, P1, Q1, lo1, hi1, kind2, q2, e2, a2, b2,
-                              P2, Q2, lo2, hi2, g1[i], g2[j])
+        f, s, t, ok = _refine(kind1, q1, e1, a1, b1, P1, Q1, lo1, hi1, per1, kind2, q2, e2, a2,
+                              b2, P2, Q2, lo2, hi2, per2, g1[i], g2[j])
         if not ok:
             status = STATUS_NO_CONVERGENCE
         # A minimum on the cut of an open branch is an artefact of the cut (see module doc).
-        if (kind1 != 0 and (s <= lo1 or s >= hi1)) or (kind2 != 0 and (t <= lo2 or t >= hi2)):
+        if (not per1 and (s <= lo1 or s >= hi1)) or (not per2 and (t <= lo2 or t >= hi2)):
             continue
         d = math.sqrt(f)
         known = False
         for c in range(count):
-            if _same(kind1, s, s1o[c], tol) and _same(kind2, t, s2o[c], tol):
+            if _same(per1, s, s1o[c], tol) and _same(per2, t, s2o[c], tol):
                 known = True
                 if d < dist[c]:
                     dist[c] = d

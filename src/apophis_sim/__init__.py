@@ -8,7 +8,7 @@ effects; heavy pieces (ephemerides, numba kernels) load on first use.
 from __future__ import annotations
 
 from . import errors
-from .elements import Elements, orbit_class
+from .elements import Elements, Moid, moid, orbit_class
 from .ephemeris import Ephemeris
 from .nbody import (FORCE_NAMES, close_approaches, propagate_nbody,
                     propagate_nbody_grid)
@@ -23,6 +23,7 @@ __all__ = [
     "Elements",
     "Ephemeris",
     "FORCE_NAMES",
+    "Moid",
     "NongravModel",
     "OrbitSolution",
     "apophis",
@@ -33,6 +34,7 @@ __all__ = [
     "State",
     "UTCAssumptionWarning",
     "errors",
+    "moid",
     "orbit_class",
     "propagate",
     "propagate_grid",

@@ -42,6 +42,7 @@ __all__ = [
     "C_AU_D",
     "EMRAT",
     "GM_SUN",
+    "GM_SUN_SBDB",
     "GM_EARTH_MOON",
     "GM_EARTH",
     "GM_MOON",
@@ -87,6 +88,10 @@ EMRAT = 81.300568221497215
 #: (= 132712440041.279419 km^3/s^2). JPL SBDB orbit solutions quote
 #: 2.9591220828411951e-04, which differs only in the last printed digit.
 GM_SUN = 2.9591220828411956e-04
+
+#: GM of the Sun [au^3/day^2] as JPL's SBDB quotes it with its orbit solutions (and the
+#: value its osculating elements and MOIDs use): 2.9591220828411951e-04.
+GM_SUN_SBDB = 2.9591220828411951e-04
 
 #: GM of the Earth-Moon system [au^3/day^2]. DE440 header ``GMB``.
 GM_EARTH_MOON = 8.9970113929473466e-10

@@ -24,6 +24,9 @@ __all__ = [
     "EphemerisNotFoundError",
     "EphemerisRangeError",
     "IncompatibleRunError",
+    "SBDBFormatError",
+    "CovarianceError",
+    "UnsupportedModelError",
 ]
 
 
@@ -92,3 +95,22 @@ class IncompatibleRunError(InputError):
     """An output folder holds results of a different run (another seed, clone count,
     chunk size, orbit solution or force model) than the one requested; the message
     names the differing parameters. Use another folder or the same parameters."""
+
+
+class SBDBFormatError(InputError):
+    """A JPL SBDB API answer lacks a required field or holds an unparsable value;
+    the message names the field path (e.g. ``orbit.covariance.elements['tp']``)."""
+
+
+class CovarianceError(InputError):
+    """A covariance matrix is invalid: not square, not finite, a negative variance, or
+    asymmetric beyond round-off. The message names the offending entry."""
+
+
+class UnsupportedModelError(InputError):
+    """An orbit solution uses force-model parameters the propagator does not model
+    (e.g. JPL's DT, RHO, AMRAT, S0). The message names them and says how to drop them."""
+
+    def __init__(self, parameters, message: str):
+        self.parameters = tuple(parameters)
+        super().__init__(message)

@@ -79,7 +79,7 @@ PARAMETER_LABELS = ("e", "q", "tp", "node", "peri", "i", "A1", "A2")
 #: The encounter quantities of :class:`LinearEncounter` (TDB JD [day], km, km, km).
 ENCOUNTER_LABELS = ("time_tdb_jd", "distance_km", "xi_km", "zeta_km")
 #: GM of the Sun of JPL's small-body elements (SBDB) [au^3/day^2].
-GM_SUN_SBDB = 2.9591220828411951e-04 * GM_UNIT
+GM_SUN_SBDB = _bodies.GM_SUN_SBDB * GM_UNIT
 #: Search window of the 2029 encounter: from the solution epoch to this TDB date,
 #: Earth approaches within this distance [au] (the 2029 one is the only one < 0.01 au).
 ENCOUNTER_UNTIL = "2029-04-20"

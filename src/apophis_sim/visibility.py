@@ -146,6 +146,9 @@ def visibility(solution, times: Time, location: EarthLocation | None = None,
             raise InputError("pass H and G for an object given as a State")
         H = solution.H if H is None else H
         G = solution.G if G is None else G
+        if H is None or G is None:
+            raise InputError(f"the solution {solution.name!r} publishes no H/G magnitudes "
+                             "(comets have M1/K1); pass H and G")
     to_jd_tdb(times, "times")
     times = Time(np.atleast_1d(times.tdb.jd1), np.atleast_1d(times.tdb.jd2), format="jd",
                  scale="tdb")

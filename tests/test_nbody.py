@@ -173,7 +173,7 @@ def test_integrator_against_kepler_and_invariants(e):
                     np.zeros(0), 1, gm, 11, np.zeros((1, 3)), np.zeros(forces.N_CONSTS), tabs,
                     1e-9, 1.0, 100000, np.full(1, ias15.NO_FORCING), np.zeros(0, dtype=np.int64),
                     np.zeros(0), np.zeros((1, 0, 1, 3)), np.zeros((1, 0, 1, 3)), x_end, v_end,
-                    np.zeros((1, 1, ias15.EV_COLS)), info)
+                    np.zeros((1, 1, ias15.EV_COLS)), np.zeros((1, 0, 1, 6)), info)
     x_end = x_end[:, 0]
     v_end = v_end[:, 0]
     assert info[0, 0] == ias15.ST_OK

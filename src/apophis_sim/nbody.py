@@ -115,6 +115,7 @@ class _Run:
     x_end: np.ndarray
     v_end: np.ndarray
     events: np.ndarray
+    event_rows: np.ndarray
     info: np.ndarray
     forces: tuple[str, ...]
     epsilon: float
@@ -237,6 +238,8 @@ def _run(ssb: State, ng: np.ndarray, eph: Ephemeris, end: tuple[float, float],
     x_end = np.zeros((n, rows, 3))
     v_end = np.zeros((n, rows, 3))
     events = np.zeros((n, _MAX_EVENTS, _ias15.EV_COLS))
+    # The rows at each approach are kept only for variational runs with events.
+    ev_rows = np.zeros((n, _MAX_EVENTS if (variational and ev_idx) else 0, rows, 6))
     info = np.zeros((n, 4), dtype=np.int64)
     tabs = (tab.coef, tab.seg_i, tab.seg_f, tab.body_chain)
     consts = _consts(ng_model)
@@ -256,7 +259,8 @@ def _run(ssb: State, ng: np.ndarray, eph: Ephemeris, end: tuple[float, float],
         _ias15.integrate(jd1, jd2, x0[s:e], v0[s:e], np.full(e - s, t_end), t_limit, out_t,
                          flags, tab.gm, len(names), np.ascontiguousarray(ng[s:e]), consts,
                          tabs, eps, 1.0, int(max_steps), forcing, ev_arr, ev_r, x_out[s:e],
-                         v_out[s:e], x_end[s:e], v_end[s:e], events[s:e], info[s:e])
+                         v_out[s:e], x_end[s:e], v_end[s:e], events[s:e], ev_rows[s:e],
+                         info[s:e])
     bad = info[:, 0] != _ias15.ST_OK
     if np.any(bad):
         i = int(np.argmax(bad))
@@ -269,8 +273,8 @@ def _run(ssb: State, ng: np.ndarray, eph: Ephemeris, end: tuple[float, float],
         }.get(code, f"status {code}")
         raise ConvergenceError(f"n-body integration failed for {int(bad.sum())} particle(s); "
                                f"first is particle {i}: {why}")
-    return _Run(jd1, x_out, v_out, x_end, v_end, events, info, force_names, eps, eph.files,
-                tuple(names[i] for i in ev_idx))
+    return _Run(jd1, x_out, v_out, x_end, v_end, events, ev_rows, info, force_names, eps,
+                eph.files, tuple(names[i] for i in ev_idx))
 
 
 def _finish(x: np.ndarray, v: np.ndarray, j1, j2, batch: tuple[int, ...],

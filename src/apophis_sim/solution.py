@@ -139,6 +139,7 @@ class OrbitSolution:
     provenance: dict = field(repr=False)
     nongrav_model: NongravModel = field(default_factory=NongravModel)
     orbit_elements: Elements | None = field(default=None, repr=False)
+    elements: Elements | None = field(default=None, repr=False)
     moid_jpl: u.Quantity | None = None
 
     @property
@@ -513,6 +514,7 @@ def _from_sbdb_dict(data: dict, where: str, unsupported: str) -> OrbitSolution:
         provenance=provenance,
         nongrav_model=ng_model,
         orbit_elements=orbit_el,
+        elements=state_el,
         moid_jpl=None if moid is None else _num(moid, "orbit.moid") * u.au,
     )
 

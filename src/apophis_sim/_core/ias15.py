@@ -198,7 +198,7 @@ def _range_rate(x0, v0, a0, b, t, dt, h, jd0, tabs, body, xp, vp, bp, bv):
 @nb.njit(cache=True)
 def _integrate_one(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_bodies, ng,
                    consts, tabs, eps, dt_init, max_steps, forcing, ev_bodies, ev_rmax, x_out,
-                   v_out, x_end, v_end, ev_buf, info):
+                   v_out, x_end, v_end, ev_buf, ev_rows, info):
     """Integrate one particle (K rows) from t0 to t_end [days since jd0]; see :func:`integrate`."""
     nbt = tabs[3].shape[0]
     nrow = x_init.shape[0]
@@ -408,6 +408,14 @@ def _integrate_one(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_
                         ev_buf[n_ev, 6] = vp[0, 0] - bv[0]
                         ev_buf[n_ev, 7] = vp[0, 1] - bv[1]
                         ev_buf[n_ev, 8] = vp[0, 2] - bv[2]
+                        if ev_rows.shape[0] > 0:
+                            # every row (the variations too) at the approach
+                            _dense_x(x0, v0, a0, b, dt_done, hm, nrow, xs)
+                            _dense_v(v0, a0, b, dt_done, hm, nrow, vs)
+                            for r in range(nrow):
+                                for k in range(3):
+                                    ev_rows[n_ev, r, k] = xs[r, k]
+                                    ev_rows[n_ev, r, 3 + k] = vs[r, k]
                     n_ev += 1
         while i_out < n_out and (out_t[i_out] - (t + dt_done)) * direction <= 0.0:
             h = (out_t[i_out] - t) / dt_done
@@ -485,7 +493,7 @@ def _predict(br, er, ratio, b, e, tmp7):
 @nb.njit(cache=True, parallel=True)
 def integrate(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_bodies, ng, consts,
               tabs, eps, dt_init, max_steps, forcing, ev_bodies, ev_rmax, x_out, v_out, x_end,
-              v_end, ev_buf, info):
+              v_end, ev_buf, ev_rows, info):
     """Integrate N test particles in parallel (one IAS15 per particle), each with K rows
     (the particle and K - 1 variational rows).
 
@@ -528,6 +536,9 @@ def integrate(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_bodie
         At ``t_end`` (written).
     ev_buf : (N, B, EV_COLS)
         Close-approach records of row 0 (written; B is the capacity per particle).
+    ev_rows : (N, B, K, 6) or (N, 0, K, 6)
+        Every row's barycentric position and velocity at each recorded approach
+        (written when its second axis is not empty: the STM at the approach).
     info : (N, 4) int64
         status, accepted steps, rejected steps, number of approaches found (written).
         No exception is raised: the caller turns the status into a typed error.
@@ -537,4 +548,4 @@ def integrate(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_bodie
         _integrate_one(jd0, t0, x_init[i], v_init[i], t_end[i], t_limit, out_t, flags, gm,
                        n_bodies, ng[i], consts, tabs, eps, dt_init, max_steps, forcing,
                        ev_bodies, ev_rmax, x_out[i], v_out[i], x_end[i], v_end[i], ev_buf[i],
-                       info[i])
+                       ev_rows[i], info[i])

@@ -64,7 +64,7 @@ def run(ssb, ng, eph, grid_jd: np.ndarray, epsilon: float):
     r = nbody._run(ssb, ng, eph, (t1[-1], t2[-1]), (t1, t2), None, (), 0.0, epsilon,
                    10_000_000, False)
     wall = time.perf_counter() - t0
-    return r.x_out[0], int(r.info[0, 1]), wall
+    return r.x_out[0][:, 0], int(r.info[0, 1]), wall
 
 
 def main() -> None:
@@ -85,7 +85,7 @@ def main() -> None:
     print(hdr)
     for epoch in epochs:
         st = start_state(sol, epoch, eph)
-        ssb, ng, eph_, _ = nbody._prepare(st, sol.nongrav, eph)
+        ssb, ng, eph_, _, _ = nbody._prepare(st, sol.nongrav, eph)
         grid = output_grid(st.epoch.tdb.jd, end_jd)
         run(ssb, ng, eph_, grid[:8], 1e-9)  # compile / warm the ephemeris outside the timing
         cache: dict[float, tuple] = {}

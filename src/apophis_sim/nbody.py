@@ -58,7 +58,7 @@ _FORCE_BITS = {
 _MAX_EVENTS = 64
 #: Default IAS15 precision parameter: converged at every output time through the
 #: 2029 flyby (see tests/test_convergence.py and the validation docs).
-DEFAULT_EPSILON = 1e-11
+DEFAULT_EPSILON = 1e-12
 #: The ephemeris tables reach this far [day] beyond the requested interval, so that
 #: the last step, which is not shortened to land on the end time, stays inside them.
 _TABLE_MARGIN_DAYS = 60.0

@@ -48,6 +48,7 @@ from .ephemeris import Ephemeris
 from .errors import (ConvergenceError, IncompatibleRunError, InputError, NonFiniteInputError,
                      OrbitTypeError, ShapeMismatchError)
 from .nbody import OrbitSolution, apophis, close_approaches, resolve_forces
+from .nbody import _epsilon as _nbody_epsilon
 from .state import State
 from .time import from_jd_tdb
 from .units import AU_KM, GM_UNIT
@@ -393,7 +394,7 @@ def _earth_gm_km3_s2() -> float:
 
 
 def encounter_of(states: State, nongrav: u.Quantity, *, forces: Sequence[str] | None = None,
-                 ephemeris: Ephemeris | None = None, epsilon: float = 1e-9,
+                 ephemeris: Ephemeris | None = None, epsilon: float | None = None,
                  until: Time | None = None, progress: bool | None = False) -> dict[str, np.ndarray]:
     """The 2029 Earth close approach of each state of a batch (one batched n-body run).
 
@@ -504,7 +505,7 @@ class LinearEncounter:
 
 def linear_encounter(solution: OrbitSolution | None = None, *, scheme: str = "principal",
                      step: float = 1.0, forces: Sequence[str] | None = None,
-                     ephemeris: Ephemeris | None = None, epsilon: float = 1e-9
+                     ephemeris: Ephemeris | None = None, epsilon: float | None = None
                      ) -> LinearEncounter:
     """Covariance of the 2029 close approach by linear mapping (finite-difference STM).
 
@@ -887,7 +888,7 @@ def run_monte_carlo(n_clones: int, seed: int, *, solution: OrbitSolution | None 
                     chunk_size: int = 64, out: str | os.PathLike | None = None,
                     scheduler: Any = None, n_workers: int | None = None,
                     numba_threads: int | None = None, forces: Sequence[str] | None = None,
-                    epsilon: float = 1e-9, progress: bool | None = None,
+                    epsilon: float | None = None, progress: bool | None = None,
                     on_chunk: Callable[[int], None] | None = None) -> MonteCarloResult:
     """Monte Carlo of the 2029 encounter: N clones drawn from the covariance, on Dask.
 
@@ -959,8 +960,7 @@ def run_monte_carlo(n_clones: int, seed: int, *, solution: OrbitSolution | None 
             raise InputError(f"{name} must be a positive integer, got {value!r}")
     if n_workers is not None and (not isinstance(n_workers, (int, np.integer)) or n_workers <= 0):
         raise InputError(f"n_workers must be a positive integer, got {n_workers!r}")
-    if not (epsilon > 0 and math.isfinite(epsilon)):
-        raise InputError(f"epsilon must be a positive number, got {epsilon}")
+    epsilon = _nbody_epsilon(epsilon)
     seed = _check_seed(seed)
     n_clones, chunk_size = int(n_clones), int(chunk_size)
     sol = solution if solution is not None else apophis()

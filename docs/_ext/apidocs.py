@@ -186,8 +186,9 @@ def _on_missing_reference(app, env, node, contnode):
     if node.get("refdomain") != "py":
         return None
     target = node.get("reftarget", "")
-    if target.startswith("apophis_sim._core") or "apophis_sim" not in target and not node.get(
-            "py:module", "").startswith("apophis_sim"):
+    context = node.get("py:module") or ""
+    if target.startswith("apophis_sim._core") or (
+            "apophis_sim" not in target and not context.startswith("apophis_sim")):
         return None
     canonical = _canonical(_registry(app), target, node.get("py:module"), node.get("py:class"))
     if canonical is None or canonical == target:

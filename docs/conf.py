@@ -21,8 +21,9 @@ sys.path.insert(0, str(DOCS / "_ext"))
 
 import apophis_sim  # noqa: E402  (the installed package is documented, never a copy)
 
-# Headless matplotlib for the notebook kernel and any plot directive.
-os.environ.setdefault("MPLBACKEND", "Agg")
+# The notebook's kernel must draw with its inline backend: an inherited MPLBACKEND
+# (e.g. Agg from a headless shell) would make its figures vanish from the page.
+os.environ.pop("MPLBACKEND", None)
 
 # -- project ----------------------------------------------------------------
 project = "apophis_sim"

@@ -111,10 +111,9 @@ nitpick_ignore = [
     # uncertainty.py (MonteCarloResult, owned by another branch) refers to the
     # module constant RESULT_COLUMNS, which is not in uncertainty.__all__.
     ("py:data", "RESULT_COLUMNS"),
-    # rendezvous.py (CELL_STATUS_NAMES) refers to Porkchop.status, a field of a frozen
-    # dataclass listed in its "Attributes" section: a field without a default is no
-    # class attribute, so there is no attribute entry to link to.
-    ("py:attr", "Porkchop.status"),
+    # solution.py (OrbitSolution.from_sbdb, on main since the sbdb merge; owned by
+    # another branch) refers to the module constant SBDB_URL, not in solution.__all__.
+    ("py:data", "SBDB_URL"),
 ]
 
 # -- myst-nb ----------------------------------------------------------------

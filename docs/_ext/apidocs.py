@@ -34,6 +34,11 @@ _MISSING = object()
 
 
 def _documentable(obj: Any) -> bool:
+    """A class or function (also behind a decorator such as ``functools.lru_cache``)."""
+    try:
+        obj = inspect.unwrap(obj)
+    except ValueError:
+        pass
     return inspect.isclass(obj) or inspect.isfunction(obj) or inspect.isbuiltin(obj)
 
 
@@ -194,8 +199,14 @@ def _on_missing_reference(app, env, node, contnode):
     if canonical is None or canonical == target:
         return None
     domain = env.get_domain("py")
-    return domain.resolve_xref(env, node["refdoc"], app.builder, node["reftype"], canonical,
-                               node, contnode)
+    found = domain.resolve_xref(env, node["refdoc"], app.builder, node["reftype"], canonical,
+                                node, contnode)
+    if found is None and node["reftype"] in ("attr", "meth") and "." in canonical:
+        # A dataclass field or NamedTuple member described in its class's numpydoc
+        # "Attributes" section has no entry of its own: link to the class.
+        found = domain.resolve_xref(env, node["refdoc"], app.builder, "class",
+                                    canonical.rsplit(".", 1)[0], node, contnode)
+    return found
 
 
 def setup(app):

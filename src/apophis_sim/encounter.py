@@ -7,11 +7,11 @@ velocity v (at closest approach or any time near it), the osculating two-body
 hyperbola about the body has
 
 * v_inf = sqrt(v^2 - 2 mu / r), a = -mu / v_inf^2 < 0, eccentricity vector
-  e = ((v^2 - mu/r) r - (r.v) v) / mu, perigee q = |a| (e - 1);
+  e = ((v^2 - mu/r) r - (r.v) v) / mu, perigee q = ``|a| (e - 1)``;
 * incoming asymptote direction S = (e_hat + sqrt(e^2 - 1) (h_hat x e_hat)) / e
   (the direction of the velocity at t -> -infinity);
 * B vector: from the body's centre to the incoming asymptote, perpendicular to
-  it, B = b (S x h_hat) with impact parameter b = |h| / v_inf = |a| sqrt(e^2 - 1).
+  it, B = b (S x h_hat) with impact parameter ``b = |h| / v_inf = |a| sqrt(e^2 - 1)``.
 
 B-plane coordinates are given in two conventions:
 
@@ -20,7 +20,7 @@ B-plane coordinates are given in two conventions:
   heliocentric velocity on the b-plane, xi = eta x zeta. xi measures the
   minimum-orbit-intersection distance, zeta the timing (early/late) of the
   encounter.
-* Kizner (B.T, B.R): T = S x N / |S x N| with N the ecliptic north pole
+* Kizner (B.T, B.R): ``T = S x N / |S x N|`` with N the ecliptic north pole
   (ICRF components, obliquity 84381.448"), R = S x T.
 
 The capture radius with gravitational focusing is

@@ -113,8 +113,8 @@ CELL_STATUS_NAMES = {**_lam.STATUS_NAMES, STATUS_NONPOSITIVE_TOF: "NONPOSITIVE_T
 #: class launcher gives a ~1.5 t spacecraft (Ramses' class; Hayabusa2 left with
 #: C3 = 21 on H-IIA), and well above what an Earth -> Apophis rendezvous needs.
 DEFAULT_C3_MAX = 30.0 * KM2_S2
-#: Default |DLA| limit [deg]: 40 deg. From a parking orbit of inclination i every
-#: asymptote with |DLA| <= i is reached without a plane change. JAXA's
+#: Default ``|DLA|`` limit [deg]: 40 deg. From a parking orbit of inclination i every
+#: asymptote with ``|DLA| <= i`` is reached without a plane change. JAXA's
 #: Tanegashima pad lies at 30.40 deg N: a due-east launch gives i = 30.4 deg, and
 #: i = 40 deg needs an azimuth of ~117 deg (sin Az = cos i / cos 30.4 deg), which
 #: gives up only ~0.05 km/s of Earth-rotation speed (0.40 km/s there) -- the pad
@@ -382,14 +382,14 @@ class Porkchop:
     departure, arrival : Time, shape (N,) and (M,)
         Grid times (TDB).
     c3 : Quantity [km^2/s^2]
-        Launch energy |v_inf_dep|^2.
+        Launch energy ``|v_inf_dep|^2``.
     vinf_departure : Quantity [km/s], shape (N, M, 3)
         Departure hyperbolic excess velocity ``v1 - v_origin`` (ICRF axes).
     dla, rla : Quantity [deg]
         Declination (-90..90) and right ascension (0..360) of the departure
         asymptote in the ICRF (Earth-equatorial) frame.
     vinf_arrival : Quantity [km/s]
-        |v_target - v2|, the rendezvous (arrival) delta-v.
+        ``|v_target - v2|``, the rendezvous (arrival) delta-v.
     total_dv : Quantity [km/s]
         sqrt(C3) + vinf_arrival (see the module docstring for the convention).
     tof : Quantity [day]
@@ -829,7 +829,7 @@ def launch_windows(pc: Porkchop, *, c3_max: u.Quantity | None = DEFAULT_C3_MAX,
         Launch-energy limit; default :data:`DEFAULT_C3_MAX` (30 km^2/s^2, H3-class
         launcher with a ~1.5 t spacecraft).
     dla_max : Quantity [angle], optional
-        |DLA| limit; default :data:`DEFAULT_DLA_MAX` (40 deg: a Tanegashima parking
+        ``|DLA|`` limit; default :data:`DEFAULT_DLA_MAX` (40 deg: a Tanegashima parking
         orbit of 40 deg inclination costs < 0.05 km/s more than a due-east one,
         30.4 deg).
     arrive_by : Time or str (TDB), optional

@@ -181,12 +181,12 @@ class State:
 
     @property
     def distance(self) -> u.Quantity:
-        """|r| [au], shape (...)."""
+        """``|r|`` [au], shape (...)."""
         return u.Quantity(np.linalg.norm(self._r, axis=-1), AU)
 
     @property
     def speed(self) -> u.Quantity:
-        """|v| [au/day], shape (...)."""
+        """``|v|`` [au/day], shape (...)."""
         return u.Quantity(np.linalg.norm(self._v, axis=-1), AU_PER_DAY)
 
     @property

@@ -11,7 +11,7 @@
 Earth orientation for 2029 lies beyond today's IERS tables. Nothing here ever
 downloads: the computations run with astropy's IERS auto-download switched off
 and degraded accuracy allowed, which means UT1 - UTC and polar motion are taken
-from the end of the bundled tables (|UT1 - UTC| < 0.9 s by definition of UTC, so
+from the end of the bundled tables (``|UT1 - UTC|`` < 0.9 s by definition of UTC, so
 the sub-point longitude is uncertain by < 0.004 deg, ~400 m; polar motion
 < 0.5", ~15 m). One :class:`EarthOrientationWarning` says so.
 """

@@ -161,3 +161,20 @@ def conic_elements(draw, kind: str) -> tuple[float, ...]:
 
 ORBIT_KINDS = ("ellipse", "near_parabolic", "hyperbola", "near_circular", "near_equatorial",
                "retrograde")
+
+
+@pytest.fixture(scope="session")
+def point_mass_tables():
+    """Ephemeris tables with every body fixed at the origin and only the Sun's GM: a pure
+    Kepler problem for the compiled integrator, -> (tabs, gm)."""
+    from apophis_sim.bodies import GM_SUN
+
+    nbody = 11
+    coef = np.zeros(2 * 3)
+    seg_i = np.array([[0, 1, 2]], dtype=np.int64)
+    seg_f = np.array([[2400000.5, 400000.0]])
+    chain = np.full((nbody, 4), -1, dtype=np.int64)
+    chain[:, 0] = 0
+    gm = np.zeros(nbody)
+    gm[0] = GM_SUN
+    return (coef, seg_i, seg_f, chain), gm

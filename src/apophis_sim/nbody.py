@@ -123,7 +123,7 @@ class _Run:
     event_bodies: tuple[str, ...]
 
 
-def _prepare(obj, nongrav, ephemeris):
+def _prepare(obj, nongrav, ephemeris, nongrav_model=None):
     """-> (ssb icrf State, nongrav array (N,3), ephemeris, original state, g(r) law (5,))."""
     model = NongravModel()
     if isinstance(obj, OrbitSolution):
@@ -131,6 +131,11 @@ def _prepare(obj, nongrav, ephemeris):
             nongrav = obj.nongrav
         model = obj.nongrav_model
         obj = obj.state
+    if nongrav_model is not None:
+        if not isinstance(nongrav_model, NongravModel):
+            raise InputError(f"nongrav_model must be an apophis_sim.NongravModel (e.g. "
+                             f"NongravModel.comet()), got {type(nongrav_model).__name__}")
+        model = nongrav_model
     if not isinstance(obj, State):
         raise InputError(f"state must be an apophis_sim State or OrbitSolution, got "
                          f"{type(obj).__name__}")
@@ -322,6 +327,7 @@ def _grid_times(times: Time, name: str) -> tuple[np.ndarray, np.ndarray, tuple[i
 
 
 def propagate_nbody(state: State | OrbitSolution, to: Time, *, nongrav: u.Quantity | None = None,
+                    nongrav_model: NongravModel | None = None,
                     forces: Iterable[str] | None = None, ephemeris: Ephemeris | None = None,
                     epsilon: float | None = None, max_steps: int = 1_000_000,
                     progress: bool | None = None) -> State:
@@ -338,6 +344,9 @@ def propagate_nbody(state: State | OrbitSolution, to: Time, *, nongrav: u.Quanti
     nongrav : Quantity [length/time^2], shape (..., 3), optional
         A1, A2, A3 of the Marsden model, broadcast over the batch. Default:
         the solution's, else zero.
+    nongrav_model : NongravModel, optional
+        The g(r) law ``nongrav`` multiplies. Default: the solution's, else JPL's
+        asteroid law g = (1 au / r)^2.
     forces : iterable of str, optional
         Force terms among :data:`FORCE_NAMES`; default all of them (asteroids when
         the SB441-N16 file is installed), which is JPL's model for Apophis.
@@ -365,7 +374,7 @@ def propagate_nbody(state: State | OrbitSolution, to: Time, *, nongrav: u.Quanti
     ------
     TimeInputError, EphemerisRangeError, UnknownNameError, ShapeMismatchError, ConvergenceError
     """
-    ssb, ng, eph, original, model = _prepare(state, nongrav, ephemeris)
+    ssb, ng, eph, original, model = _prepare(state, nongrav, ephemeris, nongrav_model)
     e1, e2 = to_jd_tdb(to, "to")
     if np.ndim(e1):
         raise ShapeMismatchError("propagate_nbody takes one target time; use "
@@ -376,7 +385,9 @@ def propagate_nbody(state: State | OrbitSolution, to: Time, *, nongrav: u.Quanti
 
 
 def propagate_nbody_grid(state: State | OrbitSolution, times: Time, *,
-                         nongrav: u.Quantity | None = None, forces: Iterable[str] | None = None,
+                         nongrav: u.Quantity | None = None,
+                         nongrav_model: NongravModel | None = None,
+                         forces: Iterable[str] | None = None,
                          ephemeris: Ephemeris | None = None, epsilon: float | None = None,
                          max_steps: int = 1_000_000, progress: bool | None = None) -> State:
     """Every state at every time of a grid, from the integrator's dense output.
@@ -384,7 +395,7 @@ def propagate_nbody_grid(state: State | OrbitSolution, times: Time, *,
     ``times`` (any shape T) may lie on both sides of the epoch; the result has batch
     shape ``state.shape + T``. Other parameters as in :func:`propagate_nbody`.
     """
-    ssb, ng, eph, original, model = _prepare(state, nongrav, ephemeris)
+    ssb, ng, eph, original, model = _prepare(state, nongrav, ephemeris, nongrav_model)
     t1, t2, t_shape = _grid_times(times, "times")
     x, v, _ = _grid(ssb, ng, eph, t1, t2, forces, epsilon, max_steps, progress, model, False)
     shape = original.shape + t_shape
@@ -459,7 +470,9 @@ def _stm_parts(x: np.ndarray, v: np.ndarray, frame: str) -> tuple[np.ndarray, np
 
 
 def state_transition(state_or_solution: State | OrbitSolution, to: Time, *,
-                     nongrav: u.Quantity | None = None, forces: Iterable[str] | None = None,
+                     nongrav: u.Quantity | None = None,
+                     nongrav_model: NongravModel | None = None,
+                     forces: Iterable[str] | None = None,
                      ephemeris: Ephemeris | None = None, epsilon: float | None = None,
                      max_steps: int = 1_000_000, progress: bool | None = None
                      ) -> StateTransition:
@@ -502,7 +515,8 @@ def state_transition(state_or_solution: State | OrbitSolution, to: Time, *,
     velocity columns are per au/day. Milani & Gronchi (2010), *Theory of Orbit
     Determination*, ch. 6.
     """
-    ssb, ng, eph, original, model = _prepare(state_or_solution, nongrav, ephemeris)
+    ssb, ng, eph, original, model = _prepare(state_or_solution, nongrav, ephemeris,
+                                             nongrav_model)
     e1, e2 = to_jd_tdb(to, "to")
     if np.ndim(e1):
         raise ShapeMismatchError("state_transition takes one target time; use "
@@ -518,6 +532,7 @@ def state_transition(state_or_solution: State | OrbitSolution, to: Time, *,
 
 def state_transition_grid(state_or_solution: State | OrbitSolution, times: Time, *,
                           nongrav: u.Quantity | None = None,
+                          nongrav_model: NongravModel | None = None,
                           forces: Iterable[str] | None = None,
                           ephemeris: Ephemeris | None = None, epsilon: float | None = None,
                           max_steps: int = 1_000_000, progress: bool | None = None
@@ -526,7 +541,8 @@ def state_transition_grid(state_or_solution: State | OrbitSolution, times: Time,
     the epoch, dense output): ``.state`` has batch shape ``state.shape + T``,
     ``.stm`` ``state.shape + T + (6, 6)``, ``.nongrav_partials``
     ``state.shape + T + (6, 3)``."""
-    ssb, ng, eph, original, model = _prepare(state_or_solution, nongrav, ephemeris)
+    ssb, ng, eph, original, model = _prepare(state_or_solution, nongrav, ephemeris,
+                                             nongrav_model)
     t1, t2, t_shape = _grid_times(times, "times")
     x, v, runs = _grid(ssb, ng, eph, t1, t2, forces, epsilon, max_steps, progress, model, True)
     shape = original.shape + t_shape
@@ -541,6 +557,7 @@ def state_transition_grid(state_or_solution: State | OrbitSolution, times: Time,
 def close_approaches(state: State | OrbitSolution, until: Time, *,
                      bodies: Sequence[str] = ("earth", "moon"),
                      max_distance: u.Quantity = 0.05 * u.au, nongrav: u.Quantity | None = None,
+                     nongrav_model: NongravModel | None = None,
                      forces: Iterable[str] | None = None, ephemeris: Ephemeris | None = None,
                      epsilon: float | None = None, max_steps: int = 1_000_000,
                      progress: bool | None = None) -> QTable:
@@ -575,7 +592,7 @@ def close_approaches(state: State | OrbitSolution, until: Time, *,
     rmax = float(to_canonical(max_distance, AU, "max_distance"))
     if rmax <= 0:
         raise InputError("max_distance must be positive")
-    ssb, ng, eph, original, model = _prepare(state, nongrav, ephemeris)
+    ssb, ng, eph, original, model = _prepare(state, nongrav, ephemeris, nongrav_model)
     e1, e2 = to_jd_tdb(until, "until")
     if np.ndim(e1):
         raise ShapeMismatchError("until must be a scalar Time")

@@ -125,7 +125,8 @@ def _earth_gm_km3_s2() -> float:
     return _bodies.body("earth").gm_au3_d2 * _GM_KM3_S2
 
 
-def encounter_of(states: State, nongrav: u.Quantity, *, forces: Sequence[str] | None = None,
+def encounter_of(states: State, nongrav: u.Quantity, *, nongrav_model=None,
+                 forces: Sequence[str] | None = None,
                  ephemeris: Ephemeris | None = None, epsilon: float | None = None,
                  until: Time | None = None, progress: bool | None = False) -> dict[str, np.ndarray]:
     """The 2029 Earth close approach of each state of a batch (one batched n-body run).
@@ -136,6 +137,8 @@ def encounter_of(states: State, nongrav: u.Quantity, *, forces: Sequence[str] | 
         Heliocentric (any frame) states at one epoch.
     nongrav : Quantity (n, 3) [length/time^2]
         A1, A2, A3 of each state.
+    nongrav_model : NongravModel, optional
+        Their g(r) law (default JPL's asteroid law).
     forces, ephemeris, epsilon, progress
         As in :func:`apophis_sim.nbody.close_approaches`.
     until : Time, optional
@@ -160,6 +163,7 @@ def encounter_of(states: State, nongrav: u.Quantity, *, forces: Sequence[str] | 
     until = until if until is not None else Time(ENCOUNTER_UNTIL, scale="tdb")
     tab = close_approaches(states, until, bodies=("earth",),
                            max_distance=ENCOUNTER_MAX_DISTANCE_AU * u.au, nongrav=nongrav,
+                           nongrav_model=nongrav_model,
                            forces=forces, ephemeris=eph, epsilon=epsilon, progress=progress)
     particle = np.asarray(tab["particle"])
     dist = tab["distance"].to_value(u.km)

@@ -530,7 +530,8 @@ def linear_encounter(solution: OrbitSolution | None = None, *, method: str = "st
     x0 = _nominal(sol)
     params = np.vstack([x0[None, :], x0 + step * dirs.T, x0 - step * dirs.T])
     states, ng = clone_states(sol, params)
-    f = _encounter_vector(encounter_of(states, ng, forces=forces, ephemeris=eph,
+    f = _encounter_vector(encounter_of(states, ng, nongrav_model=sol.nongrav_model,
+                                       forces=forces, ephemeris=eph,
                                        epsilon=epsilon))
     # Differences first, then divide: the CA times (~2.46e6 day) keep full precision.
     d = ((f[1:9] - f[9:17]) / (2.0 * step)).T

@@ -166,7 +166,8 @@ def _simulate_chunk(spec: _ChunkSpec, chunk: int) -> dict[str, Any]:
     params = sample_parameters(sol, spec.seed, start, stop)
     states, ng = clone_states(sol, params)
     eph = Ephemeris.open()
-    enc = encounter_of(states, ng, forces=spec.forces, ephemeris=eph, epsilon=spec.epsilon)
+    enc = encounter_of(states, ng, nongrav_model=spec.solution.nongrav_model, forces=spec.forces,
+                       ephemeris=eph, epsilon=spec.epsilon)
     cols: dict[str, Any] = {"clone": np.arange(start, stop, dtype=np.int64)}
     cols.update(enc)
     for j, name in enumerate(PARAMETER_LABELS):

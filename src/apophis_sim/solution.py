@@ -239,6 +239,12 @@ class OrbitSolution:
                     data = json.load(fh)
             except json.JSONDecodeError as exc:
                 raise SBDBFormatError(f"{where} is not valid JSON ({exc})") from None
+            except UnicodeDecodeError:
+                raise SBDBFormatError(f"{where} is not a UTF-8 text file; pass the JSON "
+                                      f"answer of JPL's SBDB API") from None
+            except OSError as exc:
+                raise InputError(f"source: cannot read {where!r} ({exc.strerror or exc}); "
+                                 f"pass the path of a JSON file saved from {SBDB_URL}") from None
             if not isinstance(data, dict):
                 raise SBDBFormatError(f"{where} holds a JSON {type(data).__name__}, "
                                       "not an SBDB API object")

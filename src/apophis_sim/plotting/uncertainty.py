@@ -18,7 +18,8 @@ from matplotlib.axes import Axes
 
 from ..errors import InputError, ShapeMismatchError
 
-__all__ = ["covariance_ellipse", "plot_bplane_scatter", "plot_distance_histogram"]
+__all__ = ["covariance_ellipse", "plot_bplane_scatter", "plot_distance_histogram",
+           "plot_uncertainty_growth"]
 
 
 def covariance_ellipse(mean: Sequence[float], cov: np.ndarray, n_sigma: float = 3.0,
@@ -161,4 +162,47 @@ def plot_distance_histogram(ax: Axes, distance_km: np.ndarray, *, bins: int | st
     # Head room for the legend, above the bars and clear of the range markers.
     ax.set_ylim(top=ax.get_ylim()[1] * 1.4)
     ax.legend(loc="upper center", ncols=2, fontsize="small")
+    return ax
+
+
+def plot_uncertainty_growth(ax: Axes, times, rtn_sigma_km: np.ndarray, *,
+                            events: Sequence[tuple[object, str]] = (), **kwargs) -> Axes:
+    """1-sigma position uncertainty along radial, transverse and normal directions
+    against time (log scale), from :meth:`StateCovariance.rtn_sigma`.
+
+    Parameters
+    ----------
+    ax : Axes
+    times : astropy.time.Time, shape (T,)
+        Shown as UTC calendar dates.
+    rtn_sigma_km : array_like (T, 3)
+        Radial, transverse (along-track), normal sigma [km].
+    events : sequence of (Time, label)
+        Vertical markers (e.g. the 2029 flyby).
+    **kwargs
+        Passed to ``ax.plot`` for every curve.
+    """
+    from ..time import utc_iso
+
+    s = np.asarray(rtn_sigma_km, dtype=np.float64)
+    if s.ndim != 2 or s.shape[1] != 3 or s.shape[0] != len(times):
+        raise ShapeMismatchError(f"rtn_sigma_km must be (T, 3) with T = len(times) = "
+                                 f"{len(times)}, got {s.shape}")
+    if not np.all(np.isfinite(s)) or np.any(s <= 0):
+        raise InputError("rtn_sigma_km must be positive and finite (a log axis)")
+    dates = np.array(utc_iso(times), dtype="datetime64[ms]")
+    for k, (label, colour) in enumerate((("radial", "tab:blue"), ("along-track", "tab:red"),
+                                         ("normal", "tab:green"))):
+        ax.plot(dates, s[:, k], color=colour, label=label, **kwargs)
+    ax.set_yscale("log")
+    top = s.max()
+    for when, text in events:
+        d = np.array(utc_iso(when), dtype="datetime64[ms]")
+        ax.axvline(d, color="0.4", lw=0.8, ls="--")
+        ax.annotate(text, (d, top), xytext=(4, -4), textcoords="offset points", ha="left",
+                    va="top", fontsize="small", color="0.3")
+    ax.set_ylabel("1-sigma position uncertainty [km]")
+    ax.set_xlabel("date (UTC)")
+    ax.legend(loc="lower right", fontsize="small")
+    ax.grid(True, which="major", alpha=0.3)
     return ax

@@ -10,8 +10,8 @@ from __future__ import annotations
 from . import errors
 from .elements import Elements, Moid, moid, orbit_class
 from .ephemeris import Ephemeris
-from .nbody import (FORCE_NAMES, close_approaches, propagate_nbody,
-                    propagate_nbody_grid)
+from .nbody import (FORCE_NAMES, StateTransition, close_approaches, propagate_nbody,
+                    propagate_nbody_grid, state_transition, state_transition_grid)
 from .propagate import propagate, propagate_grid
 from .solution import NongravModel, OrbitSolution, apophis
 from .state import FRAMES, State
@@ -30,6 +30,9 @@ __all__ = [
     "close_approaches",
     "propagate_nbody",
     "propagate_nbody_grid",
+    "state_transition",
+    "state_transition_grid",
+    "StateTransition",
     "FRAMES",
     "State",
     "UTCAssumptionWarning",

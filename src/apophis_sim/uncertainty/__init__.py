@@ -6,8 +6,10 @@ of Apophis's ecliptic J2000 elements and Marsden parameters (e, q, tp, node, per
 i, A1, A2) at the solution epoch. This module carries it to the close approach of
 13 April 2029 in two ways:
 
-* **linearly** (:func:`linear_encounter`): the covariance mapped through the
-  finite-difference state-transition matrix of the n-body flow, 17 integrations;
+* **linearly**: :func:`covariance_at` maps the covariance to Cartesian coordinates
+  at any time, and :func:`linear_encounter` to the close-approach time, distance
+  and B-plane coordinates, through the state transition matrix of one
+  variational integration (or, as a check, by finite differences of 17 clones);
 * **by Monte Carlo** (:func:`run_monte_carlo`): seeded clones drawn from the
   covariance, each integrated with the full force model, in chunks that run as
   Dask tasks (an embedded ``LocalCluster`` by default, or an existing cluster),
@@ -26,7 +28,8 @@ from __future__ import annotations
 
 from .encounter import (ENCOUNTER_LABELS, ENCOUNTER_MAX_DISTANCE_AU, ENCOUNTER_UNTIL, BPlane,
                         bplane_coordinates, encounter_of)
-from .linear import LinearEncounter, linear_encounter
+from .linear import (EncounterJacobian, LinearEncounter, StateCovariance, covariance_at,
+                     encounter_jacobian, linear_encounter, parameter_jacobian)
 from .montecarlo import (RESULT_COLUMNS, EncounterStatistics, MonteCarloResult,
                          encounter_statistics, load_monte_carlo, run_monte_carlo)
 from .sampling import (GM_SUN_SBDB, PARAMETER_LABELS, CovarianceFactor,
@@ -34,6 +37,11 @@ from .sampling import (GM_SUN_SBDB, PARAMETER_LABELS, CovarianceFactor,
                        clone_states, covariance_factor, sample_parameters, standard_normals)
 
 __all__ = [
+    "StateCovariance",
+    "EncounterJacobian",
+    "covariance_at",
+    "encounter_jacobian",
+    "parameter_jacobian",
     "RESULT_COLUMNS",
     "ENCOUNTER_UNTIL",
     "ENCOUNTER_MAX_DISTANCE_AU",

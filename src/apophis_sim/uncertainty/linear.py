@@ -60,7 +60,7 @@ def parameter_jacobian(solution: OrbitSolution) -> np.ndarray:
         The solution has no covariance-epoch elements (build it with
         :meth:`OrbitSolution.from_sbdb`), an element set other than JPL's, a
         parameter this mapping does not know, or a near-parabolic orbit
-        (|e - 1| < 1e-6) where the closed-form partials are not used.
+        (``|e - 1| < 1e-6``) where the closed-form partials are not used.
     """
     el = solution.elements
     labels = tuple(solution.covariance_labels)
@@ -255,13 +255,15 @@ def encounter_jacobian(solution: OrbitSolution, *, until: Time | None = None,
     """The closest approach to ``body`` before ``until`` and its first derivatives with
     respect to the solution's parameters, from one variational integration.
 
-    The CA time t* is the root of f = rho . rho_dot (rho = particle - body). With the
-    STM and non-grav partials at t*, G = [Phi | P]: dt* = -(rho_dot^T G_r + rho^T G_v)
-    dp / f_dot, f_dot = |rho_dot|^2 + rho . rho_ddot; the distance moves by
-    rho_hat . (G_r dp) (rho_hat . rho_dot = 0 at t*); the B-plane coordinates follow
-    from the total variations G_r dp + rho_dot dt*, G_v dp + rho_ddot dt* and the
-    body's velocity change a_body dt*, through central differences of the closed-form
-    :func:`bplane_coordinates` (relative step 1e-7, error ~1e-10).
+    The CA time ``t*`` is the root of ``f = rho . rho_dot`` (``rho`` = particle - body).
+    With the STM and non-grav partials at ``t*``, ``G = [Phi | P]``:
+    ``dt* = -(rho_dot^T G_r + rho^T G_v) dp / f_dot`` with
+    ``f_dot = rho_dot . rho_dot + rho . rho_ddot``; the distance moves by
+    ``rho_hat . (G_r dp)`` (``rho_hat . rho_dot = 0`` at ``t*``); the B-plane
+    coordinates follow from the total variations ``G_r dp + rho_dot dt*``,
+    ``G_v dp + rho_ddot dt*`` and the body's velocity change ``a_body dt*``, through
+    central differences of the closed-form :func:`bplane_coordinates` (relative step
+    1e-7, error ~1e-10).
 
     Raises
     ------
@@ -356,7 +358,8 @@ class LinearEncounter:
     Attributes
     ----------
     labels : tuple of str
-        :data:`ENCOUNTER_LABELS`: CA time (TDB JD [day]), distance, xi, zeta [km].
+        :data:`~apophis_sim.uncertainty.ENCOUNTER_LABELS`: CA time (TDB JD [day]),
+        distance, xi, zeta [km].
     nominal : ndarray (4,)
         The nominal clone's values.
     covariance : ndarray (4, 4)

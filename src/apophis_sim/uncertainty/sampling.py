@@ -183,7 +183,7 @@ def clone_states(solution: OrbitSolution, params: np.ndarray) -> tuple[State, u.
     """Heliocentric ICRF states and Marsden parameters of clones.
 
     Each clone's elements are converted by ``Elements(...).to_state().to_frame("icrf")``
-    (GM = :data:`GM_SUN_SBDB`, JPL's) and the conversion of the nominal elements
+    (GM = :data:`~apophis_sim.uncertainty.GM_SUN_SBDB`, JPL's) and the conversion of the nominal elements
     is subtracted: ``r_k = r_sol + (r(x_k) - r(x0))`` (likewise v). The clone
     cloud is thereby centred exactly on the solution's published state vector
     (the element conversion reproduces it to ~1 m only, a bias that would

@@ -270,37 +270,111 @@ def encounter_jacobian(solution: OrbitSolution, *, until: Time | None = None,
     ConvergenceError
         No approach within 0.01 au before ``until``.
     """
-    eph = ephemeris if ephemeris is not None else Ephemeris.open()
     until = until if until is not None else Time(ENCOUNTER_UNTIL, scale="tdb")
-    ssb, ng, eph, original, model = _nbody._prepare(solution, None, eph)
-    e1, e2 = _nbody.to_jd_tdb(until, "until")
-    run = _nbody._run(ssb, ng, eph, (float(e1), float(e2)), (np.zeros(0), np.zeros(0)),
-                      forces, (body,), ENCOUNTER_MAX_DISTANCE_AU, epsilon, 1_000_000, False,
-                      model, True)
-    n_ev = int(run.info[0, 3])
-    if n_ev == 0:
+    events = variational_approaches(solution, until, bodies=(body,),
+                                    max_distance_au=ENCOUNTER_MAX_DISTANCE_AU, forces=forces,
+                                    ephemeris=ephemeris, epsilon=epsilon)
+    if not events:
         raise ConvergenceError(f"no approach to {body} within {ENCOUNTER_MAX_DISTANCE_AU} au "
                                f"before {until.iso}")
-    k = int(np.argmin(run.events[0, :n_ev, 2]))
-    t_rel = float(run.events[0, k, 1])
-    rows = run.event_rows[0, k]                       # (10, 6), SSB ICRF
+    ev = min(events, key=lambda e: e.distance_au)
+    labels = tuple(solution.covariance_labels)
+    jac = parameter_space(ev.state_jacobian, solution)
+    return EncounterJacobian(ev.nominal, jac, ev.state_jacobian, labels, ev.forces)
+
+
+@dataclass(frozen=True)
+class ApproachPartials:
+    """One close approach found by a variational run, with its derivatives.
+
+    Attributes
+    ----------
+    body : str
+    jd1, t_rel : float
+        CA time as a two-part TDB JD (``jd1 + t_rel``).
+    distance_au, v_rel_au_d, v_inf_km_s, capture_radius_km : float
+    nominal : ndarray (4,)
+        CA time (TDB JD [day]), distance, xi, zeta [km].
+    state_jacobian : ndarray (4, 9)
+        d(nominal) / d(r0 [au], v0 [au/d], A1..A3 [au/d^2]) at the epoch (ICRF).
+    b_dot_t_km, b_dot_r_km : float
+        Kizner B.T and B.R (T in the ecliptic, R southward) of the nominal.
+    forces : tuple of str
+    """
+
+    body: str
+    jd1: float
+    t_rel: float
+    distance_au: float
+    v_rel_au_d: float
+    v_inf_km_s: float
+    capture_radius_km: float
+    nominal: np.ndarray
+    state_jacobian: np.ndarray
+    b_dot_t_km: float
+    b_dot_r_km: float
+    forces: tuple[str, ...]
+
+
+def parameter_space(state_jacobian: np.ndarray, solution: OrbitSolution) -> np.ndarray:
+    """d(quantities)/d(state, A1..A3) (m, 9) -> d(quantities)/d(parameters) (m, n) in the
+    solution's labels (JPL's units), through :func:`parameter_jacobian`."""
+    labels = tuple(solution.covariance_labels)
+    jac = state_jacobian[:, :6] @ parameter_jacobian(solution)
+    for col, a_idx in _nongrav_columns(labels):
+        jac[:, col] = state_jacobian[:, 6 + a_idx]
+    return jac
+
+
+def variational_approaches(solution: OrbitSolution, until: Time, *,
+                           bodies: Sequence[str] = ("earth",), max_distance_au: float = 0.05,
+                           forces: Sequence[str] | None = None,
+                           ephemeris: Ephemeris | None = None, epsilon: float | None = None
+                           ) -> list[ApproachPartials]:
+    """Every approach to ``bodies`` closer than ``max_distance_au`` between the solution's
+    epoch and ``until`` (either direction), each with its derivatives, from one
+    variational integration (see :func:`encounter_jacobian` for the chain rule)."""
+    eph = ephemeris if ephemeris is not None else Ephemeris.open()
+    ssb, ng, eph, _, model = _nbody._prepare(solution, None, eph)
+    e1, e2 = _nbody.to_jd_tdb(until, "until")
+    if np.ndim(e1):
+        raise InputError("until must be a scalar Time")
+    run = _nbody._run(ssb, ng, eph, (float(e1), float(e2)), (np.zeros(0), np.zeros(0)),
+                      forces, tuple(bodies), max_distance_au, epsilon, 1_000_000, False,
+                      model, True)
+    n_ev = min(int(run.info[0, 3]), run.events.shape[1])
+    if n_ev == 0:
+        return []
+    jd1 = run.jd0
+    times = run.events[0, :n_ev, 1]
+    tab = eph.tables(jd1 + float(times.min()) - 1.0, jd1 + float(times.max()) + 1.0)
+    flags = 0
+    for f in run.forces:
+        flags |= _nbody._FORCE_BITS[f]
+    tabs = (tab.coef, tab.seg_i, tab.seg_f, tab.body_chain)
+    work = np.zeros((len(tab.names), 10))
+    consts = _nbody._consts(model)
+    out = []
+    for k in range(n_ev):
+        body = run.event_bodies[int(run.events[0, k, 0])]
+        t_rel = float(run.events[0, k, 1])
+        rows = run.event_rows[0, k]                        # (10, 6), SSB ICRF
+        ap = np.zeros(3)
+        _forces.accel(jd1, t_rel, rows[0, :3], rows[0, 3:], flags, tab.gm, len(tab.names),
+                      ng[0], consts, tabs, work, ap, np.zeros((3, _forces.JAC_COLS)), False)
+        out.append(_approach_partials(eph, body, jd1, t_rel, rows, ap, run.forces))
+    return out
+
+
+def _approach_partials(eph: Ephemeris, body: str, jd1: float, t_rel: float, rows: np.ndarray,
+                       ap: np.ndarray, forces: tuple[str, ...]) -> ApproachPartials:
     x, v = rows[0, :3], rows[0, 3:]
     g = np.concatenate([rows[1:7].T, rows[7:10].T], axis=1)  # (6, 9): [Phi | P]
-    jd1 = run.jd0
     pb, vb = eph.posvel(body, jd1, t_rel, centre="ssb")
     h = 1e-3  # day: the body's acceleration by central differences of its velocity
     _, vp = eph.posvel(body, jd1, t_rel + h, centre="ssb")
     _, vm = eph.posvel(body, jd1, t_rel - h, centre="ssb")
     ab = (vp - vm) / (2.0 * h)
-    # The particle's acceleration at t* from the force model.
-    tab = eph.tables(jd1 + t_rel - 1.0, jd1 + t_rel + 1.0)
-    flags = 0
-    for f in run.forces:
-        flags |= _nbody._FORCE_BITS[f]
-    ap = np.zeros(3)
-    _forces.accel(jd1, t_rel, x, v, flags, tab.gm, len(tab.names), ng[0],
-                  _nbody._consts(model), (tab.coef, tab.seg_i, tab.seg_f, tab.body_chain),
-                  np.zeros((len(tab.names), 10)), ap, np.zeros((3, _forces.JAC_COLS)), False)
     rho, rhod, rhodd = x - pb, v - vb, ap - ab
     gr, gv = g[:3], g[3:]
     fdot = rhod @ rhod + rho @ rhodd
@@ -312,29 +386,36 @@ def encounter_jacobian(solution: OrbitSolution, *, until: Time | None = None,
     ddist = (rho / dist) @ gr
     _, ve_h = eph.posvel(body, jd1, t_rel, centre="sun")
     gm_body = _bodies.body(body).gm_au3_d2
-    xz0 = _bplane_xz(rho, rhod, ve_h, gm_body)
-    dxz = np.zeros((2, 9))
     y0 = np.concatenate([rho, rhod, ve_h])
-    for j in range(9):
-        dy = np.concatenate([drho[:, j], drhod[:, j], dve[:, j]])
-        scale = np.linalg.norm(dy)
-        if scale == 0.0:
-            continue
-        hstep = 1e-7 * np.linalg.norm(y0[:3]) / max(np.linalg.norm(dy[:3]), 1e-300)
-        hstep = min(hstep, 1e-7 * np.linalg.norm(y0[3:6]) / max(np.linalg.norm(dy[3:6]),
-                                                                  1e-300))
-        yp = y0 + hstep * dy
-        ym = y0 - hstep * dy
-        dxz[:, j] = (_bplane_xz(yp[:3], yp[3:6], yp[6:], gm_body)
-                     - _bplane_xz(ym[:3], ym[3:6], ym[6:], gm_body)) / (2.0 * hstep)
+    vinf2 = rhod @ rhod - 2.0 * gm_body / dist
+    xz0 = np.array([np.nan, np.nan])
+    dxz = np.full((2, 9), np.nan)
+    b_t = b_r = vinf = cap = float("nan")
+    if vinf2 > 0:  # hyperbolic about the body: a B-plane exists
+        xz0 = _bplane_xz(rho, rhod, ve_h, gm_body)
+        dxz[:] = 0.0
+        for j in range(9):
+            dy = np.concatenate([drho[:, j], drhod[:, j], dve[:, j]])
+            if not np.any(dy):
+                continue
+            hstep = min(1e-7 * np.linalg.norm(y0[:3]) / max(np.linalg.norm(dy[:3]), 1e-300),
+                        1e-7 * np.linalg.norm(y0[3:6]) / max(np.linalg.norm(dy[3:6]), 1e-300))
+            yp = y0 + hstep * dy
+            ym = y0 - hstep * dy
+            dxz[:, j] = (_bplane_xz(yp[:3], yp[3:6], yp[6:], gm_body)
+                         - _bplane_xz(ym[:3], ym[3:6], ym[6:], gm_body)) / (2.0 * hstep)
+        from ..encounter import bplane as _kizner
+
+        kb = _kizner(rho * AU_KM * u.km, rhod * _KM_S * u.km / u.s, ve_h * _KM_S * u.km / u.s,
+                     body)
+        b_t = float(kb.b_dot_t.to_value(u.km))
+        b_r = float(kb.b_dot_r.to_value(u.km))
+        vinf = math.sqrt(vinf2) * _KM_S
+        cap = float(kb.capture_radius.to_value(u.km))
     state_jac = np.vstack([dt, ddist * AU_KM, dxz])   # (4, 9): day, km, km, km
-    labels = tuple(solution.covariance_labels)
-    j0 = parameter_jacobian(solution)                 # (6, n) heliocentric = SSB variation
-    jac = state_jac[:, :6] @ j0
-    for col, a_idx in _nongrav_columns(labels):
-        jac[:, col] = state_jac[:, 6 + a_idx]
     nominal = np.array([jd1 + t_rel, dist * AU_KM, xz0[0], xz0[1]])
-    return EncounterJacobian(nominal, jac, state_jac, labels, run.forces)
+    return ApproachPartials(body, jd1, t_rel, dist, float(np.linalg.norm(rhod)), vinf, cap,
+                            nominal, state_jac, b_t, b_r, forces)
 
 
 def _sun_acc(eph: Ephemeris, jd1: float, t: float) -> np.ndarray:

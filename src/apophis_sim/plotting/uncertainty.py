@@ -18,8 +18,8 @@ from matplotlib.axes import Axes
 
 from ..errors import InputError, ShapeMismatchError
 
-__all__ = ["covariance_ellipse", "plot_bplane_scatter", "plot_distance_histogram",
-           "plot_uncertainty_growth"]
+__all__ = ["covariance_ellipse", "plot_bplane_scatter", "plot_distance_band",
+           "plot_distance_histogram", "plot_uncertainty_growth"]
 
 
 def covariance_ellipse(mean: Sequence[float], cov: np.ndarray, n_sigma: float = 3.0,
@@ -201,8 +201,69 @@ def plot_uncertainty_growth(ax: Axes, times, rtn_sigma_km: np.ndarray, *,
         ax.axvline(d, color="0.4", lw=0.8, ls="--")
         ax.annotate(text, (d, top), xytext=(4, -4), textcoords="offset points", ha="left",
                     va="top", fontsize="small", color="0.3")
+    _concise_dates(ax)
     ax.set_ylabel("1-sigma position uncertainty [km]")
     ax.set_xlabel("date (UTC)")
     ax.legend(loc="lower right", fontsize="small")
     ax.grid(True, which="major", alpha=0.3)
     return ax
+
+
+def plot_distance_band(ax: Axes, times, distance_km: np.ndarray, sigma_km: np.ndarray, *,
+                       n_sigma: float = 3.0, body: str = "Earth", ax_sigma: Axes | None = None,
+                       **kwargs) -> Axes:
+    """Distance to a body against time with its ``n_sigma`` band (linear mapping).
+
+    Parameters
+    ----------
+    ax : Axes
+    times : astropy.time.Time, shape (T,)
+        Shown as UTC calendar dates.
+    distance_km, sigma_km : array_like (T,)
+        Nominal distance and its 1-sigma uncertainty [km].
+    n_sigma : float
+        Half-width of the band in sigmas (default 3, as JPL's CAD).
+    ax_sigma : Axes, optional
+        Also draw the band's half-width ``n_sigma * sigma`` [km] here (the band is
+        often invisible next to the distance itself: km against 1e5 km).
+    **kwargs
+        Passed to ``ax.plot`` for the nominal curve.
+    """
+    from ..time import utc_iso
+
+    d = np.asarray(distance_km, dtype=np.float64)
+    s = np.asarray(sigma_km, dtype=np.float64)
+    if d.shape != (len(times),) or s.shape != d.shape:
+        raise ShapeMismatchError(f"distance_km and sigma_km must have shape ({len(times)},), "
+                                 f"got {d.shape} and {s.shape}")
+    if not (np.all(np.isfinite(d)) and np.all(np.isfinite(s)) and np.all(s >= 0)):
+        raise InputError("distance_km and sigma_km must be finite, sigma_km >= 0")
+    if not n_sigma > 0:
+        raise InputError(f"n_sigma must be positive, got {n_sigma}")
+    dates = np.array(utc_iso(times), dtype="datetime64[ms]")
+    kwargs.setdefault("color", "tab:blue")
+    ax.fill_between(dates, d - n_sigma * s, d + n_sigma * s, color=kwargs["color"], alpha=0.25,
+                    lw=0, label=f"{n_sigma:g}-sigma band")
+    ax.plot(dates, d, label="nominal", **kwargs)
+    ax.set_ylabel(f"distance from {body} [km]")
+    ax.legend(loc="best", fontsize="small")
+    ax.grid(True, alpha=0.3)
+    _concise_dates(ax)
+    if ax_sigma is not None:
+        _concise_dates(ax_sigma)
+        ax_sigma.plot(dates, n_sigma * s, color=kwargs["color"])
+        ax_sigma.set_ylabel(f"{n_sigma:g}-sigma [km]")
+        ax_sigma.set_xlabel("date (UTC)")
+        ax_sigma.grid(True, alpha=0.3)
+    else:
+        ax.set_xlabel("date (UTC)")
+    return ax
+
+
+def _concise_dates(ax: Axes) -> None:
+    """Date ticks that stay legible from hours to decades (matplotlib's concise format)."""
+    import matplotlib.dates as mdates
+
+    loc = mdates.AutoDateLocator()
+    ax.xaxis.set_major_locator(loc)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))

@@ -31,6 +31,7 @@ from astropy.time import Time
 from ..ephemeris import Ephemeris
 from ..errors import InputError
 from ..nbody import OrbitSolution, apophis
+from ..nbody import _epsilon as _nbody_epsilon
 from ..time import from_jd_tdb, quiet_utc, to_jd_tdb
 from ..uncertainty.linear import parameter_space, variational_approaches
 from ..units import AU, AU_KM, to_canonical
@@ -234,7 +235,7 @@ def _table(sol, rows, forces, eph, epsilon) -> QTable:
     t.meta.update({
         "solution": f"{sol.name} {sol.solution}",
         "forces": list(rows[0][0].forces) if rows else list(forces or []),
-        "epsilon": epsilon,
+        "epsilon": _nbody_epsilon(epsilon),
         "ephemeris_files": list(eph.files),
         "time_scales": "time: TDB; time_utc: UTC",
         "bplane": "Opik/Valsecchi xi, zeta; Kizner B.T (ecliptic), B.R",

@@ -578,7 +578,13 @@ def linear_encounter(solution: OrbitSolution | None = None, *, method: str = "st
     ----------
     solution : OrbitSolution, optional
         Default :func:`apophis` (JPL #220).
-    method : {"stm", "differences"}
+    method : {"stm", "differences", "unscented"}
+        ``"unscented"``: the sigma-point transform (Julier & Uhlmann 2004, Proc. IEEE
+        92, 401) with the same 17 integrations as the differences, at
+        ``x0 +/- sqrt(3) L_k`` (``n + kappa = 3``, which matches a Gaussian's fourth
+        moment); the weighted mean and covariance of the outputs carry the flow's
+        second-order terms, so ``nominal`` is then the sigma-point *mean*, not the
+        nominal orbit's approach. ``scheme`` and ``step`` do not apply.
     scheme : {"principal", "parameters"}
     step : float
         Step length ``h`` in standard deviations (> 0; default 1).
@@ -595,8 +601,8 @@ def linear_encounter(solution: OrbitSolution | None = None, *, method: str = "st
         Unknown scheme, non-positive step.
     """
     sol = solution if solution is not None else apophis()
-    if method not in ("stm", "differences"):
-        raise InputError(f"method must be 'stm' or 'differences', got {method!r}")
+    if method not in ("stm", "differences", "unscented"):
+        raise InputError(f"method must be 'stm', 'differences' or 'unscented', got {method!r}")
     if scheme not in ("principal", "parameters"):
         raise InputError(f"scheme must be 'principal' or 'parameters', got {scheme!r}")
     if not (step > 0 and math.isfinite(step)):
@@ -612,6 +618,8 @@ def linear_encounter(solution: OrbitSolution | None = None, *, method: str = "st
                                scheme, float("nan"), enc.forces, "stm", jac,
                                tuple(sol.covariance_labels))
     x0 = _nominal(sol)
+    if method == "unscented":
+        return _unscented(sol, x0, fac, forces, eph, epsilon)
     params = np.vstack([x0[None, :], x0 + step * dirs.T, x0 - step * dirs.T])
     states, ng = clone_states(sol, params)
     f = _encounter_vector(encounter_of(states, ng, nongrav_model=sol.nongrav_model,
@@ -627,3 +635,25 @@ def linear_encounter(solution: OrbitSolution | None = None, *, method: str = "st
     return LinearEncounter(ENCOUNTER_LABELS, f[0], 0.5 * (cov + cov.T), d, scheme, float(step),
                            tuple(resolve_forces(forces, eph)), "differences", jac,
                            tuple(sol.covariance_labels))
+
+
+def _unscented(sol: OrbitSolution, x0: np.ndarray, fac, forces, eph, epsilon) -> LinearEncounter:
+    """Sigma-point (unscented) transform of the encounter: 2n + 1 clones, n + kappa = 3."""
+    n = x0.size
+    lam = 3.0  # n + kappa
+    pts = np.vstack([x0[None, :], x0 + math.sqrt(lam) * fac.factor.T,
+                     x0 - math.sqrt(lam) * fac.factor.T])
+    w = np.full(2 * n + 1, 1.0 / (2.0 * lam))
+    w[0] = (lam - n) / lam
+    states, ng = clone_states(sol, pts)
+    f = _encounter_vector(encounter_of(states, ng, nongrav_model=sol.nongrav_model,
+                                       forces=forces, ephemeris=eph, epsilon=epsilon))
+    # Weighted sums relative to the central point keep the CA time's precision.
+    dev = f - f[0]
+    mean_dev = w @ dev
+    d = dev - mean_dev
+    cov = (d * w[:, None]).T @ d
+    spread = ((f[1:n + 1] - f[n + 1:]) / (2.0 * math.sqrt(lam))).T
+    return LinearEncounter(ENCOUNTER_LABELS, f[0] + mean_dev, 0.5 * (cov + cov.T), spread,
+                           "principal", math.sqrt(lam), tuple(resolve_forces(forces, eph)),
+                           "unscented", None, tuple(sol.covariance_labels))

@@ -1,0 +1,145 @@
+"""``apophis-sim deflect``: what an impulse does to the 2029 encounter (CLI layer).
+
+A thin layer over :func:`apophis_sim.risk.deflect` and
+:func:`apophis_sim.risk.deflection_map`; registered by :mod:`apophis_sim.cli` through its
+subcommand hook. Dates are read and shown in UTC.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+__all__ = ["register"]
+
+
+def _vector(text: str) -> list[float]:
+    import math
+
+    try:
+        vals = [float(x) for x in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected three comma-separated numbers, got "
+                                         f"{text!r}") from None
+    if len(vals) != 3 or not all(math.isfinite(v) for v in vals):
+        raise argparse.ArgumentTypeError(f"expected three finite numbers, got {text!r}")
+    return vals
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "deflect", help="apply an impulse to Apophis and show how the 2029 approach moves",
+        description="Apply an impulse DV [mm/s] (radial, transverse, normal by default) at "
+                    "--at (UTC) to JPL #220 (or an SBDB solution) and compare the 2029 "
+                    "approach before and after, by full n-body propagation and by the "
+                    "linear (STM) prediction.")
+    p.add_argument("--dv", type=_vector, required=True, metavar="R,T,N",
+                   help="impulse in mm/s, e.g. 0,1,0 (1 mm/s along the track)")
+    p.add_argument("--frame", choices=("rtn", "icrf"), default="rtn",
+                   help="axes of --dv (default rtn)")
+    p.add_argument("--at", required=True, help="UTC date of the impulse (before the flyby)")
+    p.add_argument("--sbdb", metavar="FILE", default=None,
+                   help="SBDB API JSON file (default: JPL #220 of 99942 Apophis)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--plots", metavar="DIR", default=None,
+                   help="write deflection_map.png (mm/s per km of miss-distance change "
+                        "against lead time, R/T/N) into DIR")
+    p.set_defaults(func=run_deflect)
+
+
+def run_deflect(args: argparse.Namespace) -> int:
+    import astropy.units as u
+    import numpy as np
+    from astropy.time import Time
+
+    from .errors import InputError, TimeInputError
+    from .risk import deflect, deflection_map
+    from .solution import OrbitSolution, apophis
+    from .time import quiet_utc, utc_iso
+    from .uncertainty import linear_encounter
+
+    out = None
+    if args.plots is not None:
+        out = Path(args.plots)
+        if out.exists() and not out.is_dir():
+            raise InputError(f"--plots: {str(out)!r} is a file, not a folder")
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            (out / ".w").write_bytes(b"")
+            (out / ".w").unlink()
+        except OSError as exc:
+            raise InputError(f"--plots: cannot write into {str(out)!r} "
+                             f"({exc.strerror or exc})") from None
+    try:
+        with quiet_utc(announce=False):
+            at = Time(args.at, scale="utc").tdb
+    except ValueError:
+        raise TimeInputError(f"--at: cannot read {args.at!r} as a UTC date (use ISO, e.g. "
+                             f"2028-04-13)") from None
+    sol = apophis() if args.sbdb is None else OrbitSolution.from_sbdb(Path(args.sbdb))
+    before = linear_encounter(sol)
+    if at.jd >= before.time.jd - 1.0:
+        raise InputError(f"--at must be at least a day before the encounter "
+                         f"({utc_iso(before.time)} UTC)")
+    d = deflect(sol, np.array(args.dv) * u.mm / u.s, at, frame=args.frame)
+    after = linear_encounter(d.solution)
+    m = deflection_map(sol, at)
+    g = np.array([[m["ddistance"][k].value, m["dxi"][k].value, m["dzeta"][k].value,
+                   m["dtime"][k].value] for k in range(3)])  # per mm/s along R, T, N
+    pred = d.dv_rtn_mm_s @ g
+    report = {
+        "solution": f"{sol.name} {sol.solution}", "at_utc": utc_iso(at),
+        "dv_rtn_mm_s": d.dv_rtn_mm_s.tolist(), "dv_icrf_mm_s": d.dv_icrf_mm_s.tolist(),
+        "encounter_utc": utc_iso(before.time, 1),
+        "before": {"distance_km": float(before.nominal[1]), "xi_km": float(before.nominal[2]),
+                   "zeta_km": float(before.nominal[3])},
+        "after": {"distance_km": float(after.nominal[1]), "xi_km": float(after.nominal[2]),
+                  "zeta_km": float(after.nominal[3]),
+                  "time_shift_s": float((after.nominal[0] - before.nominal[0]) * 86400.0)},
+        "linear_prediction": {"distance_km": float(pred[0]), "xi_km": float(pred[1]),
+                              "zeta_km": float(pred[2]), "time_s": float(pred[3])},
+        "distance_3sigma_km": float(3 * after.sigma[1]),
+    }
+    if out is not None:
+        report["plots"] = [str(_plot(out, sol, before.time))]
+    if args.json:
+        print(json.dumps(report, indent=1))
+        return 0
+    b, a, p = report["before"], report["after"], report["linear_prediction"]
+    print(f"{report['solution']}: impulse (R, T, N) = ({d.dv_rtn_mm_s[0]:.4g}, "
+          f"{d.dv_rtn_mm_s[1]:.4g}, {d.dv_rtn_mm_s[2]:.4g}) mm/s at {report['at_utc']} UTC")
+    print(f"  encounter {report['encounter_utc']} UTC (full n-body propagation before / after; "
+          f"linear STM prediction of the change)")
+    for key, label in (("distance_km", "distance"), ("xi_km", "xi"), ("zeta_km", "zeta")):
+        print(f"  {label:>9s}: {b[key]:14.3f} km -> {a[key]:14.3f} km  (change "
+              f"{a[key] - b[key]:+.3f} km; linear {p[key]:+.3f} km)")
+    print(f"  CA time change: {a['time_shift_s']:+.3f} s (linear {p['time_s']:+.3f} s); "
+          f"3-sigma of the distance: {report['distance_3sigma_km']:.3f} km")
+    for path in report.get("plots", []):
+        print(f"  wrote {path}")
+    return 0
+
+
+def _plot(out: Path, sol, encounter) -> Path:
+    import astropy.units as u
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from .plotting import plot_deflection_map
+    from .risk import deflection_map
+
+    span = min(3 * 365.25, encounter.tdb.jd - sol.state.epoch.tdb.jd - 1.0)
+    times = encounter.tdb - np.geomspace(span, 2.0, 36) * u.day  # even on the log axis
+    tab = deflection_map(sol, times)
+    fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
+    plot_deflection_map(ax, tab)
+    ax.set_title(f"{sol.name}: impulse needed per km of change in the 2029 miss distance",
+                 fontsize="medium")
+    path = out / "deflection_map.png"
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -28,7 +28,8 @@ _EARTH_RADIUS_KM = 6378.137
 
 
 def _utc_datetimes(times: Time):
-    with quiet_utc():
+    # Display only: a label is not worth a leap-second warning (see time.utc_iso).
+    with quiet_utc(announce=False):
         return times.utc.to_datetime()
 
 

@@ -42,7 +42,8 @@ from astropy.time import Time  # noqa: E402
 from apophis_sim import apophis  # noqa: E402
 from apophis_sim.encounter import analyse_flyby  # noqa: E402
 from apophis_sim.plotting import write_flyby_figures  # noqa: E402
-from apophis_sim.time import quiet_utc  # noqa: E402
+from apophis_sim.time import utc_iso  # noqa: E402
+from apophis_sim.visibility import EarthOrientationWarning  # noqa: E402
 
 
 def main() -> None:
@@ -54,14 +55,14 @@ def main() -> None:
     sol = apophis()
     print(f"{sol.name}, orbit solution {sol.solution}, epoch {sol.state.epoch.tdb.iso} TDB")
     with warnings.catch_warnings():
-        # Both assumptions (UTC in 2029, Earth orientation past the IERS tables) are
-        # stated in the docs; keep the narrative output readable.
-        warnings.simplefilter("ignore", UserWarning)
+        # Earth orientation past the IERS tables (the ground track) is extrapolated, as
+        # the docs state; TDB input raises no UTC warning.
+        warnings.simplefilter("ignore", EarthOrientationWarning)
         flyby = analyse_flyby(sol, Time("2029-04-20", scale="tdb"), also=("moon",))
         paths = write_flyby_figures(flyby, args.out)
-        with quiet_utc():
-            when = flyby.time.utc.iso
-            peak = flyby.peak_time.utc.iso
+    print(flyby)
+    when = utc_iso(flyby.time, 3)       # the approach to the millisecond
+    peak = utc_iso(flyby.peak_time)     # a 5-minute sampled curve: to the second
     bp, ch = flyby.bplane, flyby.change
     print(f"closest approach {when} UTC: {flyby.distance.to_value(u.km):,.3f} km from Earth's "
           f"centre at {flyby.v_rel.to_value(u.km / u.s):.4f} km/s (v_inf "

@@ -33,7 +33,6 @@ orbits of Earth and Apophis.
 from __future__ import annotations
 
 import argparse
-import warnings
 from pathlib import Path
 
 import matplotlib
@@ -42,34 +41,32 @@ matplotlib.use("Agg")  # files only: no display needed (CI, servers)
 
 import astropy.units as u  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from astropy.time import Time  # noqa: E402
 
 from apophis_sim import rendezvous as rv  # noqa: E402
 from apophis_sim.plotting import plot_porkchop, plot_transfer  # noqa: E402
-from apophis_sim.time import UTCAssumptionWarning, quiet_utc  # noqa: E402
+from apophis_sim.time import utc_dates, utc_iso  # noqa: E402
 
 
 def main(out: Path, step_days: float) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    # Grids in TDB: no leap-second assumption is needed for 2028-2029.
-    launches = Time("2027-01-01", scale="tdb") + np.arange(0, 731, step_days) * u.day
-    arrivals = Time("2027-02-01", scale="tdb") + np.arange(0, 760, step_days) * u.day
+    # Calendar dates are UTC midnights (what a launch date means), computed in TDB;
+    # dates in 2029 rest on "no new leap second": one UTCAssumptionWarning says so.
+    launches = utc_dates("2027-01-01", "2028-12-31", step_days * u.day)
+    arrivals = utc_dates("2027-02-01", "2029-03-01", step_days * u.day)
     pc = rv.porkchop(launches, arrivals)            # Earth (DE440) -> Apophis (n-body)
     windows = rv.launch_windows(pc)                 # documented default constraints
     feasible = rv.feasible_cells(pc)
 
     print(f"{pc.shape[0]} x {pc.shape[1]} porkchop, {pc.ok.sum()} transfers; "
           f"{len(windows)} launch windows")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UTCAssumptionWarning)
-        for rank, w in enumerate(windows, start=1):
-            d = w.to_dict()
-            print(f"#{rank}: launch {d['launch_open_utc'][:10]} .. {d['launch_close_utc'][:10]}, "
-                  f"best {d['best_launch_utc'][:10]} -> {d['best_arrival_utc'][:10]}: "
-                  f"C3 {d['c3_km2_s2']:.1f} km^2/s^2, DLA {d['dla_deg']:.1f} deg, "
-                  f"arrival v_inf {d['arrival_vinf_km_s']:.2f} km/s, "
-                  f"total {d['total_dv_km_s']:.2f} km/s")
+    print("dates are UTC")
+    for rank, w in enumerate(windows, start=1):
+        d = w.to_dict()
+        print(f"#{rank}: launch {d['launch_open_utc'][:10]} .. {d['launch_close_utc'][:10]}, "
+              f"best {d['best_launch_utc'][:10]} -> {d['best_arrival_utc'][:10]}: "
+              f"C3 {d['c3_km2_s2']:.1f} km^2/s^2, DLA {d['dla_deg']:.1f} deg, "
+              f"arrival v_inf {d['arrival_vinf_km_s']:.2f} km/s, "
+              f"total {d['total_dv_km_s']:.2f} km/s")
     best = windows[0] if windows else True
 
     for quantity in ("c3", "total_dv"):
@@ -86,12 +83,11 @@ def main(out: Path, step_days: float) -> None:
 
     # A ride-share on the best launch date: which arrivals does a C3 of 15 km^2/s^2 allow?
     if windows:
-        with quiet_utc(announce=False):
-            table = rv.ride_share_options(windows[0].best_launch, 15 * u.km**2 / u.s**2)
-        print(f"ride-share on {windows[0].best_launch.iso[:10]} TDB with C3 <= 15: "
+        table = rv.ride_share_options(windows[0].best_launch, 15 * u.km**2 / u.s**2)
+        print(f"ride-share on {utc_iso(windows[0].best_launch)[:10]} with C3 <= 15 km^2/s^2: "
               f"{len(table)} arrival dates feasible"
               + (f", best arrival v_inf {table['vinf_arrival'][0]:.2f} on "
-                 f"{table['arrival'][0].iso[:10]} TDB" if len(table) else ""))
+                 f"{utc_iso(table['arrival'][0])[:10]}" if len(table) else ""))
     print(f"figures written to {out}/")
 
 

@@ -32,12 +32,13 @@ def _flyby(args: argparse.Namespace) -> int:
     from .nbody import apophis
     from .time import UTC_ASSUMPTION, UTCAssumptionWarning, quiet_utc
 
+    forces = _parse_forces(args.forces)
     sol = apophis()
     t0 = _time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         an = analyse_flyby(sol, Time(_FLYBY_UNTIL, scale="tdb"), "earth", also=("moon",),
-                           max_distance=_FLYBY_MAX_DISTANCE_AU * u.au)
+                           max_distance=_FLYBY_MAX_DISTANCE_AU * u.au, forces=forces)
         table = an.approaches
         rows = {}
         for body in ("earth", "moon"):
@@ -126,6 +127,20 @@ def _flyby(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_forces(text: str) -> tuple[str, ...] | None:
+    """``--forces sun,planets`` -> validated names; empty -> None (JPL's full model).
+
+    Raises UnknownNameError (listing the valid names) before anything is integrated.
+    """
+    from .ephemeris import Ephemeris
+    from .nbody import resolve_forces
+
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    if not names:
+        return None
+    return resolve_forces(names, Ephemeris.open())
+
+
 def _build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -138,7 +153,9 @@ def _build_parser() -> argparse.ArgumentParser:
                                          "JPL #220, DE440)")
     flyby.add_argument("--json", action="store_true", help="print one JSON object")
     flyby.add_argument("--forces", default="",
-                       help="comma-separated force terms (default: all of JPL's model)")
+                       help="comma-separated force terms, from: sun, planets, asteroids, gr, "
+                            "earth_harmonics, sun_harmonics, nongrav (default: all of JPL's "
+                            "model)")
     flyby.add_argument("--plots", metavar="DIR", default=None,
                        help="write every flyby figure as PNG into DIR")
     flyby.set_defaults(func=_flyby)

@@ -15,7 +15,7 @@ hyperbola about the body has
 
 B-plane coordinates are given in two conventions:
 
-* Opik / Valsecchi (Valsecchi et al. 2003, A&A 408, 1179): eta along S (the
+* Öpik / Valsecchi (Valsecchi et al. 2003, A&A 408, 1179): eta along S (the
   planetocentric velocity), zeta opposite to the projection of the body's
   heliocentric velocity on the b-plane, xi = eta x zeta. xi measures the
   minimum-orbit-intersection distance, zeta the timing (early/late) of the
@@ -46,6 +46,23 @@ __all__ = ["Hyperbola", "BPlane", "hyperbola", "bplane", "capture_radius", "Orbi
            "orbit_change", "FlybyAnalysis", "analyse_flyby"]
 
 _KM_S = u.km / u.s
+
+
+def _fmt(q: u.Quantity, unit, fmt: str = ",.1f") -> str:
+    """One Quantity for a repr: its value in ``unit`` (a batch shows its shape)."""
+    v = np.asarray(u.Quantity(q).to_value(unit))
+    name = "au" if unit == u.au else u.Unit(unit).to_string()
+    if v.ndim:
+        return f"<{v.shape} {name}>"
+    return f"{float(v):{fmt}} {name}"
+
+
+def _html_table(title: str, rows: list[tuple[str, str]]) -> str:
+    import html
+
+    body = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
+                   f"<td style='text-align:left'>{html.escape(v)}</td></tr>" for k, v in rows)
+    return f"<table><caption style='text-align:left'><b>{html.escape(title)}</b></caption>{body}</table>"
 _ECLIPTIC_POLE_ICRF = _frames.ICRF_FROM_ECL @ np.array([0.0, 0.0, 1.0])
 
 
@@ -62,6 +79,12 @@ class Hyperbola:
     h_hat: np.ndarray         # unit orbit normal, ICRF, shape (..., 3)
     e_hat: np.ndarray         # unit vector to perigee, ICRF, shape (..., 3)
 
+    def __repr__(self) -> str:
+        e = np.asarray(self.e)
+        es = f"{float(e):.4f}" if e.ndim == 0 else f"<{e.shape}>"
+        return (f"Hyperbola(e={es}, q={_fmt(self.q, u.km)}, v_inf={_fmt(self.v_inf, _KM_S, '.4f')}, "
+                f"b={_fmt(self.b, u.km)})")
+
 
 @dataclass(frozen=True)
 class BPlane:
@@ -74,6 +97,11 @@ class BPlane:
     b: u.Quantity
     capture_radius: u.Quantity
     hyperbola: Hyperbola
+
+    def __repr__(self) -> str:
+        return (f"BPlane(xi={_fmt(self.xi, u.km)}, zeta={_fmt(self.zeta, u.km)}, "
+                f"b={_fmt(self.b, u.km)}, B.T={_fmt(self.b_dot_t, u.km)}, "
+                f"B.R={_fmt(self.b_dot_r, u.km)}, capture_radius={_fmt(self.capture_radius, u.km)})")
 
 
 def _vec(x: u.Quantity, unit: u.UnitBase, name: str) -> np.ndarray:
@@ -178,6 +206,11 @@ class OrbitChange:
     period_before: u.Quantity
     period_after: u.Quantity
 
+    def __repr__(self) -> str:
+        return (f"OrbitChange(a {_fmt(self.a_before, u.au, '.4f')} -> "
+                f"{_fmt(self.a_after, u.au, '.4f')}, {self.class_before} -> {self.class_after}, "
+                f"period {_fmt(self.period_before, u.day)} -> {_fmt(self.period_after, u.day)})")
+
 
 def orbit_change(solution, encounter_time: Time, offset: u.Quantity = 30 * u.day,
                  ephemeris=None) -> OrbitChange:
@@ -237,9 +270,40 @@ class FlybyAnalysis:
     peak_magnitude: float
     peak_time: Time
 
+    def _summary(self) -> list[tuple[str, str]]:
+        from .time import utc_iso
+
+        bp = self.bplane
+        ch = self.change
+        return [
+            ("closest approach", f"{utc_iso(self.time, 3)} UTC"),
+            ("distance (centre)", _fmt(self.distance, u.km, ",.3f")),
+            ("v_rel, v_inf", f"{_fmt(self.v_rel, _KM_S, '.4f')}, {_fmt(self.v_inf, _KM_S, '.4f')}"),
+            ("B-plane (Öpik)", f"xi {_fmt(bp.xi, u.km)}, zeta {_fmt(bp.zeta, u.km)}, "
+                               f"capture radius {_fmt(bp.capture_radius, u.km, ',.0f')}"),
+            ("orbit change", f"a {_fmt(ch.a_before, u.au, '.4f')} -> {_fmt(ch.a_after, u.au, '.4f')}"
+                             f", {ch.class_before} -> {ch.class_after}"),
+            ("peak brightness", f"V = {self.peak_magnitude:.2f} at {utc_iso(self.peak_time)} UTC "
+                                "(geocentric)"),
+            ("approaches", f"{len(self.approaches)} rows (.approaches)"),
+            ("track", f"{len(self.track_times)} samples (.track_times, .track_r_km, ...)"),
+        ]
+
+    def __repr__(self) -> str:
+        from .time import utc_iso
+
+        return (f"FlybyAnalysis({utc_iso(self.time, 3)} UTC, "
+                f"distance={_fmt(self.distance, u.km, ',.3f')}, "
+                f"v_inf={_fmt(self.v_inf, _KM_S, '.4f')}, xi={_fmt(self.bplane.xi, u.km)}, "
+                f"zeta={_fmt(self.bplane.zeta, u.km)}, {self.change.class_before} -> "
+                f"{self.change.class_after}, peak V={self.peak_magnitude:.2f})")
+
+    def _repr_html_(self) -> str:
+        return _html_table("FlybyAnalysis", self._summary())
+
 
 def analyse_flyby(solution, until: Time, body: str = "earth", *, also: tuple[str, ...] = (),
-                  ephemeris=None,
+                  ephemeris=None, forces=None,
                   window: u.Quantity = 1.0 * u.day, step: u.Quantity = 5 * u.min,
                   max_distance: u.Quantity = 0.01 * u.au) -> FlybyAnalysis:
     """Close approach, B-plane, orbit change and brightness of the deepest flyby of ``body``.
@@ -254,9 +318,23 @@ def analyse_flyby(solution, until: Time, body: str = "earth", *, also: tuple[str
         The encountered body.
     also : tuple of str
         Other bodies whose approaches go into ``approaches`` (e.g. ``("moon",)``).
+    ephemeris : Ephemeris, optional
+        Default :meth:`Ephemeris.open`.
+    forces : iterable of str, optional
+        Force terms of every integration (names of :data:`apophis_sim.FORCE_NAMES`;
+        default: JPL's full model, see :func:`apophis_sim.close_approaches`).
     window, step : Quantity [time]
         Half-width and sampling step of the trajectory kept around the approach
         (for plots, the brightness curve and the ground track).
+    max_distance : Quantity [length]
+        Approaches farther than this are not reported.
+
+    Warns
+    -----
+    UTCAssumptionWarning
+        Only for a UTC ``until`` past the last announced leap second (never for TDB).
+    EarthOrientationWarning
+        Once: Earth orientation in 2029 is extrapolated (the ground track).
     """
     from .ephemeris import Ephemeris
     from .nbody import close_approaches, propagate_nbody_grid
@@ -264,7 +342,7 @@ def analyse_flyby(solution, until: Time, body: str = "earth", *, also: tuple[str
 
     eph = ephemeris if ephemeris is not None else Ephemeris.open()
     table = close_approaches(solution, until, bodies=(body,) + tuple(also),
-                             max_distance=max_distance, ephemeris=eph)
+                             max_distance=max_distance, ephemeris=eph, forces=forces)
     mine = table[table["body"] == body]
     if len(mine) == 0:
         raise InputError(f"no approach to {body} closer than {max_distance} before {until.isot}")
@@ -278,7 +356,7 @@ def analyse_flyby(solution, until: Time, body: str = "earth", *, also: tuple[str
     dt = _offset_days(30 * u.day)
     # One integration serves the track, the brightness and the orbit change.
     offsets = np.concatenate([np.linspace(-half, half, n), [-dt, dt]])
-    grid = propagate_nbody_grid(solution, t_ca + offsets * u.day, ephemeris=eph)
+    grid = propagate_nbody_grid(solution, t_ca + offsets * u.day, ephemeris=eph, forces=forces)
     change = _change_from(grid[n:], eph)
     track = grid[:n]
     times = track.epoch

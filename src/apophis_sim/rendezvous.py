@@ -71,7 +71,7 @@ from . import bodies as _bodies
 from ._core import lambert as _lam
 from .errors import ConvergenceError, InputError, ShapeMismatchError, UnknownNameError
 from .state import State
-from .time import dt_days, from_jd_tdb, to_jd_tdb
+from .time import dt_days, from_jd_tdb, one_utc_warning, to_jd_tdb, utc_iso
 from .units import AU, AU_KM, DAY, GM_UNIT, to_canonical
 
 if TYPE_CHECKING:
@@ -441,6 +441,37 @@ class Porkchop:
         """(n_departures, n_arrivals)."""
         return self.status.shape
 
+    def _summary(self) -> list[tuple[str, str]]:
+        n, m = self.shape
+        d = utc_iso(self.departure[[0, -1]])
+        a = utc_iso(self.arrival[[0, -1]])
+        rows = [("transfer", f"{_title_case(self.origin)} -> {_title_case(self.target)}"),
+                ("launch dates (UTC)", f"{d[0][:10]} .. {d[1][:10]} ({n})"),
+                ("arrival dates (UTC)", f"{a[0][:10]} .. {a[1][:10]} ({m})"),
+                ("cells with a transfer", f"{int(self.ok.sum())} of {n * m}")]
+        if self.ok.any():
+            i, j = self.best("total_dv")
+            bd, ba = utc_iso(self.departure[i])[:10], utc_iso(self.arrival[j])[:10]
+            rows.append(("least total dv", f"{self.total_dv[i, j].to_value(KM_S):.3f} km/s "
+                         f"(launch {bd}, arrival {ba}, C3 {self.c3[i, j].to_value(KM2_S2):.2f} "
+                         f"km2/s2)"))
+        return rows
+
+    def __repr__(self) -> str:
+        n, m = self.shape
+        d = utc_iso(self.departure[[0, -1]])
+        a = utc_iso(self.arrival[[0, -1]])
+        best = ""
+        if self.ok.any():
+            i, j = self.best("total_dv")
+            best = f", least total dv {self.total_dv[i, j].to_value(KM_S):.3f} km/s"
+        return (f"Porkchop({self.origin} -> {self.target}, {n} launch dates {d[0][:10]} .. "
+                f"{d[1][:10]} x {m} arrival dates {a[0][:10]} .. {a[1][:10]} (UTC), "
+                f"{int(self.ok.sum())} of {n * m} cells with a transfer{best})")
+
+    def _repr_html_(self) -> str:
+        return _html_rows("Porkchop", self._summary())
+
     @property
     def ok(self) -> np.ndarray:
         """Boolean mask of the cells that hold a transfer."""
@@ -493,6 +524,19 @@ class Porkchop:
         return State.from_arrays(self.r_departure[i].to_value(AU),
                                  self.v1[i, j].to_value(KM_S) / _KMS_PER_AU_D, jd1, jd2,
                                  "icrf", "sun")
+
+
+def _title_case(name: str) -> str:
+    return name.capitalize() if name.islower() else name
+
+
+def _html_rows(title: str, rows: list[tuple[str, str]]) -> str:
+    import html
+
+    body = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
+                   f"<td style='text-align:left'>{html.escape(v)}</td></tr>" for k, v in rows)
+    return (f"<table><caption style='text-align:left'><b>{html.escape(title)}</b></caption>"
+            f"{body}</table>")
 
 
 def _transfer_grid(r_dep: np.ndarray, v_dep: np.ndarray, r_arr: np.ndarray, v_arr: np.ndarray,
@@ -674,8 +718,9 @@ def porkchop(departure_times: Time, arrival_times: Time, origin: str | State | O
         raise InputError(f"max_revs must be an integer >= 0, got {max_revs!r}")
     if target is None:
         target = apophis()
-    dep, d1, d2 = _ensure_times(departure_times, "departure_times")
-    arr, a1, a2 = _ensure_times(arrival_times, "arrival_times")
+    with one_utc_warning():  # two UTC grids: one warning, on the caller's line
+        dep, d1, d2 = _ensure_times(departure_times, "departure_times")
+        arr, a1, a2 = _ensure_times(arrival_times, "arrival_times")
     mu = _sun_gm(gm)
     r_dep, v_dep = _end_posvel(origin, dep, d1, d2, ephemeris, "origin")
     r_arr, v_arr = _end_posvel(target, arr, a1, a2, ephemeris, "target")
@@ -747,26 +792,51 @@ class LaunchWindow:
         """close - open [day] (0 for a single grid date)."""
         return (self.close - self.open).to(DAY)
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready dict (UTC ISO dates; UTC in 2028-29 assumes no new leap second)."""
-        from .time import quiet_utc
+    def __repr__(self) -> str:
+        d = self.to_dict()
+        return (f"LaunchWindow(launch {d['launch_open_utc'][:10]} .. {d['launch_close_utc'][:10]}"
+                f" UTC, best {d['best_launch_utc'][:10]} -> {d['best_arrival_utc'][:10]} "
+                f"({d['tof_days']:.0f} d), C3 {d['c3_km2_s2']:.2f} km2/s2, DLA "
+                f"{d['dla_deg']:.1f} deg, arrival v_inf {d['arrival_vinf_km_s']:.3f} km/s, "
+                f"total dv {d['total_dv_km_s']:.3f} km/s)")
 
-        with quiet_utc(announce=False):
-            utc = [t.utc.isot for t in (self.open, self.close, self.best_launch,
-                                        self.best_arrival)]
+    def _repr_html_(self) -> str:
+        d = self.to_dict()
+        return _html_rows("LaunchWindow", [
+            ("launch window (UTC)", f"{d['launch_open_utc']} .. {d['launch_close_utc']} "
+                                    f"({d['length_days']:.0f} d)"),
+            ("best launch (UTC)", d["best_launch_utc"]),
+            ("best arrival (UTC)", f"{d['best_arrival_utc']} (time of flight "
+                                   f"{d['tof_days']:.0f} d)"),
+            ("C3", f"{d['c3_km2_s2']:.2f} km2/s2"),
+            ("DLA, RLA", f"{d['dla_deg']:.1f} deg, {d['rla_deg']:.1f} deg (ICRF)"),
+            ("arrival v_inf", f"{d['arrival_vinf_km_s']:.3f} km/s"),
+            ("total dv", f"{d['total_dv_km_s']:.3f} km/s"),
+        ])
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict, rounded to what the numbers mean.
+
+        Dates are UTC ISO strings to the second (``2028-05-09T00:00:00``; UTC in
+        2028-29 assumes no new leap second); durations in days to 1e-6 d (0.1 s: a
+        daily grid's 279 d is printed as 279.0, not 278.9999999967); C3 to 1e-4
+        km^2/s^2, speeds to 0.1 m/s, angles to 1e-3 deg.
+        """
+        utc = [utc_iso(t).replace(" ", "T") for t in (self.open, self.close, self.best_launch,
+                                                       self.best_arrival)]
         return {
             "launch_open_utc": utc[0],
             "launch_close_utc": utc[1],
             "best_launch_utc": utc[2],
             "best_arrival_utc": utc[3],
-            "c3_km2_s2": float(self.c3.to_value(KM2_S2)),
-            "arrival_vinf_km_s": float(self.vinf_arrival.to_value(KM_S)),
-            "total_dv_km_s": float(self.total_dv.to_value(KM_S)),
-            "dla_deg": float(self.dla.to_value(u.deg)),
-            "rla_deg": float(self.rla.to_value(u.deg)),
-            "tof_days": float(self.tof.to_value(DAY)),
+            "c3_km2_s2": round(float(self.c3.to_value(KM2_S2)), 4),
+            "arrival_vinf_km_s": round(float(self.vinf_arrival.to_value(KM_S)), 4),
+            "total_dv_km_s": round(float(self.total_dv.to_value(KM_S)), 4),
+            "dla_deg": round(float(self.dla.to_value(u.deg)), 3),
+            "rla_deg": round(float(self.rla.to_value(u.deg)), 3),
+            "tof_days": round(float(self.tof.to_value(DAY)), 6),
             "revs": int(self.revs),
-            "length_days": float(self.length.to_value(DAY)),
+            "length_days": round(float(self.length.to_value(DAY)), 6),
         }
 
 

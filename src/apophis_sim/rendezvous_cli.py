@@ -30,8 +30,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "windows", help="ranked Earth -> Apophis rendezvous launch windows (porkchop search)",
         description="Two-impulse Earth (DE440) -> Apophis (n-body, JPL #220) transfers on a "
                     "daily launch x arrival grid (Izzo Lambert solver); prints the launch "
-                    "windows that meet the constraints, best total delta-v first. Dates on the "
-                    "grid are UTC midnights.")
+                    "windows that meet the constraints, best total delta-v first. Every date, "
+                    "given or printed, is a UTC calendar date (the grid's dates are UTC "
+                    "midnights); the computation runs in TDB.")
     p.add_argument("--json", action="store_true", help="print a JSON list of windows")
     p.add_argument("--plots", metavar="DIR", help="write porkchop and transfer figures to DIR")
     p.add_argument("--launch-start", default=_DEFAULTS["launch_start"],
@@ -46,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="shortest flight [days] on the grid and in the windows "
                         "(default %(default)s)")
     p.add_argument("--arrive-by", default=DEFAULT_ARRIVE_BY,
-                   help="latest arrival, TDB (default %(default)s: two months before the flyby)")
+                   help="latest arrival, UTC (default %(default)s: two months before the flyby)")
     p.add_argument("--c3-max", type=float, default=DEFAULT_C3_MAX.value,
                    help="launch C3 limit [km^2/s^2] (default %(default)s)")
     p.add_argument("--dla-max", type=float, default=DEFAULT_DLA_MAX.value,
@@ -61,23 +62,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _grid(start: str, end: str, step: float, name: str):
+    """UTC calendar dates from ``start`` to ``end`` every ``step`` days, as TDB Times."""
     import astropy.units as u
-    import numpy as np
-    from astropy.time import Time
 
-    from .errors import InputError
+    from .errors import InputError, TimeInputError
+    from .time import utc_dates
 
     if step <= 0:
         raise InputError(f"--step must be > 0 days, got {step}")
     try:
-        t0 = Time(start, scale="utc")
-        t1 = Time(end, scale="utc")
+        return utc_dates(start, end, step * u.day)
+    except TimeInputError as exc:
+        raise InputError(f"{name}: {exc}") from None
+
+
+def _utc_date(text: str, name: str):
+    from astropy.time import Time
+
+    from .errors import InputError
+    from .time import quiet_utc
+
+    try:
+        with quiet_utc():
+            t = Time(text, scale="utc")
+            return Time(t.tdb.jd1, t.tdb.jd2, format="jd", scale="tdb")
     except ValueError as exc:
-        raise InputError(f"{name}: cannot parse {start!r} / {end!r} as dates ({exc})") from None
-    span = (t1 - t0).to_value(u.day)
-    if span < 0:
-        raise InputError(f"{name}: {end} is before {start}")
-    return t0 + np.arange(0.0, span + 1e-9, step) * u.day
+        raise InputError(f"{name}: cannot read {text!r} as a date ({exc})") from None
 
 
 def run_windows(args: argparse.Namespace) -> int:
@@ -85,18 +95,18 @@ def run_windows(args: argparse.Namespace) -> int:
     import astropy.units as u
 
     from .rendezvous import KM2_S2, KM_S, feasible_cells, launch_windows, porkchop
-    from .time import UTC_ASSUMPTION, UTCAssumptionWarning, quiet_utc
+    from .time import UTC_ASSUMPTION, UTCAssumptionWarning
 
     t_start = _time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UTCAssumptionWarning)
-        with quiet_utc():
-            dep = _grid(args.launch_start, args.launch_end, args.step, "launch dates")
-            arr = _grid(args.launch_start, args.arrival_end, args.step, "arrival dates")
-            arr = arr[(arr - dep[0]).to_value(u.day) >= args.min_tof]
+        dep = _grid(args.launch_start, args.launch_end, args.step, "launch dates")
+        arr = _grid(args.launch_start, args.arrival_end, args.step, "arrival dates")
+        arr = arr[(arr - dep[0]).to_value(u.day) >= args.min_tof]
+        arrive_by = _utc_date(args.arrive_by, "--arrive-by")
         pc = porkchop(dep, arr, "earth", None, max_revs=args.max_revs)
         limits = dict(c3_max=args.c3_max * KM2_S2, dla_max=args.dla_max * u.deg,
-                      arrive_by=args.arrive_by, arrival_vinf_max=args.vinf_max * KM_S,
+                      arrive_by=arrive_by, arrival_vinf_max=args.vinf_max * KM_S,
                       tof_min=args.min_tof * u.day)
         windows = launch_windows(pc, **limits)
         rows = [w.to_dict() for w in windows]
@@ -114,7 +124,7 @@ def run_windows(args: argparse.Namespace) -> int:
     print(f"Earth -> {pc.target}: two-impulse rendezvous windows "
           f"({n} launch x {m} arrival dates, step {args.step:g} d, {elapsed:.2f} s)")
     print(f"constraints: C3 <= {args.c3_max:g} km^2/s^2, |DLA| <= {args.dla_max:g} deg, "
-          f"arrival v_inf <= {args.vinf_max:g} km/s, arrival by {args.arrive_by} TDB, "
+          f"arrival v_inf <= {args.vinf_max:g} km/s, arrival by {args.arrive_by} UTC, "
           f"tof >= {args.min_tof:g} d")
     if not rows:
         print("no launch window satisfies the constraints")

@@ -13,6 +13,9 @@ replace that warning by one :class:`UTCAssumptionWarning` that says so.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import warnings
 
 import numpy as np
@@ -20,7 +23,8 @@ from astropy.time import Time
 
 from .errors import TimeInputError
 
-__all__ = ["UTCAssumptionWarning", "to_jd_tdb", "from_jd_tdb", "dt_days", "quiet_utc", "utc_iso"]
+__all__ = ["UTCAssumptionWarning", "to_jd_tdb", "from_jd_tdb", "dt_days", "quiet_utc", "utc_iso",
+           "utc_dates", "one_utc_warning", "user_stacklevel"]
 
 
 class UTCAssumptionWarning(UserWarning):
@@ -58,7 +62,48 @@ class quiet_utc(warnings.catch_warnings):
             else:
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         if dubious and self._announce:
-            warnings.warn(UTC_ASSUMPTION, UTCAssumptionWarning, stacklevel=3)
+            warnings.warn(UTC_ASSUMPTION, UTCAssumptionWarning, stacklevel=user_stacklevel())
+
+
+#: Frames in these directories are "inside": a warning is attributed to the first
+#: frame outside them, the user's line that caused it.
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_INTERNAL_DIRS = (_PACKAGE_DIR, os.path.dirname(contextlib.__file__) + os.sep + "contextlib",
+                  os.path.dirname(warnings.__file__) + os.sep + "warnings")
+
+
+def user_stacklevel() -> int:
+    """``stacklevel`` for :func:`warnings.warn` called from here that names the first
+    frame outside apophis_sim (and outside ``contextlib``/``warnings``): the caller's
+    line that caused the warning, however deep inside the package it is raised.
+    """
+    frame = sys._getframe(1)  # the function that calls warnings.warn
+    level = 1
+    while frame is not None:
+        name = os.path.abspath(frame.f_code.co_filename)
+        if not name.startswith(_INTERNAL_DIRS):
+            return level
+        frame = frame.f_back
+        level += 1
+    return 1
+
+
+@contextlib.contextmanager
+def one_utc_warning():
+    """Context manager: however many :class:`UTCAssumptionWarning` are raised inside,
+    re-raise one, attributed to the user's line (e.g. a porkchop whose two date grids
+    are both UTC)."""
+    with warnings.catch_warnings(record=True) as log:
+        warnings.simplefilter("always", UTCAssumptionWarning)
+        yield
+    utc = False
+    for w in log:
+        if issubclass(w.category, UTCAssumptionWarning):
+            utc = True
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if utc:
+        warnings.warn(UTC_ASSUMPTION, UTCAssumptionWarning, stacklevel=user_stacklevel())
 
 
 def to_jd_tdb(t: Time, name: str = "time") -> tuple[np.ndarray, np.ndarray]:
@@ -104,3 +149,50 @@ def utc_iso(t: Time, seconds: int = 0) -> str | np.ndarray:
         utc = t.utc
         utc.precision = max(0, int(seconds))
         return utc.iso
+
+
+def utc_dates(start: str | Time, stop: str | Time, step=None) -> Time:
+    """Calendar dates at UTC midnights (or ``start + k step``) from ``start`` to ``stop``
+    inclusive, returned as TDB :class:`~astropy.time.Time`: the grid people mean when
+    they say "daily from 2027-01-01", in the scale the library computes in.
+
+    Dates are counted in UTC days (no ERFA "dubious year" warnings while counting);
+    the conversion to TDB raises one :class:`UTCAssumptionWarning` when a date lies
+    past the last announced leap second, attributed to the caller's line.
+
+    Parameters
+    ----------
+    start, stop : str or Time
+        First and last date (UTC); ``stop`` before ``start`` gives an empty grid error.
+    step : Quantity [time], optional
+        Grid step (default 1 day).
+
+    Raises
+    ------
+    TimeInputError
+        Unparseable dates, a non-positive step, or ``stop`` before ``start``.
+    """
+    import astropy.units as u
+
+    step_d = 1.0 if step is None else float(u.Quantity(step).to_value(u.day))
+    if not step_d > 0:
+        raise TimeInputError(f"step must be a positive time, got {step!r}")
+    try:
+        with quiet_utc(announce=False):
+            m0 = Time(start, scale="utc").utc.mjd if not isinstance(start, Time) else start.utc.mjd
+            m1 = Time(stop, scale="utc").utc.mjd if not isinstance(stop, Time) else stop.utc.mjd
+    except ValueError as exc:
+        raise TimeInputError(f"cannot read {start!r} / {stop!r} as dates ({exc})") from None
+    if m1 < m0:
+        raise TimeInputError(f"stop {stop!r} is before start {start!r}")
+    mjd = m0 + np.arange(0.0, (m1 - m0) + 1e-9, step_d)
+    with quiet_utc(announce=False), warnings.catch_warnings(record=True) as log:
+        warnings.simplefilter("always")
+        tdb = Time(mjd, format="mjd", scale="utc").tdb
+    dubious = any("dubious year" in str(w.message).lower() for w in log)
+    for w in log:
+        if "dubious year" not in str(w.message).lower():
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if dubious:
+        warnings.warn(UTC_ASSUMPTION, UTCAssumptionWarning, stacklevel=user_stacklevel())
+    return Time(tdb.jd1, tdb.jd2, format="jd", scale="tdb")

@@ -30,7 +30,7 @@ from astropy.utils import iers
 
 from .ephemeris import Ephemeris
 from .errors import InputError, ShapeMismatchError
-from .time import quiet_utc, to_jd_tdb
+from .time import quiet_utc, to_jd_tdb, user_stacklevel, utc_iso
 from .units import AU_KM, to_canonical
 
 __all__ = ["EarthOrientationWarning", "hg_magnitude", "Visibility", "visibility",
@@ -50,12 +50,15 @@ _EOP_NOTE = ("Earth orientation beyond the bundled IERS tables: UT1-UTC and pola
 def offline_earth_orientation():
     """Context in which astropy never downloads IERS data and extrapolates instead.
 
-    Emits one :class:`EarthOrientationWarning` if astropy had to extrapolate.
+    Emits one :class:`EarthOrientationWarning` if astropy had to extrapolate, attributed
+    to the caller's line. ERFA's "dubious year" warnings are dropped: the UTC that
+    astropy forms internally here (for UT1 and polar motion) is not the user's input;
+    a UTC input is announced once where it is converted (:func:`~apophis_sim.time.to_jd_tdb`).
     """
     with iers.conf.set_temp("auto_download", False), \
             iers.conf.set_temp("auto_max_age", None), \
             iers.conf.set_temp("iers_degraded_accuracy", "warn"), \
-            warnings.catch_warnings(record=True) as caught, quiet_utc():
+            warnings.catch_warnings(record=True) as caught, quiet_utc(announce=False):
         warnings.simplefilter("always")
         yield
     extrapolated = False
@@ -66,7 +69,7 @@ def offline_earth_orientation():
         elif issubclass(w.category, Warning) and "dubious year" not in text:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if extrapolated:
-        warnings.warn(_EOP_NOTE, EarthOrientationWarning, stacklevel=3)
+        warnings.warn(_EOP_NOTE, EarthOrientationWarning, stacklevel=user_stacklevel())
 
 
 def hg_magnitude(H: float, G: float, r: u.Quantity, delta: u.Quantity,
@@ -112,6 +115,16 @@ class Visibility:
     sub_lon: u.Quantity
     sun_alt: u.Quantity | None
 
+    def __repr__(self) -> str:
+        n = len(self.magnitude)
+        where = "geocentric" if self.alt is None else "topocentric"
+        k = int(np.argmin(self.magnitude))
+        t = utc_iso(self.time[[0, -1, k]])
+        d = self.delta.to_value(u.km)
+        return (f"Visibility({n} times {t[0]} .. {t[1]} UTC, {where}; brightest V = "
+                f"{self.magnitude[k]:.2f} at {t[2]} UTC; distance {np.min(d):,.0f} .. "
+                f"{np.max(d):,.0f} km)")
+
 
 def visibility(solution, times: Time, location: EarthLocation | None = None,
                ephemeris: Ephemeris | None = None, H: float | None = None,
@@ -149,9 +162,8 @@ def visibility(solution, times: Time, location: EarthLocation | None = None,
         if H is None or G is None:
             raise InputError(f"the solution {solution.name!r} publishes no H/G magnitudes "
                              "(comets have M1/K1); pass H and G")
-    to_jd_tdb(times, "times")
-    times = Time(np.atleast_1d(times.tdb.jd1), np.atleast_1d(times.tdb.jd2), format="jd",
-                 scale="tdb")
+    t1, t2 = to_jd_tdb(times, "times")
+    times = Time(np.atleast_1d(t1), np.atleast_1d(t2), format="jd", scale="tdb")
     eph = ephemeris if ephemeris is not None else Ephemeris.open()
     if states is None:
         states = propagate_nbody_grid(solution, times, ephemeris=eph)

@@ -70,7 +70,7 @@ def plot_bplane_scatter(ax: Axes, xi_km: np.ndarray, zeta_km: np.ndarray, *,
     ----------
     ax : matplotlib Axes
     xi_km, zeta_km : array_like (n,)
-        B-plane coordinates of the clones [km] (Opik/Valsecchi axes, see
+        B-plane coordinates of the clones [km] (Öpik/Valsecchi axes, see
         :func:`apophis_sim.uncertainty.bplane_coordinates`).
     cov_km2 : array_like (2, 2), optional
         Covariance of (xi, zeta) [km^2] for the ellipses, e.g. from the linear
@@ -147,20 +147,22 @@ def plot_distance_histogram(ax: Axes, distance_km: np.ndarray, *, bins: int | st
     kwargs.setdefault("color", "C0")
     kwargs.setdefault("alpha", 0.7)
     kwargs.setdefault("label", f"{d.size} clones")
-    ax.hist(d, bins=bins, **kwargs)
+    counts, _, _ = ax.hist(d, bins=bins, **kwargs)
     m, s = d.mean(), d.std(ddof=1)
-    ax.axvline(m, color="k", lw=1.0, label=f"mean {m:.3f} km")
+    # The marker lines stop a little above the tallest bar; the legend sits above them
+    # (full-height lines ran under the legend and hid the mean).
+    top = 1.08 * float(np.max(counts))
+    ax.plot([m, m], [0, top], color="k", lw=1.0, label=f"mean {m:.3f} km")
     for x in (m - 3 * s, m + 3 * s):
-        ax.axvline(x, color="k", ls="--", lw=1.0)
+        ax.plot([x, x], [0, top], color="k", ls="--", lw=1.0)
     ax.plot([], [], "k--", label=f"mean $\\pm$ 3$\\sigma$ ($\\sigma$ = {s:.3f} km)")
     if reference_range_km is not None:
         for x in reference_range_km:
-            ax.axvline(x, color="C3", ls=":", lw=1.5)
+            ax.plot([x, x], [0, top], color="C3", ls=":", lw=1.5)
         ax.plot([], [], ":", color="C3", label=reference_label)
     ax.set_xlabel("close-approach distance from Earth's centre [km]")
     ax.set_ylabel("clones")
-    # Head room for the legend, above the bars and clear of the range markers.
-    ax.set_ylim(top=ax.get_ylim()[1] * 1.4)
+    ax.set_ylim(0, top * 1.45)
     ax.legend(loc="upper center", ncols=2, fontsize="small")
     return ax
 

@@ -623,6 +623,13 @@ def close_approaches(state: State | OrbitSolution, until: Time, *,
     table["v_inf"] = np.sqrt(np.maximum(vinf2, 0.0)) * u.km / u.s
     table["r_rel"] = ev[:, 3:6] * AU_KM * u.km
     table["v_rel_vec"] = ev[:, 6:9] * km_s * u.km / u.s
+    # Shown as people read them: ISO time, metres in km, m/s in km/s.
+    table["time"].format = "isot"
+    table["distance"].info.format = ".3f"
+    table["v_rel"].info.format = ".6f"
+    table["v_inf"].info.format = ".6f"
+    table["r_rel"].info.format = ".3f"
+    table["v_rel_vec"].info.format = ".6f"
     table.meta.update({
         "forces": list(run.forces),
         "ephemeris_files": list(run.files),

@@ -1,0 +1,22 @@
+"""Planetary-defence risk analysis: keyholes on an encounter's b-plane and orbits moved
+through a chosen b-plane point (:mod:`~apophis_sim.risk.keyholes`), with the analytic
+resonant-return circles of Valsecchi et al. (2003) (:mod:`~apophis_sim.risk.valsecchi`).
+"""
+
+from __future__ import annotations
+
+from .keyholes import (EDGE_TOL_KM, KEYHOLE_COLUMNS, LineOfVariations, keyholes,
+                       line_of_variations, orbit_through)
+from .valsecchi import OpikEncounter, opik_encounter, valsecchi_circle
+
+__all__ = [
+    "EDGE_TOL_KM",
+    "KEYHOLE_COLUMNS",
+    "LineOfVariations",
+    "OpikEncounter",
+    "keyholes",
+    "line_of_variations",
+    "opik_encounter",
+    "orbit_through",
+    "valsecchi_circle",
+]

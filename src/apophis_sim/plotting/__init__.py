@@ -19,3 +19,6 @@ __all__ = ["GEO_RADIUS_KM", "PROJECTIONS", "orbit_track", "plot_bplane", "plot_d
 __all__ += ["PORKCHOP_QUANTITIES", "plot_porkchop", "plot_transfer"]
 __all__ += ["covariance_ellipse", "plot_bplane_scatter", "plot_distance_histogram",
             "plot_uncertainty_growth"]
+from .keyholes import keyhole_band, plot_keyhole_map, plot_keyhole_zoom  # noqa: E402
+
+__all__ += ["keyhole_band", "plot_keyhole_map", "plot_keyhole_zoom"]

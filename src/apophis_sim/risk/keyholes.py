@@ -50,7 +50,8 @@ from ..nbody import close_approaches
 from ..solution import OrbitSolution
 from ..time import from_jd_tdb, to_jd_tdb, utc_iso
 from ..units import AU_KM, to_canonical
-from ..uncertainty import bplane_coordinates, clone_states, encounter_jacobian
+from ..uncertainty import (bplane_coordinates, clone_states, covariance_factor,
+                           encounter_jacobian)
 from ..uncertainty.sampling import GM_SUN_SBDB, PARAMETER_LABELS, _nominal
 from . import valsecchi as _vs
 
@@ -638,6 +639,7 @@ def _table(lov, rows, skipped, ratio, dmax, window, until) -> QTable:
     t = QTable()
     t["return_date"] = (from_jd_tdb(np.array([r["_t"] for r in rows]), np.zeros(len(rows)))
                         if rows else Time([], format="jd", scale="tdb"))
+    t["return_date"].format = "iso"
     t["body"] = np.array([r["body"] for r in rows], dtype="U8")
     t["resonance"] = np.array([f"{r['k']}:{r['h']}" for r in rows], dtype="U8")
     t["k"] = np.array([r["k"] for r in rows], dtype=np.int64)
@@ -672,9 +674,7 @@ def _table(lov, rows, skipped, ratio, dmax, window, until) -> QTable:
         "until": until.tdb.iso,
         "edge_tolerance_km": EDGE_TOL_KM,
         "no_keyhole": list(skipped),
-        "pixels": None,
     })
-    del t.meta["pixels"]
     t.meta["_rows"] = [{k: v for k, v in r.items() if k.startswith("_s")} for r in rows]
     return t
 
@@ -781,7 +781,12 @@ def orbit_through(solution: OrbitSolution, zeta: u.Quantity, xi: u.Quantity | No
         resid_prev = resid
     del resid_prev
     dp = p - p0
-    fac_chi = float(math.sqrt(max(dp @ np.linalg.lstsq(c, dp, rcond=None)[0], 0.0)))
+    # chi = sqrt(dp^T C^-1 dp) through the correlation eigen-decomposition (C itself has
+    # a condition number ~3e23 for #220 and cannot be inverted as is).
+    fac = covariance_factor(c)
+    w = np.sqrt(fac.eigenvalues[-1]) * 1e-8
+    zvec = (np.linalg.eigh(c / np.outer(fac.sigma, fac.sigma))[1].T @ (dp / fac.sigma))
+    fac_chi = float(math.sqrt(np.sum(zvec**2 / np.maximum(fac.eigenvalues, w**2))))
     prov = dict(sol.provenance)
     prov["orbit_through"] = {
         "target_zeta_km": z_t, "target_xi_km": x_t,

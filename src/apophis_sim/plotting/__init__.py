@@ -9,6 +9,7 @@ from __future__ import annotations
 from .flyby import (GEO_RADIUS_KM, plot_bplane, plot_distance_speed, plot_flyby_geometry,
                     plot_ground_track, plot_orbit_change, write_flyby_figures)
 from .orbits import PROJECTIONS, orbit_track, plot_orbit, plot_position
+from .keyholes import keyhole_band, plot_keyhole_map, plot_keyhole_zoom
 from .porkchop import PORKCHOP_QUANTITIES, plot_porkchop, plot_transfer
 from .risk import plot_deflection_map
 from .uncertainty import (covariance_ellipse, plot_bplane_scatter, plot_distance_band,
@@ -21,3 +22,4 @@ __all__ += ["PORKCHOP_QUANTITIES", "plot_porkchop", "plot_transfer"]
 __all__ += ["covariance_ellipse", "plot_bplane_scatter", "plot_distance_band",
             "plot_distance_histogram", "plot_uncertainty_growth"]
 __all__ += ["plot_deflection_map"]
+__all__ += ["keyhole_band", "plot_keyhole_map", "plot_keyhole_zoom"]

@@ -1,7 +1,29 @@
-"""Planetary-defence tools: deflection (impulses, kinetic impactors, B-plane shifts)."""
+"""Planetary-defence risk analysis: keyholes on an encounter's b-plane and orbits moved
+through a chosen b-plane point (:mod:`~apophis_sim.risk.keyholes`), with the analytic
+resonant-return circles of Valsecchi et al. (2003) (:mod:`~apophis_sim.risk.valsecchi`);
+deflection by impulses and kinetic impactors (:mod:`~apophis_sim.risk.deflection`).
+"""
 
 from __future__ import annotations
 
 from .deflection import Deflection, deflect, deflection_map, kinetic_impactor_dv, rtn_basis
+from .keyholes import (EDGE_TOL_KM, KEYHOLE_COLUMNS, LineOfVariations, keyholes,
+                       line_of_variations, orbit_through)
+from .valsecchi import OpikEncounter, opik_encounter, valsecchi_circle
 
-__all__ = ["Deflection", "deflect", "deflection_map", "kinetic_impactor_dv", "rtn_basis"]
+__all__ = [
+    "Deflection",
+    "EDGE_TOL_KM",
+    "KEYHOLE_COLUMNS",
+    "LineOfVariations",
+    "OpikEncounter",
+    "deflect",
+    "deflection_map",
+    "keyholes",
+    "kinetic_impactor_dv",
+    "line_of_variations",
+    "opik_encounter",
+    "orbit_through",
+    "rtn_basis",
+    "valsecchi_circle",
+]

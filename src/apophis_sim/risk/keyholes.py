@@ -1,0 +1,816 @@
+"""Keyholes on an encounter's b-plane, and orbits moved through a chosen b-plane point.
+
+A *keyhole* (Chodas 1999; Valsecchi et al. 2003) is the small region of the
+b-plane of a first encounter through which the body must pass to come back on a
+resonant orbit and hit the planet (or come closer than a chosen distance) at a
+later encounter. This module
+
+1. places each ``k:h`` resonance (``h`` revolutions of the body in ``k`` years)
+   with the analytic resonant-return circles of Valsecchi et al. (2003)
+   (:mod:`apophis_sim.risk.valsecchi`);
+2. refines each crossing of a circle with the line of variations numerically, by
+   full n-body propagations (the library's converged IAS15 with DE440, GR, Earth's
+   J2-J4, the Sun's J2, non-gravitational forces) of orbits of the solution moved
+   along the LOV, from the solution epoch through the encounter to the return;
+3. reports the keyhole as the interval of the LOV on which the return's b-plane
+   impact parameter ``b'`` is below the gravitationally focused radius
+   ``b_c = R sqrt(1 + 2 GM / (R v_inf'^2))`` (``b' < b_c`` <=> osculating perigee
+   below the body's radius: an impact).
+
+The line of variations (LOV) used here is the *constrained* LOV of Milani et al.
+(2005, A&A 431, 729) in its linear form: for each b-plane ``zeta``, the orbit of
+least covariance norm ``dp^T C^-1 dp`` whose encounter has that ``zeta``,
+``dp = C K_z^T (K_z C K_z^T)^-1 dzeta`` with ``K_z = d zeta / d p`` from one
+variational run (:func:`apophis_sim.uncertainty.encounter_jacobian`). In the
+b-plane it is the line ``xi = xi0 + (C_xz / C_zz) (zeta - zeta0)`` and its
+parameter is ``sigma_LOV = (zeta - zeta0) / sigma_zeta``, exactly the chi of the
+constrained orbit. Farnocchia et al. (2013, Icarus 224, 192) map Apophis's
+keyholes on the same b-plane (Valsecchi's xi, zeta).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import astropy.units as u
+import numpy as np
+from astropy.table import QTable
+from astropy.time import Time
+
+from .. import bodies as _bodies
+from ..elements import Elements
+from ..encounter import capture_radius
+from ..ephemeris import Ephemeris
+from ..errors import (ConvergenceError, InputError, NonFiniteInputError,
+                      UnknownNameError)
+from ..nbody import close_approaches
+from ..solution import OrbitSolution
+from ..time import from_jd_tdb, to_jd_tdb, utc_iso
+from ..units import AU_KM, to_canonical
+from ..uncertainty import (bplane_coordinates, clone_states, covariance_factor,
+                           encounter_jacobian)
+from ..uncertainty.sampling import GM_SUN_SBDB, PARAMETER_LABELS, _nominal
+from . import valsecchi as _vs
+
+__all__ = ["LineOfVariations", "line_of_variations", "keyholes", "orbit_through",
+           "KEYHOLE_COLUMNS"]
+
+_KM_S = AU_KM / 86400.0
+_GM_KM3_S2 = AU_KM**3 / 86400.0**2
+#: Default encounter: Apophis's 2029 Earth flyby is the closest Earth approach
+#: before this date (TDB).
+_ENCOUNTER_UNTIL = "2029-04-20"
+#: Returns are searched within this many days of the resonant date ``t0 + k years``.
+_RETURN_WINDOW_DAYS = 90.0
+#: Approaches closer than this [au] are recorded while searching a return.
+_RETURN_SEARCH_AU = 0.3
+#: Edge tolerance: the secant on b' - b_c stops when its step along the LOV is below
+#: this [km] (1 mm).
+EDGE_TOL_KM = 1e-6
+_BODIES = ("earth", "moon")
+
+#: Columns of the :func:`keyholes` table.
+KEYHOLE_COLUMNS = ("return_date", "body", "resonance", "k", "h", "xi", "zeta", "width",
+                   "distance", "sigma_lov", "v_impact", "zeta_valsecchi", "edge_tolerance",
+                   "xi_return")
+
+
+# ----------------------------------------------------------------------------- LOV
+
+
+@dataclass(frozen=True)
+class LineOfVariations:
+    """The linear constrained line of variations on an encounter's b-plane.
+
+    Attributes
+    ----------
+    solution : OrbitSolution
+    body : str
+    time_tdb_jd : float
+        Nominal encounter time (TDB JD).
+    xi_km, zeta_km : float
+        Nominal b-plane point [km].
+    distance_km : float
+        Nominal close-approach distance [km].
+    jacobian : ndarray (2, n)
+        d(xi, zeta) / d(parameters) (JPL's units).
+    covariance_km2 : ndarray (2, 2)
+        Linear b-plane covariance of (xi, zeta) [km^2].
+    slope : float
+        ``d xi / d zeta`` of the LOV (``C_xz / C_zz``).
+    sigma_zeta_km : float
+        One sigma of zeta [km]; the LOV's sigma unit.
+    direction : ndarray (n,)
+        Parameter displacement per km of zeta along the LOV.
+    nominal : ndarray (n,)
+        Nominal parameters.
+    opik : OpikEncounter
+        Opik variables of the nominal encounter.
+    """
+
+    solution: OrbitSolution
+    body: str
+    time_tdb_jd: float
+    xi_km: float
+    zeta_km: float
+    distance_km: float
+    jacobian: np.ndarray
+    covariance_km2: np.ndarray
+    slope: float
+    sigma_zeta_km: float
+    direction: np.ndarray
+    nominal: np.ndarray
+    opik: _vs.OpikEncounter
+
+    def parameters(self, dzeta_km) -> np.ndarray:
+        """Parameters (n_points, n) of the LOV orbits ``dzeta_km`` [km] from the nominal."""
+        s = np.atleast_1d(np.asarray(dzeta_km, dtype=np.float64))
+        return self.nominal[None, :] + s[:, None] * self.direction[None, :]
+
+    def xi_on_line(self, zeta_km) -> np.ndarray:
+        """xi [km] of the LOV line at ``zeta_km``."""
+        return self.xi_km + self.slope * (np.asarray(zeta_km) - self.zeta_km)
+
+
+def _check_body(body: str) -> str:
+    key = body.lower() if isinstance(body, str) else body
+    if key not in _BODIES:
+        raise UnknownNameError("body", body, _BODIES)
+    return key
+
+
+def _check_solution(solution) -> OrbitSolution:
+    if not isinstance(solution, OrbitSolution):
+        raise InputError(f"solution must be an apophis_sim.OrbitSolution (e.g. "
+                         f"apophis_sim.apophis()), got {type(solution).__name__}")
+    if tuple(solution.covariance_labels) != PARAMETER_LABELS:
+        raise InputError(f"keyholes need a covariance over {PARAMETER_LABELS} (JPL's Apophis "
+                         f"form), got {tuple(solution.covariance_labels)}")
+    return solution
+
+
+def _time(t, name: str) -> tuple[float, float]:
+    j1, j2 = to_jd_tdb(t, name)
+    if np.ndim(j1):
+        raise InputError(f"{name} must be a scalar Time")
+    if not (math.isfinite(float(j1)) and math.isfinite(float(j2))):
+        raise NonFiniteInputError(f"{name} is not a finite time")
+    return float(j1), float(j2)
+
+
+def line_of_variations(solution: OrbitSolution, *, encounter: Time | None = None,
+                       body: str = "earth", forces: Sequence[str] | None = None,
+                       ephemeris: Ephemeris | None = None,
+                       epsilon: float | None = None) -> LineOfVariations:
+    """The encounter's linear b-plane covariance and constrained LOV (module docstring).
+
+    Parameters
+    ----------
+    solution : OrbitSolution
+        With JPL's 8-parameter covariance (e.g. :func:`apophis_sim.apophis`).
+    encounter : Time, optional
+        The encounter is the closest approach to ``body`` within 0.01 au before this
+        time (default 2029-04-20 TDB: Apophis's 2029 flyby).
+    body : {"earth", "moon"}
+
+    Raises
+    ------
+    ConvergenceError
+        No approach within 0.01 au before ``encounter``.
+    """
+    sol = _check_solution(solution)
+    body = _check_body(body)
+    eph = ephemeris if ephemeris is not None else Ephemeris.open()
+    until = encounter if encounter is not None else Time(_ENCOUNTER_UNTIL, scale="tdb")
+    e1, e2 = _time(until, "encounter")
+    s1, s2 = (float(np.ravel(x)[0]) for x in sol.state.jd_tdb)
+    if (e1 - s1) + (e2 - s2) <= 0:
+        raise InputError(f"encounter ({until.tdb.iso} TDB) must be after the solution epoch "
+                         f"({sol.state.epoch.tdb.iso} TDB)")
+    ej = encounter_jacobian(sol, until=until, body=body, forces=forces, ephemeris=eph,
+                            epsilon=epsilon)
+    c = np.asarray(sol.covariance)
+    k = ej.jacobian[2:4]
+    cov = k @ c @ k.T
+    czz = float(cov[1, 1])
+    t_enc = float(ej.nominal[0])
+    # Opik variables from the nominal's body-centred state at closest approach.
+    tab = close_approaches(sol, Time(t_enc + 1.0, format="jd", scale="tdb"), bodies=(body,),
+                           max_distance=0.01 * u.au, forces=forces, ephemeris=eph,
+                           epsilon=epsilon)
+    row = int(np.argmin(tab["distance"].to_value(u.km)))
+    t = tab["time"][row]
+    r_rel = tab["r_rel"][row].to_value(u.km)
+    v_rel = tab["v_rel_vec"][row].to_value(u.km / u.s)
+    pb, vb = eph.posvel(body, t.tdb.jd1, t.tdb.jd2, centre="sun")
+    gm = _bodies.body(body).gm_au3_d2 * _GM_KM3_S2
+    bp = bplane_coordinates(r_rel, v_rel, gm, vb * _KM_S)
+    opik = _vs.opik_encounter(float(bp.v_inf_km_s) * bp.eta_hat, pb * AU_KM, vb * _KM_S, gm,
+                              _bodies.GM_SUN * _GM_KM3_S2)
+    return LineOfVariations(sol, body, t_enc, float(ej.nominal[2]), float(ej.nominal[3]),
+                            float(ej.nominal[1]), k, cov, float(cov[0, 1] / czz),
+                            math.sqrt(czz), c @ k[1] / czz, _nominal(sol), opik)
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+
+@dataclass
+class _Eval:
+    """Encounter and return of LOV orbits (arrays over the points)."""
+
+    xi: np.ndarray
+    zeta: np.ndarray
+    t_ret: np.ndarray
+    dist_ret: np.ndarray
+    xi_ret: np.ndarray
+    zeta_ret: np.ndarray
+    vinf_ret: np.ndarray
+
+
+def _bplane_rows(tab, rows, body, eph):
+    t = tab["time"][rows]
+    _, vb = eph.posvel(body, t.tdb.jd1, t.tdb.jd2, centre="sun")
+    gm = _bodies.body(body).gm_au3_d2 * _GM_KM3_S2
+    return bplane_coordinates(tab["r_rel"][rows].to_value(u.km),
+                              tab["v_rel_vec"][rows].to_value(u.km / u.s), gm, vb * _KM_S)
+
+
+def _evaluate(lov: LineOfVariations, s_km: np.ndarray, t_exp: np.ndarray, eph: Ephemeris,
+              forces, epsilon) -> _Eval:
+    """Propagate the LOV orbits ``s_km`` (dzeta along the LOV) from the solution epoch
+    to their expected returns ``t_exp`` (TDB JD); NaN where no return was found or
+    the integration failed."""
+    n = len(s_km)
+    out = _Eval(*(np.full(n, np.nan) for _ in range(7)))
+    sol = lov.solution
+    for until in np.unique(t_exp):
+        sel = np.flatnonzero(t_exp == until)
+        _evaluate_group(lov, s_km[sel], until, eph, forces, epsilon, out, sel)
+    return out
+
+
+def _evaluate_group(lov, s_km, t_exp, eph, forces, epsilon, out, sel):
+    sol = lov.solution
+    states, ng = clone_states(sol, lov.parameters(s_km))
+    end = Time(t_exp + _RETURN_WINDOW_DAYS, format="jd", scale="tdb")
+    try:
+        tab = close_approaches(states, end, bodies=(lov.body,),
+                               max_distance=_RETURN_SEARCH_AU * u.au, nongrav=ng,
+                               nongrav_model=sol.nongrav_model, forces=forces, ephemeris=eph,
+                               epsilon=epsilon, progress=False)
+    except ConvergenceError:
+        if len(s_km) == 1:
+            return
+        for j in range(len(s_km)):  # isolate the failing orbit(s)
+            _evaluate_group(lov, s_km[j:j + 1], t_exp, eph, forces, epsilon, out, sel[j:j + 1])
+        return
+    if len(tab) == 0:
+        return
+    p = np.asarray(tab["particle"])
+    jd = tab["time"].tdb.jd1 + tab["time"].tdb.jd2
+    dist = tab["distance"].to_value(u.km)
+    near_enc = np.abs(jd - lov.time_tdb_jd) < 5.0
+    near_ret = np.abs(jd - t_exp) < _RETURN_WINDOW_DAYS
+    for j in range(len(s_km)):
+        mine = p == j
+        e_rows = np.flatnonzero(mine & near_enc)
+        r_rows = np.flatnonzero(mine & near_ret & ~near_enc)
+        if e_rows.size == 0:
+            continue
+        er = e_rows[np.argmin(dist[e_rows])]
+        bp = _bplane_rows(tab, [er], lov.body, eph)
+        out.xi[sel[j]] = bp.xi_km[0]
+        out.zeta[sel[j]] = bp.zeta_km[0]
+        if r_rows.size == 0:
+            continue
+        rr = r_rows[np.argmin(dist[r_rows])]
+        bq = _bplane_rows(tab, [rr], lov.body, eph)
+        out.t_ret[sel[j]] = jd[rr]
+        out.dist_ret[sel[j]] = dist[rr]
+        out.xi_ret[sel[j]] = bq.xi_km[0]
+        out.zeta_ret[sel[j]] = bq.zeta_km[0]
+        out.vinf_ret[sel[j]] = bq.v_inf_km_s[0]
+
+
+# ----------------------------------------------------------------------------- candidates
+
+
+def _candidates(lov: LineOfVariations, t_end_jd: float, window_km: float, year_days: float,
+                max_k: int | None):
+    """(k, h, dzeta_pred [km], zeta of the pure analytic circle [km], D, R) of every
+    resonance whose circle crosses the LOV within ``window_km`` of the nominal."""
+    enc = lov.opik
+    zs = lov.zeta_km + np.array([-window_km, window_km])
+    ct = _vs.cos_theta_after(enc, lov.xi_on_line(zs), zs)
+    periods = 2 * math.pi * np.sqrt(_vs.semimajor_axis_after(enc, ct) ** 3
+                                    / enc.gm_sun_km3_s2) / 86400.0 / year_days
+    pmin, pmax = float(np.min(periods)), float(np.max(periods))
+    kmax = int((t_end_jd - lov.time_tdb_jd) / _vs.SIDEREAL_YEAR_DAYS)
+    if max_k is not None:
+        kmax = min(kmax, int(max_k))
+    out = []
+    for k in range(1, kmax + 1):
+        for h in range(max(1, math.floor(k / pmax)), math.ceil(k / pmin) + 1):
+            if math.gcd(k, h) != 1:
+                continue  # a k:h return with a common factor is the earlier return repeated
+            d, r = _vs.valsecchi_circle(enc, k, h, year_days)
+            d0, r0 = _vs.valsecchi_circle(enc, k, h)
+            for z in _vs.circle_line_intersections(d, r, lov.xi_km, lov.zeta_km, lov.slope):
+                if abs(z - lov.zeta_km) > window_km:
+                    continue
+                z0 = _vs.circle_line_intersections(d0, r0, lov.xi_km, lov.zeta_km, lov.slope)
+                z0 = float(z0[np.argmin(np.abs(z0 - z))]) if z0.size else math.nan
+                out.append((k, h, float(z - lov.zeta_km), z0, d0, r0))
+    return out
+
+
+# ----------------------------------------------------------------------------- search
+
+
+def _threshold(body: str, vinf: np.ndarray, max_return_distance_km: float | None) -> np.ndarray:
+    """b-plane radius [km] below which the return is an impact / closer than the limit."""
+    gm = _bodies.body(body).gm_au3_d2 * _GM_KM3_S2
+    if max_return_distance_km is None:
+        return capture_radius(body, np.maximum(vinf, 1e-6) * u.km / u.s).to_value(u.km)
+    d = max_return_distance_km
+    return d * np.sqrt(1.0 + 2.0 * gm / (d * vinf * vinf))
+
+
+def _secant_root(f0, f1, s0, s1):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return s1 - f1 * (s1 - s0) / (f1 - f0)
+
+
+def keyholes(solution: OrbitSolution, until: Time = Time("2100-01-01", scale="tdb"), *,
+             body: str = "earth", encounter: Time | None = None,
+             max_return_distance: u.Quantity | None = None, include_moon: bool = False,
+             window: u.Quantity = 2000 * u.km, max_k: int | None = None,
+             calibrate: bool = True, forces: Sequence[str] | None = None,
+             ephemeris: Ephemeris | None = None, epsilon: float | None = None) -> QTable:
+    """Keyholes of an encounter's b-plane that lead to an impact (or a return closer
+    than ``max_return_distance``) before ``until``.
+
+    For every ``k:h`` resonance whose return falls before ``until``, the
+    Valsecchi et al. (2003) circle is intersected with the LOV (within ``window``
+    of the nominal); each crossing is then refined by full n-body propagations of
+    LOV orbits from the solution epoch to the return (batched per return year):
+
+    1. secant iterations on the return's b-plane ``zeta'`` (the return's timing)
+       from the analytic prediction until the return passes within ~3 focused
+       radii;
+    2. the centre from two orbits two keyhole-half-widths either side (so no
+       orbit of this step goes through the body);
+    3. if the return's ``|xi'|`` (its MOID) is below the threshold, each edge by
+       secant iterations on ``b' - b_c`` until the step along the LOV is below
+       :data:`EDGE_TOL_KM` (1 mm), or 12 iterations.
+
+    Parameters
+    ----------
+    solution : OrbitSolution
+        With JPL's covariance over (e, q, tp, node, peri, i, A1, A2).
+    until : Time
+        Horizon: returns up to this date (default 2100-01-01 TDB).
+    body : {"earth", "moon"}
+        The body of the encounter and of the returns.
+    encounter : Time, optional
+        The encounter is the closest approach to ``body`` within 0.01 au before this
+        time (default 2029-04-20 TDB, the 2029 flyby).
+    max_return_distance : Quantity [length], optional
+        Report keyholes to returns closer than this (centre to centre) instead of
+        impacts (default: impacts, ``b' < b_c`` with the focused radius of
+        :func:`apophis_sim.encounter.capture_radius`).
+    include_moon : bool
+        Also search Moon-impact keyholes near every Earth resonance (``body`` must
+        be "earth"); rows have ``body = "moon"``.
+    window : Quantity [length]
+        Half-width of the searched stretch of the LOV around the nominal, along
+        zeta (default 2000 km; the 2036 keyhole of #220 lies ~1270 km away).
+    max_k : int, optional
+        Search only returns within ``max_k`` years (caps the run time).
+    calibrate : bool
+        Shift the analytic predictions by the period offset measured on the first
+        refined keyhole (the osculating two-body period after the encounter
+        differs from the mean period by ~1e-3, i.e. ~500 km of zeta for #220;
+        without it the later, narrower resonances start outside the secant's
+        basin).
+    forces, ephemeris, epsilon
+        As in :func:`apophis_sim.nbody.close_approaches`.
+
+    Returns
+    -------
+    QTable
+        One row per keyhole, sorted by return date: ``return_date`` (TDB Time, the
+        return's closest approach at the keyhole centre), ``body``,
+        ``resonance`` ("k:h"), ``k``, ``h``, ``xi``, ``zeta`` [km] (b-plane centre
+        of the keyhole, the mean of its edges' measured coordinates), ``width`` [m]
+        (along zeta), ``distance`` [km] (``zeta - zeta_nominal``, signed, along the
+        LOV), ``sigma_lov`` (the same in sigmas of zeta: the constrained LOV's
+        chi), ``v_impact`` [km/s] (``sqrt(v_inf'^2 + 2 GM / R)``; for
+        ``max_return_distance`` at that distance), ``zeta_valsecchi`` [km] (where
+        the pure analytic circle crosses the LOV), ``edge_tolerance`` [m] (the
+        larger last secant step of the two edges, mapped to zeta), ``xi_return``
+        [km] (the return's xi': its MOID). ``meta`` holds the nominal, the LOV,
+        the Opik variables, the calibration and the resonances that gave no
+        keyhole (and why).
+
+    Raises
+    ------
+    TimeInputError
+        ``until`` or ``encounter`` is not a Time.
+    InputError
+        ``until`` is not after the encounter, a non-positive window or distance.
+    PhysicalTypeError
+        ``window`` / ``max_return_distance`` without length units.
+    NonFiniteInputError
+        NaN in a Quantity or a time.
+    UnknownNameError
+        ``body`` other than "earth" or "moon".
+    ConvergenceError
+        No approach to ``body`` within 0.01 au before ``encounter``.
+
+    Notes
+    -----
+    Known limits: only first returns of the given encounter are searched
+    (a return that follows an intermediate close approach, or a keyhole of a
+    keyhole, is not); the keyhole is measured along the LOV only (it is an arc
+    of a circle; the table gives its crossing with the LOV); the focused radius
+    uses the body's equatorial radius (WGS84 for the Earth) and no atmosphere.
+    Integration error at the return (~km for the converged default epsilon)
+    divided by the magnification ``dzeta'/dzeta`` (1e4-1e6) is below 0.1 m of
+    zeta for returns before ~2060.
+    """
+    sol = _check_solution(solution)
+    body = _check_body(body)
+    if include_moon and body != "earth":
+        raise InputError("include_moon=True needs body='earth'")
+    u1, u2 = _time(until, "until")
+    wkm = float(to_canonical(window, u.km, "window"))
+    if not wkm > 0:
+        raise InputError(f"window must be a positive length, got {window}")
+    dmax = None
+    if max_return_distance is not None:
+        dmax = float(to_canonical(max_return_distance, u.km, "max_return_distance"))
+        if not dmax > 0:
+            raise InputError(f"max_return_distance must be positive, got {max_return_distance}")
+    if max_k is not None and (isinstance(max_k, bool) or int(max_k) < 1):
+        raise InputError(f"max_k must be a positive integer, got {max_k!r}")
+    eph = ephemeris if ephemeris is not None else Ephemeris.open()
+    enc_until = encounter if encounter is not None else Time(_ENCOUNTER_UNTIL, scale="tdb")
+    e1, e2 = _time(enc_until, "encounter")
+    if (u1 - e1) + (u2 - e2) <= 0:
+        raise InputError(f"until ({until.tdb.iso} TDB) must be after the encounter "
+                         f"({enc_until.tdb.iso} TDB): keyholes lead to later returns")
+    lov = line_of_variations(sol, encounter=enc_until, body=body, forces=forces,
+                             ephemeris=eph, epsilon=epsilon)
+    t_end = u1 + u2
+    year = _vs.SIDEREAL_YEAR_DAYS
+    skipped: list[str] = []
+    rows: list[dict] = []
+    cands = _candidates(lov, t_end, wkm, year, max_k)
+    cands.sort(key=lambda c: (c[0], c[1]))
+    ratio = 1.0
+    if calibrate and cands:
+        # Refine the earliest resonance alone, then scale the analytic period.
+        first = _refine(lov, [cands[0]], eph, forces, epsilon, dmax, t_end, skipped, year)
+        if first and math.isfinite(first[0]["_s_centre"]):
+            ratio = _period_ratio(lov, cands[0], first[0]["_s_centre"], year)
+            rows.extend(first)
+        cands_new = _candidates(lov, t_end, wkm, year * ratio, max_k)
+        done = {(cands[0][0], cands[0][1], round(cands[0][2]))}
+        cands = [c for c in cands_new
+                 if not (rows and (c[0], c[1]) == (cands[0][0], cands[0][1])
+                         and abs(c[2] - rows[0]["_s_centre"]) < 50.0)]
+        del done
+    rows.extend(_refine(lov, cands, eph, forces, epsilon, dmax, t_end, skipped, year))
+    if include_moon:
+        moon_lov = dataclasses.replace(lov, body="moon")
+        rows.extend(_refine_moon(moon_lov, [r for r in rows if r["body"] == "earth"], eph,
+                                 forces, epsilon, dmax, t_end, skipped))
+    rows = [r for r in rows if r.get("_ok")]
+    rows.sort(key=lambda r: r["_t"])
+    return _table(lov, rows, skipped, ratio, dmax, window, until)
+
+
+def _period_ratio(lov, cand, s_num, year):
+    """Ratio of the effective resonant period to the analytic one at the numeric
+    keyhole: the analytic circle through the numeric keyhole has period
+    ``P_an(s_num)``; the resonance needs ``k/h`` years."""
+    k, h = cand[0], cand[1]
+    z = lov.zeta_km + s_num
+    ct = _vs.cos_theta_after(lov.opik, lov.xi_on_line(z), z)
+    a = _vs.semimajor_axis_after(lov.opik, ct)
+    p_an = 2 * math.pi * math.sqrt(a**3 / lov.opik.gm_sun_km3_s2) / 86400.0
+    return float(p_an / (k / h * year))
+
+
+def _refine(lov, cands, eph, forces, epsilon, dmax, t_end, skipped, year) -> list[dict]:
+    """Numerical refinement of candidate crossings (batched over candidates)."""
+    if not cands:
+        return []
+    n = len(cands)
+    k = np.array([c[0] for c in cands])
+    t_exp = lov.time_tdb_jd + k * year
+    t_exp = np.minimum(t_exp, t_end + _RETURN_WINDOW_DAYS)  # a last return near the horizon
+    s = np.array([c[2] for c in cands])
+    # 1. secant on zeta' from the prediction and a 1 km step.
+    s_prev, s_cur = s.copy(), s + 1.0
+    ev_prev = _evaluate(lov, s_prev, t_exp, eph, forces, epsilon)
+    ev_cur = _evaluate(lov, s_cur, t_exp, eph, forces, epsilon)
+    active = np.isfinite(ev_prev.zeta_ret) & np.isfinite(ev_cur.zeta_ret)
+    bthr = np.full(n, np.nan)
+    for _ in range(10):
+        bthr = _threshold(lov.body, np.where(np.isfinite(ev_cur.vinf_ret), ev_cur.vinf_ret, 5.0),
+                          dmax)
+        close = np.abs(ev_cur.zeta_ret) < 3.0 * bthr
+        todo = active & ~close
+        if not todo.any():
+            break
+        s_new = _secant_root(ev_prev.zeta_ret, ev_cur.zeta_ret, s_prev, s_cur)
+        # Keep the step inside the window of a linear zeta'(s): at most 200 km.
+        s_new = s_cur + np.clip(s_new - s_cur, -200.0, 200.0)
+        idx = np.flatnonzero(todo & np.isfinite(s_new))
+        ev_new = _evaluate(lov, s_new[idx], t_exp[idx], eph, forces, epsilon)
+        for name in ("xi", "zeta", "t_ret", "dist_ret", "xi_ret", "zeta_ret", "vinf_ret"):
+            getattr(ev_prev, name)[idx] = getattr(ev_cur, name)[idx]
+            getattr(ev_cur, name)[idx] = getattr(ev_new, name)
+        s_prev[idx], s_cur[idx] = s_cur[idx], s_new[idx]
+        active &= np.isfinite(ev_cur.zeta_ret) & np.isfinite(ev_prev.zeta_ret)
+    ok = active & (np.abs(ev_cur.zeta_ret) < 3.0 * bthr)
+    slope = (ev_cur.zeta_ret - ev_prev.zeta_ret) / (s_cur - s_prev)
+    s_c = _secant_root(ev_prev.zeta_ret, ev_cur.zeta_ret, s_prev, s_cur)
+    # 2. centre from two orbits outside the keyhole (2 half-widths away).
+    half = np.where(ok, bthr / np.abs(slope), 1.0)
+    sa, sb = s_c - 2.0 * half, s_c + 2.0 * half
+    idx = np.flatnonzero(ok)
+    eva = _evaluate(lov, sa[idx], t_exp[idx], eph, forces, epsilon)
+    evb = _evaluate(lov, sb[idx], t_exp[idx], eph, forces, epsilon)
+    rows = []
+    for j in range(n):
+        kk, hh = cands[j][0], cands[j][1]
+        label = f"{kk}:{hh} near dzeta {cands[j][2]:+.0f} km"
+        if j not in idx:
+            skipped.append(f"{label}: no return within {_RETURN_SEARCH_AU} au and "
+                           f"{_RETURN_WINDOW_DAYS:.0f} days of the resonant date found")
+            continue
+    if idx.size == 0:
+        return rows
+    za, zb = eva.zeta_ret, evb.zeta_ret
+    sl = (zb - za) / (sb[idx] - sa[idx])
+    sc = sa[idx] - za / sl
+    xi_r = 0.5 * (eva.xi_ret + evb.xi_ret)
+    vinf = 0.5 * (eva.vinf_ret + evb.vinf_ret)
+    thr = _threshold(lov.body, np.where(np.isfinite(vinf), vinf, 5.0), dmax)
+    has = np.isfinite(sc) & (np.abs(xi_r) < thr)
+    for jj, j in enumerate(idx):
+        if not has[jj]:
+            why = ("return not found" if not np.isfinite(sc[jj]) else
+                   f"the return's xi' = {xi_r[jj]:.0f} km exceeds the threshold "
+                   f"{thr[jj]:.0f} km (a close return, no keyhole)")
+            skipped.append(f"{cands[j][0]}:{cands[j][1]} near dzeta {sc[jj]:+.1f} km: {why}")
+    # 3. edges: secant on f = b' - thr from the outer orbits and the linear prediction.
+    sel = np.flatnonzero(has)
+    if sel.size == 0:
+        return rows
+    halfw = np.sqrt(thr[sel] ** 2 - xi_r[sel] ** 2) / np.abs(sl[sel])
+    edges = {}
+    for sign, outer_s, outer_ev in ((-1.0, sa[idx][sel], eva), (1.0, sb[idx][sel], evb)):
+        f_out = np.hypot(outer_ev.xi_ret[sel], outer_ev.zeta_ret[sel]) - thr[sel]
+        s0, f0 = outer_s.copy(), f_out
+        s1 = sc[sel] + sign * halfw
+        ev1 = _evaluate(lov, s1, t_exp[idx][sel], eph, forces, epsilon)
+        f1 = np.hypot(ev1.xi_ret, ev1.zeta_ret) - thr[sel]
+        step = np.abs(s1 - s0)
+        for _ in range(12):
+            todo = np.isfinite(f1) & np.isfinite(f0) & (step > EDGE_TOL_KM) & (f1 != f0)
+            if not todo.any():
+                break
+            s2 = _secant_root(f0, f1, s0, s1)
+            t = np.flatnonzero(todo)
+            ev2 = _evaluate(lov, s2[t], t_exp[idx][sel][t], eph, forces, epsilon)
+            f2 = np.hypot(ev2.xi_ret, ev2.zeta_ret) - thr[sel][t]
+            step[t] = np.abs(s2[t] - s1[t])
+            s0[t], f0[t] = s1[t], f1[t]
+            s1[t], f1[t] = s2[t], f2
+            for name in ("xi", "zeta", "t_ret", "dist_ret", "xi_ret", "zeta_ret", "vinf_ret"):
+                getattr(ev1, name)[t] = getattr(ev2, name)
+        edges[sign] = (s1, ev1, step)
+    (s_lo, ev_lo, st_lo), (s_hi, ev_hi, st_hi) = edges[-1.0], edges[1.0]
+    dzds = np.abs((ev_hi.zeta - ev_lo.zeta) / (s_hi - s_lo))
+    gm = _bodies.body(lov.body).gm_au3_d2 * _GM_KM3_S2
+    radius = _bodies.EARTH_RADIUS_WGS84_KM if lov.body == "earth" else _bodies.MOON_RADIUS_KM
+    r_imp = radius if dmax is None else dmax
+    for jj, j in enumerate(idx[sel]):
+        m = int(np.flatnonzero(idx == j)[0])
+        good = np.isfinite(ev_lo.zeta[jj]) and np.isfinite(ev_hi.zeta[jj])
+        if not good:
+            skipped.append(f"{cands[j][0]}:{cands[j][1]}: an edge did not converge")
+            continue
+        vi = 0.5 * (ev_lo.vinf_ret[jj] + ev_hi.vinf_ret[jj])
+        rows.append({
+            "_ok": True, "_t": 0.5 * (ev_lo.t_ret[jj] + ev_hi.t_ret[jj]),
+            "_s_centre": float(sc[m]), "_s_edges": (float(s_lo[jj]), float(s_hi[jj])),
+            "body": lov.body, "k": cands[j][0], "h": cands[j][1],
+            "xi": 0.5 * (ev_lo.xi[jj] + ev_hi.xi[jj]),
+            "zeta": 0.5 * (ev_lo.zeta[jj] + ev_hi.zeta[jj]),
+            "width_m": abs(ev_hi.zeta[jj] - ev_lo.zeta[jj]) * 1e3,
+            "v_impact": math.sqrt(vi * vi + 2.0 * gm / r_imp),
+            "zeta_valsecchi": cands[j][3],
+            "edge_tol_m": max(st_lo[jj], st_hi[jj]) * dzds[jj] * 1e3,
+            "xi_return": float(xi_r[m]),
+            "circle": (cands[j][4], cands[j][5]),
+        })
+    return rows
+
+
+def _refine_moon(lov, earth_rows, eph, forces, epsilon, dmax, t_end, skipped):
+    """Moon keyholes next to every Earth keyhole: the same secant machinery on the
+    Moon's b-plane, started from the Earth keyhole shifted by the Moon's offset."""
+    cands = [(r["k"], r["h"], r["_s_centre"], r["zeta_valsecchi"], *r["circle"])
+             for r in earth_rows]
+    return _refine(lov, cands, eph, forces, epsilon, dmax, t_end, skipped,
+                   _vs.SIDEREAL_YEAR_DAYS)
+
+
+def _table(lov, rows, skipped, ratio, dmax, window, until) -> QTable:
+    t = QTable()
+    t["return_date"] = (from_jd_tdb(np.array([r["_t"] for r in rows]), np.zeros(len(rows)))
+                        if rows else Time([], format="jd", scale="tdb"))
+    t["return_date"].format = "iso"
+    t["body"] = np.array([r["body"] for r in rows], dtype="U8")
+    t["resonance"] = np.array([f"{r['k']}:{r['h']}" for r in rows], dtype="U8")
+    t["k"] = np.array([r["k"] for r in rows], dtype=np.int64)
+    t["h"] = np.array([r["h"] for r in rows], dtype=np.int64)
+    t["xi"] = np.array([r["xi"] for r in rows], dtype=float) * u.km
+    t["zeta"] = np.array([r["zeta"] for r in rows], dtype=float) * u.km
+    t["width"] = np.array([r["width_m"] for r in rows], dtype=float) * u.m
+    dist = np.array([r["zeta"] for r in rows], dtype=float) - lov.zeta_km
+    t["distance"] = dist * u.km
+    t["sigma_lov"] = dist / lov.sigma_zeta_km
+    t["v_impact"] = np.array([r["v_impact"] for r in rows], dtype=float) * u.km / u.s
+    t["zeta_valsecchi"] = np.array([r["zeta_valsecchi"] for r in rows], dtype=float) * u.km
+    t["edge_tolerance"] = np.array([r["edge_tol_m"] for r in rows], dtype=float) * u.m
+    t["xi_return"] = np.array([r["xi_return"] for r in rows], dtype=float) * u.km
+    t.meta.update({
+        "solution": lov.solution.solution,
+        "object": lov.solution.name,
+        "encounter_time_tdb_jd": lov.time_tdb_jd,
+        "encounter_utc": str(utc_iso(Time(lov.time_tdb_jd, format="jd", scale="tdb"))),
+        "body": lov.body,
+        "nominal_xi_km": lov.xi_km,
+        "nominal_zeta_km": lov.zeta_km,
+        "nominal_distance_km": lov.distance_km,
+        "bplane_covariance_km2": lov.covariance_km2.tolist(),
+        "lov_slope_dxi_dzeta": lov.slope,
+        "sigma_zeta_km": lov.sigma_zeta_km,
+        "opik": dataclasses.asdict(lov.opik),
+        "period_calibration": ratio,
+        "criterion": ("b' < focused radius (impact)" if dmax is None
+                      else f"return closer than {dmax} km"),
+        "window_km": float(window.to_value(u.km)),
+        "until": until.tdb.iso,
+        "edge_tolerance_km": EDGE_TOL_KM,
+        "no_keyhole": list(skipped),
+    })
+    t.meta["_rows"] = [{k: v for k, v in r.items() if k.startswith("_s")} for r in rows]
+    return t
+
+
+# ----------------------------------------------------------------------------- orbit_through
+
+
+def orbit_through(solution: OrbitSolution, zeta: u.Quantity, xi: u.Quantity | None = None, *,
+                  encounter: Time | None = None, body: str = "earth",
+                  tolerance: u.Quantity = 1 * u.cm, max_iterations: int = 8,
+                  forces: Sequence[str] | None = None, ephemeris: Ephemeris | None = None,
+                  epsilon: float | None = None) -> OrbitSolution:
+    """The orbit of the solution whose encounter passes through a b-plane point.
+
+    The smallest correction in the covariance metric (the minimum of
+    ``dp^T C^-1 dp`` subject to the linearised constraint): with
+    ``K = d(xi, zeta) / dp`` from :func:`apophis_sim.uncertainty.encounter_jacobian`,
+    ``dp = C K^T (K C K^T)^-1 d(xi, zeta)``. With ``xi=None`` only zeta is
+    constrained (``K`` is the zeta row): the result lies on the constrained LOV.
+    Iterated with full propagation (:func:`apophis_sim.uncertainty.encounter_of`
+    via :func:`~apophis_sim.nbody.close_approaches`) until the b-plane point
+    matches within ``tolerance``; the Jacobian is re-evaluated at the current
+    orbit when an iteration gains less than a factor 10.
+
+    Parameters
+    ----------
+    solution : OrbitSolution
+        With JPL's 8-parameter covariance.
+    zeta, xi : Quantity [length]
+        Target b-plane coordinates (Valsecchi's axes, km).
+    encounter, body, forces, ephemeris, epsilon
+        As in :func:`keyholes`.
+    tolerance : Quantity [length]
+        Required match of the b-plane point (default 1 cm; the encounter itself
+        is located to ~1e-13 day, i.e. < 1 mm).
+
+    Returns
+    -------
+    OrbitSolution
+        Same covariance (labels, units, epoch), new nominal parameters and state;
+        ``solution`` gets ``"+orbit_through"`` appended and ``provenance
+        ["orbit_through"]`` records the target, the achieved point, the
+        displacement ``dp`` and its chi ``sqrt(dp^T C^-1 dp)``.
+
+    Raises
+    ------
+    PhysicalTypeError, NonFiniteInputError
+        ``zeta``/``xi``/``tolerance`` without length units, or NaN.
+    ConvergenceError
+        Not matched within ``max_iterations``.
+    """
+    sol = _check_solution(solution)
+    body = _check_body(body)
+    z_t = float(to_canonical(zeta, u.km, "zeta"))
+    x_t = None if xi is None else float(to_canonical(xi, u.km, "xi"))
+    tol = float(to_canonical(tolerance, u.km, "tolerance"))
+    if np.ndim(z_t) or not tol > 0:
+        raise InputError("zeta must be a scalar length and tolerance positive")
+    eph = ephemeris if ephemeris is not None else Ephemeris.open()
+    until = encounter if encounter is not None else Time(_ENCOUNTER_UNTIL, scale="tdb")
+    _time(until, "encounter")
+    c = np.asarray(sol.covariance)
+    p0 = _nominal(sol)
+    p = p0.copy()
+    cur = sol
+    gain_ok = True
+    resid_prev = math.inf
+    ej = encounter_jacobian(sol, until=until, body=body, forces=forces, ephemeris=eph,
+                            epsilon=epsilon)
+    point = ej.nominal[2:4]
+    for it in range(max_iterations + 1):
+        if x_t is None:
+            d = np.array([z_t - point[1]])
+            kk = ej.jacobian[3:4]
+            resid = abs(float(d[0]))
+        else:
+            d = np.array([x_t - point[0], z_t - point[1]])
+            kk = ej.jacobian[2:4]
+            resid = float(np.max(np.abs(d)))
+        if resid < tol:
+            break
+        if it == max_iterations:
+            raise ConvergenceError(
+                f"orbit_through did not reach zeta={z_t} km"
+                + ("" if x_t is None else f", xi={x_t} km")
+                + f" within {tol * 1e3:g} m in {max_iterations} iterations (last miss "
+                  f"{resid * 1e3:.3g} m); raise max_iterations or the tolerance")
+        if not gain_ok:
+            ej = encounter_jacobian(cur, until=until, body=body, forces=forces,
+                                    ephemeris=eph, epsilon=epsilon)
+            kk = ej.jacobian[3:4] if x_t is None else ej.jacobian[2:4]
+        p = p + c @ kk.T @ np.linalg.solve(kk @ c @ kk.T, d)
+        cur = _moved(sol, p)
+        tab = close_approaches(cur, until, bodies=(body,), max_distance=0.01 * u.au,
+                               forces=forces, ephemeris=eph, epsilon=epsilon)
+        if len(tab) == 0:
+            raise ConvergenceError(f"the corrected orbit has no approach to {body} before "
+                                   f"{until.tdb.iso}: the target is too far from the nominal")
+        row = int(np.argmin(tab["distance"].to_value(u.km)))
+        bp = _bplane_rows(tab, [row], body, eph)
+        point = np.array([bp.xi_km[0], bp.zeta_km[0]])
+        gain_ok = resid / 10.0 > (abs(z_t - point[1]) if x_t is None
+                                  else max(abs(x_t - point[0]), abs(z_t - point[1])))
+        resid_prev = resid
+    del resid_prev
+    dp = p - p0
+    # chi = sqrt(dp^T C^-1 dp) through the correlation eigen-decomposition (C itself has
+    # a condition number ~3e23 for #220 and cannot be inverted as is).
+    fac = covariance_factor(c)
+    w = np.sqrt(fac.eigenvalues[-1]) * 1e-8
+    zvec = (np.linalg.eigh(c / np.outer(fac.sigma, fac.sigma))[1].T @ (dp / fac.sigma))
+    fac_chi = float(math.sqrt(np.sum(zvec**2 / np.maximum(fac.eigenvalues, w**2))))
+    prov = dict(sol.provenance)
+    prov["orbit_through"] = {
+        "target_zeta_km": z_t, "target_xi_km": x_t,
+        "achieved_xi_km": float(point[0]), "achieved_zeta_km": float(point[1]),
+        "dp": dp.tolist(), "chi": fac_chi, "from_solution": sol.solution,
+        "method": "minimum covariance-norm correction (C K^T (K C K^T)^-1), iterated with "
+                  "full n-body propagation",
+    }
+    return dataclasses.replace(cur, provenance=prov)
+
+
+def _moved(sol: OrbitSolution, p: np.ndarray) -> OrbitSolution:
+    """The solution with nominal parameters ``p`` (same covariance)."""
+    states, ng = clone_states(sol, p[None, :])
+    state = states[0] if states.shape else states
+    x0 = _nominal(sol)
+    tp_int = math.floor(x0[2])
+    tp = from_jd_tdb(float(tp_int), (x0[2] - tp_int) + (p[2] - x0[2]))
+    el = Elements(q=p[1] * u.au, e=p[0], inc=p[5] * u.deg, raan=p[3] * u.deg,
+                  argp=p[4] * u.deg, tp=tp, epoch=sol.state.epoch, frame="ecliptic",
+                  centre="sun", gm=GM_SUN_SBDB)
+    nominal = dict(sol.nominal_elements)
+    nominal.update({lab: float(v) for lab, v in zip(PARAMETER_LABELS, p)})
+    name = sol.solution if sol.solution.endswith("+orbit_through") \
+        else sol.solution + "+orbit_through"
+    return dataclasses.replace(sol, solution=name, state=state, nongrav=ng[0],
+                               nominal_elements=nominal, elements=el)

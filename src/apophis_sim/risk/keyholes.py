@@ -246,7 +246,6 @@ def _evaluate(lov: LineOfVariations, s_km: np.ndarray, t_exp: np.ndarray, eph: E
     the integration failed."""
     n = len(s_km)
     out = _Eval(*(np.full(n, np.nan) for _ in range(7)))
-    sol = lov.solution
     for until in np.unique(t_exp):
         sel = np.flatnonzero(t_exp == until)
         _evaluate_group(lov, s_km[sel], until, eph, forces, epsilon, out, sel)

@@ -7,6 +7,7 @@ deflection by impulses and kinetic impactors (:mod:`~apophis_sim.risk.deflection
 from __future__ import annotations
 
 from .deflection import Deflection, deflect, deflection_map, kinetic_impactor_dv, rtn_basis
+from .impacts import impact_energy_mt, impact_probability, palermo_scale
 from .keyholes import (EDGE_TOL_KM, KEYHOLE_COLUMNS, LineOfVariations, keyholes,
                        line_of_variations, orbit_through)
 from .valsecchi import OpikEncounter, opik_encounter, valsecchi_circle
@@ -19,11 +20,14 @@ __all__ = [
     "OpikEncounter",
     "deflect",
     "deflection_map",
+    "impact_energy_mt",
+    "impact_probability",
     "keyholes",
     "kinetic_impactor_dv",
     "line_of_variations",
     "opik_encounter",
     "orbit_through",
+    "palermo_scale",
     "rtn_basis",
     "valsecchi_circle",
 ]

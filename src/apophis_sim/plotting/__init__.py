@@ -10,6 +10,7 @@ from .flyby import (GEO_RADIUS_KM, plot_bplane, plot_distance_speed, plot_flyby_
                     plot_ground_track, plot_orbit_change, write_flyby_figures)
 from .orbits import PROJECTIONS, orbit_track, plot_orbit, plot_position
 from .porkchop import PORKCHOP_QUANTITIES, plot_porkchop, plot_transfer
+from .sky import plot_observer_distance, plot_sky_track, sky_ellipse
 from .uncertainty import (covariance_ellipse, plot_bplane_scatter, plot_distance_histogram,
                           plot_uncertainty_growth)
 
@@ -19,3 +20,4 @@ __all__ = ["GEO_RADIUS_KM", "PROJECTIONS", "orbit_track", "plot_bplane", "plot_d
 __all__ += ["PORKCHOP_QUANTITIES", "plot_porkchop", "plot_transfer"]
 __all__ += ["covariance_ellipse", "plot_bplane_scatter", "plot_distance_histogram",
             "plot_uncertainty_growth"]
+__all__ += ["plot_observer_distance", "plot_sky_track", "sky_ellipse"]

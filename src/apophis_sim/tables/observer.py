@@ -237,7 +237,7 @@ def _earth_orientation(jd1: np.ndarray, jd2: np.ndarray, need_ut1: bool):
     epoch. Earth orientation is extrapolated offline as in visibility.py.
     """
     import erfa
-    from astropy.utils import iers
+    from astropy.coordinates.builtin_frames.utils import get_polar_motion
 
     from ..visibility import offline_earth_orientation
 
@@ -248,8 +248,10 @@ def _earth_orientation(jd1: np.ndarray, jd2: np.ndarray, need_ut1: bool):
         if not need_ut1:
             return tt, utc, None, None, None, None
         ut1 = utc.ut1
-        xp, yp = iers.earth_orientation_table.get().pm_xy(utc)
-    return tt, utc, ut1.jd1, ut1.jd2, xp.to_value(u.rad), yp.to_value(u.rad)
+        # astropy's own rule (as in visibility.py's transforms): tabulated polar motion,
+        # or its default (0.035", 0.29") outside the tables.
+        xp, yp = get_polar_motion(utc)
+    return tt, utc, ut1.jd1, ut1.jd2, np.asarray(xp, dtype=float), np.asarray(yp, dtype=float)
 
 
 def _check_times(times: Time, eph, max_rows: int) -> tuple[np.ndarray, np.ndarray]:

@@ -16,7 +16,7 @@ __all__ = ["register", "parse_step", "time_grid"]
 _STEP_UNITS = {"s": 1.0 / 86400.0, "sec": 1.0 / 86400.0, "m": 1.0 / 1440.0,
                "min": 1.0 / 1440.0, "h": 1.0 / 24.0, "hr": 1.0 / 24.0, "hour": 1.0 / 24.0,
                "d": 1.0, "day": 1.0}
-_STEP_RE = re.compile(r"^\s*([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-zA-Z]*?)s?\s*$")
+_STEP_RE = re.compile(r"^\s*([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-zA-Z]*)\s*$")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -56,7 +56,9 @@ def parse_step(text: str) -> float:
     from .errors import InputError
 
     m = _STEP_RE.match(text or "")
-    unit = (m.group(2).lower() if m else "") or None
+    unit = m.group(2).lower() if m else ""
+    if unit not in _STEP_UNITS and unit.endswith("s"):  # "mins", "hours", "days"
+        unit = unit[:-1]
     if m is None or unit not in _STEP_UNITS:
         raise InputError(f"--step: cannot read {text!r}; pass a positive number with a unit: "
                          "s, m (minutes), h or d, e.g. 10m or 1h")

@@ -101,7 +101,11 @@ def mpc_sites() -> dict[str, dict]:
 
 def _near(code: str, table: dict[str, dict]) -> list[str]:
     codes = list(table)
-    hits = difflib.get_close_matches(code.upper(), codes, n=5, cutoff=0.6)
+    # Letter O / digit 0 and letter I / digit 1 are the usual slips in MPC codes.
+    fixed = code.upper().replace("O", "0").replace("I", "1")
+    hits = [c for c in (fixed, code.upper().replace("0", "O")) if c in table and c != code]
+    hits += [c for c in difflib.get_close_matches(code.upper(), codes, n=5, cutoff=0.6)
+             if c not in hits]
     names = {str(v.get("Name", "")).lower(): k for k, v in table.items()}
     hits += [names[n] for n in difflib.get_close_matches(code.lower(), list(names), n=5,
                                                           cutoff=0.6) if names[n] not in hits]

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time as _time
 
 import astropy.units as u
 import numpy as np

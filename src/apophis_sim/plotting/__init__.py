@@ -12,6 +12,7 @@ from .orbits import PROJECTIONS, orbit_track, plot_orbit, plot_position
 from .keyholes import keyhole_band, plot_keyhole_map, plot_keyhole_zoom
 from .porkchop import PORKCHOP_QUANTITIES, plot_porkchop, plot_transfer
 from .risk import plot_deflection_map
+from .sky import plot_observer_distance, plot_sky_track, sky_ellipse
 from .uncertainty import (covariance_ellipse, plot_bplane_scatter, plot_distance_band,
                           plot_distance_histogram, plot_uncertainty_growth)
 
@@ -23,3 +24,4 @@ __all__ += ["covariance_ellipse", "plot_bplane_scatter", "plot_distance_band",
             "plot_distance_histogram", "plot_uncertainty_growth"]
 __all__ += ["plot_deflection_map"]
 __all__ += ["keyhole_band", "plot_keyhole_map", "plot_keyhole_zoom"]
+__all__ += ["plot_observer_distance", "plot_sky_track", "sky_ellipse"]

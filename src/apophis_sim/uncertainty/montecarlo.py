@@ -354,22 +354,32 @@ def _run_on_dask(client: Any, spec: _ChunkSpec, run_id: str, todo: Iterator[int]
     """Submit chunks in a bounded window (never the whole run at once), store each
     result as it arrives, and end with a typed error when Dask gives up on a chunk
     or the cluster has no workers for ``worker_timeout_s`` seconds."""
-    from distributed import KilledWorker, wait
+    from distributed import KilledWorker
 
     inflight: set = set()
     exhausted = False
     no_workers_since: float | None = None
-    poll_s = min(1.0, max(0.05, worker_timeout_s / 4))
-
-    def n_threads() -> int:
-        try:
-            return int(sum(client.nthreads().values()))
-        except Exception as exc:  # noqa: BLE001 - any failure here means a lost scheduler
-            raise ClusterError(f"lost the Dask scheduler ({type(exc).__name__}: {exc}); "
-                               f"{_done_message(n_saved(), n_chunks, out)}") from None
-
+    next_check = 0.0
+    threads = 0
+    # Futures are polled with fut.done() (local state, no round trip) and a short
+    # sleep in this thread, not with distributed.wait: a KeyboardInterrupt then lands
+    # in our code, never inside distributed's event-loop bridge (which logs a
+    # spurious traceback when interrupted).
     while True:
-        threads = n_threads()
+        now = _time.monotonic()
+        if now >= next_check:  # one scheduler round trip a second at most
+            threads = n_threads()
+            next_check = now + min(1.0, worker_timeout_s / 4)
+            if threads:
+                no_workers_since = None
+            elif no_workers_since is None:
+                no_workers_since = now
+            elif now - no_workers_since > worker_timeout_s:
+                for f in inflight:
+                    f.release()
+                raise WorkersLostError(
+                    f"the Dask cluster has had no workers for {worker_timeout_s:g} s; "
+                    f"{_done_message(n_saved(), n_chunks, out)} once workers are back")
         window = max(16, 4 * threads)
         while not exhausted and len(inflight) < window:
             c = next(todo, None)
@@ -380,19 +390,9 @@ def _run_on_dask(client: Any, spec: _ChunkSpec, run_id: str, todo: Iterator[int]
                                        key=f"apophis-mc-{run_id}-{c:06d}", pure=False))
         if not inflight:
             return
-        if threads:
-            no_workers_since = None
-        elif no_workers_since is None:
-            no_workers_since = _time.monotonic()
-        elif _time.monotonic() - no_workers_since > worker_timeout_s:
-            for f in inflight:
-                f.release()
-            raise WorkersLostError(
-                f"the Dask cluster has had no workers for {worker_timeout_s:g} s; "
-                f"{_done_message(n_saved(), n_chunks, out)} once workers are back")
-        try:
-            done, _ = wait(list(inflight), timeout=poll_s, return_when="FIRST_COMPLETED")
-        except TimeoutError:
+        done = [f for f in inflight if f.done()]
+        if not done:
+            _time.sleep(0.02)
             continue
         for fut in done:
             inflight.discard(fut)

@@ -361,6 +361,14 @@ def _run_on_dask(client: Any, spec: _ChunkSpec, run_id: str, todo: Iterator[int]
     no_workers_since: float | None = None
     next_check = 0.0
     threads = 0
+
+    def n_threads() -> int:
+        try:
+            return int(sum(client.nthreads().values()))
+        except Exception as exc:  # noqa: BLE001 - any failure here means a lost scheduler
+            raise ClusterError(f"lost the Dask scheduler ({type(exc).__name__}: {exc}); "
+                               f"{_done_message(n_saved(), n_chunks, out)}") from None
+
     # Futures are polled with fut.done() (local state, no round trip) and a short
     # sleep in this thread, not with distributed.wait: a KeyboardInterrupt then lands
     # in our code, never inside distributed's event-loop bridge (which logs a

@@ -24,13 +24,12 @@ import subprocess
 import sys
 import threading
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from apophis_sim.errors import (ApophisSimError, CorruptChunkError, CorruptChunkWarning,
+from apophis_sim.errors import (CorruptChunkError, CorruptChunkWarning,
                                 IncompatibleRunError, InputError, ManifestError,
                                 OutputPathError, RunLockedError, SchedulerUnreachableError,
                                 WorkersLostError)
@@ -482,7 +481,9 @@ def test_cli_interrupt_prints_one_line_and_resumes(tmp_path, sig):
     assert stderr == (f"apophis-sim: interrupted; {saved} of 6 chunks saved in {out}; rerun "
                       f"the same command to resume\n")
     assert stdout == "" and 1 <= saved < 6
-    done = subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=60)
+    if sig == signal.SIGTERM:
+        return  # the resume below does not depend on the signal (saves ~5 s)
+    done = subprocess.run(cmd, check=False, capture_output=True, text=True, env=ENV, timeout=60)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["n_clones"] == 6
     assert load_monte_carlo(out).complete

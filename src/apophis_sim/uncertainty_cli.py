@@ -154,8 +154,8 @@ def _interrupted(args: argparse.Namespace) -> int:
             msg = (f"interrupted; {saved} of {total} chunks saved in {args.out}; rerun the "
                    f"same command to resume")
         else:
-            msg = (f"interrupted; nothing saved (no --out); rerun with --out FOLDER to make "
-                   f"the run resumable")
+            msg = ("interrupted; nothing saved (no --out); rerun with --out FOLDER to make "
+                   "the run resumable")
         print(f"apophis-sim: {msg}", file=sys.stderr, flush=True)
     return 130
 

@@ -143,3 +143,62 @@ class SiteError(InputError):
 class TooManyRowsError(InputError):
     """A table request would hold more rows than the limit; the message gives the size
     and says how to shrink the request (larger step, shorter span) or raise the limit."""
+
+
+# --------------------------------------------------------------------------- Monte Carlo runs
+__all__ += [
+    "OutputPathError",
+    "ManifestError",
+    "CorruptChunkError",
+    "CorruptChunkWarning",
+    "RunLockedError",
+    "ClusterError",
+    "SchedulerUnreachableError",
+    "WorkersLostError",
+]
+
+
+class OutputPathError(InputError):
+    """An output path cannot be used: empty, an existing file where a folder belongs,
+    inside a pseudo-filesystem (/proc, /sys, /dev), or not writable. Raised before
+    anything is computed; the message names the path and the reason."""
+
+
+class ManifestError(InputError):
+    """A Monte Carlo run folder's ``manifest.json`` is unreadable, not JSON, or lacks
+    required keys; the message names the file and how to recover."""
+
+
+class CorruptChunkError(InputError):
+    """A Monte Carlo chunk file is truncated, empty, not Parquet, or its content does
+    not match its SHA-256 checksum; the message names the file. ``run_monte_carlo``
+    moves such chunks aside and recomputes them; ``load_monte_carlo`` raises."""
+
+    def __init__(self, path, reason: str):
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path} is corrupt ({reason}); rerun the same Monte Carlo command "
+                         f"with this folder as out to move it aside and recompute it")
+
+
+class CorruptChunkWarning(UserWarning):
+    """A corrupt chunk was moved aside and will be recomputed (the message names it)."""
+
+
+class RunLockedError(ApophisSimError, RuntimeError):
+    """Another process holds the lock of a Monte Carlo run folder; the message names
+    the folder and that process."""
+
+
+class ClusterError(ApophisSimError, RuntimeError):
+    """The Dask cluster failed a Monte Carlo run; finished chunks are kept."""
+
+
+class SchedulerUnreachableError(ClusterError):
+    """No Dask scheduler answered at the given address within the connect timeout."""
+
+
+class WorkersLostError(ClusterError):
+    """Dask gave up on a chunk after its workers died (``KilledWorker``), or the
+    cluster had no workers for longer than the worker timeout. Finished chunks are
+    kept in the run folder; rerun with the same folder to resume."""

@@ -7,8 +7,13 @@ A thin layer over :func:`apophis_sim.uncertainty.run_monte_carlo`; registered by
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import math
 import os
+import signal
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 __all__ = ["register"]
@@ -35,6 +40,16 @@ def _non_negative_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number of seconds >= 0, got {text}")
     return value
 
 
@@ -65,6 +80,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--plots", default=None,
                    help="folder for bplane.png (scatter + ellipses) and distance.png")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--connect-timeout", type=_seconds, default=5.0, metavar="S",
+                   help="seconds to wait for --scheduler to answer (default 5)")
+    p.add_argument("--worker-timeout", type=_seconds, default=120.0, metavar="S",
+                   help="end the run (keeping finished chunks) when the cluster has had no "
+                        "workers for S seconds (default 120)")
+    p.add_argument("--lock-timeout", type=_seconds, default=0.0, metavar="S",
+                   help="seconds to wait for another run using --out to finish (default 0: "
+                        "refuse at once)")
     p.set_defaults(func=_montecarlo)
 
 
@@ -96,17 +119,85 @@ def _write_plots(folder: Path, result, linear_cov=None) -> list[Path]:
     return paths
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like SIGINT."""
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    def handler(signum, frame):
+        raise _Terminated
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupted(args: argparse.Namespace) -> int:
+    """One line on stderr after SIGINT/SIGTERM, exit code 130 (128 + SIGINT)."""
+    with contextlib.suppress(KeyboardInterrupt):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not traceback
+        total = -(-args.clones // args.chunk_size)
+        if args.out:
+            from .uncertainty.store import _finished_chunks
+
+            try:
+                saved = len(_finished_chunks(Path(args.out)))
+            except OSError:
+                saved = 0
+            msg = (f"interrupted; {saved} of {total} chunks saved in {args.out}; rerun the "
+                   f"same command to resume")
+        else:
+            msg = ("interrupted; nothing saved (no --out); rerun with --out FOLDER to make "
+                   "the run resumable")
+        print(f"apophis-sim: {msg}", file=sys.stderr, flush=True)
+    return 130
+
+
 def _montecarlo(args: argparse.Namespace) -> int:
+    try:
+        with _sigterm_as_interrupt():
+            return _montecarlo_run(args)
+    except KeyboardInterrupt:
+        return _interrupted(args)
+
+
+def _montecarlo_run(args: argparse.Namespace) -> int:
     from astropy.time import Time
 
+    from .errors import OutputPathError
     from .time import quiet_utc
     from .uncertainty import run_monte_carlo
+    from .uncertainty.store import check_output_folder
 
+    # Every output path is checked before the computation, which can take hours.
+    if args.out is not None:
+        check_output_folder(args.out, "--out")
+    if args.plots is not None:
+        check_output_folder(args.plots, "--plots")
     result = run_monte_carlo(args.clones, args.seed, chunk_size=args.chunk_size, out=args.out,
                              scheduler=args.scheduler, n_workers=args.workers,
-                             progress=False if args.no_progress or args.json else None)
+                             progress=False if args.no_progress or args.json else None,
+                             lock_timeout=args.lock_timeout,
+                             connect_timeout=args.connect_timeout or 1e-3,
+                             worker_timeout=args.worker_timeout or 1e-3)
     stats = result.statistics()
-    plots = _write_plots(Path(args.plots), result) if args.plots else []
+    plots: list[Path] = []
+    plot_error = None
+    if args.plots:
+        try:
+            plots = _write_plots(Path(args.plots), result)
+        except OSError as exc:  # checked before computing; reported after the results
+            plot_error = OutputPathError(f"--plots {args.plots!r}: cannot write the figures "
+                                         f"({exc.strerror or exc}); the results are printed "
+                                         f"above" + (f" and kept in {result.out}"
+                                                     if result.out is not None else ""))
     if args.json:
         out = stats.to_dict()
         out["distance_km"]["three_sigma_range"] = list(stats.distance_3sigma_km)
@@ -119,6 +210,8 @@ def _montecarlo(args: argparse.Namespace) -> int:
         if plots:
             out["plots"] = [str(p) for p in plots]
         print(json.dumps(out, indent=2))
+        if plot_error is not None:
+            raise plot_error
         return 0
     d, t, b = stats.distance_km, stats.time_tdb_jd, stats.bplane
     lo, hi = stats.distance_3sigma_km
@@ -148,4 +241,6 @@ def _montecarlo(args: argparse.Namespace) -> int:
         print(f"results: {result.out} (manifest.json, chunk-*.parquet)")
     for p in plots:
         print(f"wrote {p}")
+    if plot_error is not None:
+        raise plot_error
     return 0

@@ -8,6 +8,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import sys
 import time as _time
 from collections.abc import Callable, Iterator, Sequence
@@ -19,15 +20,28 @@ import astropy.units as u
 import numpy as np
 
 from ..ephemeris import Ephemeris
-from ..errors import IncompatibleRunError, InputError
+from ..errors import (ClusterError, CorruptChunkError, IncompatibleRunError, InputError,
+                      SchedulerUnreachableError, WorkersLostError)
 from ..nbody import OrbitSolution, apophis, resolve_forces
 from ..nbody import _epsilon as _nbody_epsilon
 from .encounter import ENCOUNTER_MAX_DISTANCE_AU, ENCOUNTER_UNTIL, encounter_of
 from .sampling import (PARAMETER_LABELS, _check_seed, _nominal, clone_states, covariance_factor,
                        sample_parameters, standard_normals)
-from .store import (_FORMAT, _MANIFEST, RESULT_COLUMNS, _finished_chunks, _prepare_out, _read_chunk,
-                    _run_id, _write_chunk)
+from .store import (_FORMAT, RESULT_COLUMNS, _finished_chunks, _prepare_out, _read_chunk, _run_id,
+                    _write_chunk, check_output_folder, clean_temporaries, move_aside,
+                    read_manifest, run_lock)
 
+#: Most chunks of one run. Each chunk is one file in the run folder and one Dask
+#: task (~1 ms of scheduler time and ~1 kB of scheduler memory each): 10^6 chunks
+#: are a 10^6-file folder and ~20 min of pure scheduling, past which a larger
+#: chunk_size is always the better choice.
+MAX_CHUNKS = 1_000_000
+#: Most clones of one run: the result columns live in memory (15 float64/int64
+#: columns, 120 bytes a clone: 12 GB at 10^8), and 10^8 clones at 0.02-0.05 s each
+#: are 60-160 core-years of integration.
+MAX_CLONES = 100_000_000
+#: Bytes of result columns per clone (every column is 8 bytes wide).
+_BYTES_PER_CLONE = 8 * len(RESULT_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -232,33 +246,180 @@ def _assemble(parts: dict[int, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return {k: v[order] for k, v in cols.items()}
 
 
+def _check_scheduler(scheduler: Any) -> None:
+    """Refuse a scheduler argument that cannot work, before anything is computed."""
+    if scheduler is None or (isinstance(scheduler, str) and scheduler == "serial"):
+        return
+    if isinstance(scheduler, str):
+        if not re.match(r"^([a-z][a-z0-9+.-]*://)?[^\s:/]+(:\d+)$|^[a-z][a-z0-9+.-]*://\S+$",
+                        scheduler):
+            raise InputError(f"scheduler {scheduler!r} is neither 'serial' nor a Dask scheduler "
+                             f"address like 'tcp://host:8786' (omit it for an embedded "
+                             f"LocalCluster)")
+        return
+    try:
+        from distributed import Client
+    except ImportError:  # pragma: no cover - distributed is a dependency
+        Client = ()
+    if not isinstance(scheduler, Client):
+        raise InputError(f"scheduler must be None (embedded LocalCluster), 'serial', a "
+                         f"scheduler address or a distributed.Client, got {scheduler!r}")
+
+
 @contextlib.contextmanager
-def _dask_client(scheduler: Any, n_workers: int | None) -> Iterator[Any]:
+def _dask_client(scheduler: Any, n_workers: int | None,
+                 connect_timeout_s: float = 5.0) -> Iterator[Any]:
+    """A connected Client; an embedded LocalCluster keeps its scratch files
+    (``dask-scratch-space``, worker lock files) in a temporary folder removed on exit."""
+    import dask
     from distributed import Client, LocalCluster
 
     if scheduler is None:
         import logging
+        import tempfile
 
         workers = n_workers if n_workers is not None else (os.cpu_count() or 1)
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=":0", silence_logs=logging.ERROR)
-        client = Client(cluster)
-        try:
-            yield client
-        finally:
-            client.close()
-            cluster.close()
+        with tempfile.TemporaryDirectory(prefix="apophis-sim-dask-",
+                                         ignore_cleanup_errors=True) as scratch, \
+                dask.config.set({"temporary-directory": scratch}):
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=":0", silence_logs=logging.ERROR,
+                                   local_directory=scratch)
+            try:
+                client = Client(cluster)
+                try:
+                    yield client
+                finally:
+                    client.close()
+            finally:
+                cluster.close()
     elif isinstance(scheduler, Client):
         yield scheduler
     elif isinstance(scheduler, str):
-        client = Client(scheduler)
+        try:
+            client = Client(scheduler, timeout=connect_timeout_s)
+        except (OSError, TimeoutError) as exc:
+            raise SchedulerUnreachableError(
+                f"no Dask scheduler answered at {scheduler} within {connect_timeout_s:g} s "
+                f"({exc}); start one there (dask scheduler), fix the address, or omit "
+                f"scheduler for an embedded LocalCluster") from None
+        except ValueError as exc:
+            raise InputError(f"scheduler {scheduler!r}: {exc}") from None
         try:
             yield client
         finally:
             client.close()
-    else:
-        raise InputError(f"scheduler must be None (embedded LocalCluster), 'serial', a "
-                         f"scheduler address or a distributed.Client, got {scheduler!r}")
+    else:  # pragma: no cover - refused by _check_scheduler
+        raise InputError(f"scheduler must be None, 'serial', an address or a Client, "
+                         f"got {scheduler!r}")
+
+
+def _check_size(n_clones: int, chunk_size: int) -> int:
+    """Refuse runs whose bookkeeping or results cannot fit, before allocating; -> chunks."""
+    n_chunks = -(-n_clones // chunk_size)
+    if n_chunks > MAX_CHUNKS:
+        raise InputError(
+            f"n_clones={n_clones} in chunks of chunk_size={chunk_size} make {n_chunks:,} chunks "
+            f"(one file and one Dask task each); the limit is {MAX_CHUNKS:,}: use chunk_size >= "
+            f"{-(-n_clones // MAX_CHUNKS)}")
+    need = n_clones * _BYTES_PER_CLONE
+    if n_clones > MAX_CLONES:
+        raise InputError(
+            f"n_clones={n_clones:,} needs {need / 1e9:,.1f} GB of result columns in memory "
+            f"({_BYTES_PER_CLONE} bytes a clone); the limit is {MAX_CLONES:,} clones "
+            f"({MAX_CLONES * _BYTES_PER_CLONE / 1e9:.0f} GB): split the run over several seeds")
+    try:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        ram = 0
+    if ram and need > ram // 2:
+        raise InputError(
+            f"n_clones={n_clones:,} needs {need / 1e9:,.1f} GB of result columns in memory "
+            f"({_BYTES_PER_CLONE} bytes a clone), more than half of this machine's "
+            f"{ram / 1e9:,.1f} GB: split the run over several seeds")
+    return n_chunks
+
+
+def _done_message(done: int, n_chunks: int, out: Path | None) -> str:
+    if out is None:
+        return (f"{done} of {n_chunks} chunks were computed but not saved (no out folder); "
+                f"pass out=FOLDER to make the run resumable")
+    return (f"{done} of {n_chunks} chunks are saved in {out}; rerun the same command (same "
+            f"out folder) to resume")
+
+
+def _run_on_dask(client: Any, spec: _ChunkSpec, run_id: str, todo: Iterator[int],
+                 store: Callable[[dict], None], n_saved: Callable[[], int], n_chunks: int,
+                 out: Path | None, worker_timeout_s: float) -> None:
+    """Submit chunks in a bounded window (never the whole run at once), store each
+    result as it arrives, and end with a typed error when Dask gives up on a chunk
+    or the cluster has no workers for ``worker_timeout_s`` seconds."""
+    from distributed import KilledWorker
+
+    inflight: set = set()
+    exhausted = False
+    no_workers_since: float | None = None
+    next_check = 0.0
+    threads = 0
+
+    def n_threads() -> int:
+        try:
+            return int(sum(client.nthreads().values()))
+        except Exception as exc:  # noqa: BLE001 - any failure here means a lost scheduler
+            raise ClusterError(f"lost the Dask scheduler ({type(exc).__name__}: {exc}); "
+                               f"{_done_message(n_saved(), n_chunks, out)}") from None
+
+    # Futures are polled with fut.done() (local state, no round trip) and a short
+    # sleep in this thread, not with distributed.wait: a KeyboardInterrupt then lands
+    # in our code, never inside distributed's event-loop bridge (which logs a
+    # spurious traceback when interrupted).
+    while True:
+        now = _time.monotonic()
+        if now >= next_check:  # one scheduler round trip a second at most
+            threads = n_threads()
+            next_check = now + min(1.0, worker_timeout_s / 4)
+            if threads:
+                no_workers_since = None
+            elif no_workers_since is None:
+                no_workers_since = now
+            elif now - no_workers_since > worker_timeout_s:
+                for f in inflight:
+                    f.release()
+                raise WorkersLostError(
+                    f"the Dask cluster has had no workers for {worker_timeout_s:g} s; "
+                    f"{_done_message(n_saved(), n_chunks, out)} once workers are back")
+        window = max(16, 4 * threads)
+        while not exhausted and len(inflight) < window:
+            c = next(todo, None)
+            if c is None:
+                exhausted = True
+                break
+            inflight.add(client.submit(_simulate_chunk, spec, c,
+                                       key=f"apophis-mc-{run_id}-{c:06d}", pure=False))
+        if not inflight:
+            return
+        done = [f for f in inflight if f.done()]
+        if not done:
+            _time.sleep(0.02)
+            continue
+        for fut in done:
+            inflight.discard(fut)
+            if fut.status == "error":
+                exc = fut.exception()
+                if isinstance(exc, KilledWorker):
+                    for f in inflight:
+                        f.release()
+                    raise WorkersLostError(
+                        f"Dask gave up on a chunk after the workers running it died "
+                        f"repeatedly ({exc}; limit distributed.scheduler.allowed-failures); "
+                        f"{_done_message(n_saved(), n_chunks, out)}") from None
+            elif fut.status == "cancelled":
+                for f in inflight:
+                    f.release()
+                raise ClusterError(f"the Dask scheduler cancelled a chunk (scheduler lost or "
+                                   f"restarted); {_done_message(n_saved(), n_chunks, out)}")
+            store(fut.result())  # a task's own error (e.g. ConvergenceError) is re-raised
+            fut.release()
 
 
 def run_monte_carlo(n_clones: int, seed: int, *, solution: OrbitSolution | None = None,
@@ -266,7 +427,9 @@ def run_monte_carlo(n_clones: int, seed: int, *, solution: OrbitSolution | None 
                     scheduler: Any = None, n_workers: int | None = None,
                     numba_threads: int | None = None, forces: Sequence[str] | None = None,
                     epsilon: float | None = None, progress: bool | None = None,
-                    on_chunk: Callable[[int], None] | None = None) -> MonteCarloResult:
+                    on_chunk: Callable[[int], None] | None = None,
+                    lock_timeout: float = 0.0, connect_timeout: float = 5.0,
+                    worker_timeout: float = 120.0) -> MonteCarloResult:
     """Monte Carlo of the 2029 encounter: N clones drawn from the covariance, on Dask.
 
     Clone ``k`` has parameters ``x0 + L z_k`` (:func:`sample_parameters`, ``z_k``
@@ -284,6 +447,20 @@ def run_monte_carlo(n_clones: int, seed: int, *, solution: OrbitSolution | None 
     n_clones, chunk_size, solution digest, force model, ephemeris files,
     epsilon); calling again with the same ``out`` resumes: finished chunks are
     read back, never recomputed, and a folder of another run is refused.
+
+    Durability: one run at a time owns ``out`` (an exclusive ``flock`` on ``out/.lock``,
+    released by the kernel if the process dies). At start, temporaries of
+    interrupted writes are removed and every finished chunk is verified against
+    the SHA-256 checksum it carries; a damaged chunk (truncated, empty, garbage,
+    altered values) is moved aside as ``chunk-NNNNNN.parquet.corrupt-<UTC time>``
+    with a :class:`CorruptChunkWarning` and recomputed. Chunks are submitted to
+    Dask in a bounded window; when Dask gives up on a chunk (``KilledWorker``)
+    or the cluster has no workers for ``worker_timeout`` seconds, the run ends
+    with :class:`WorkersLostError`, keeping every finished chunk.
+
+    Limits: at most :data:`MAX_CHUNKS` (10^6) chunks and :data:`MAX_CLONES`
+    (10^8) clones, and result columns (120 bytes a clone) within half the
+    machine's memory; checked before anything is allocated.
 
     Parameters
     ----------
@@ -317,6 +494,16 @@ def run_monte_carlo(n_clones: int, seed: int, *, solution: OrbitSolution | None 
         tqdm bar of chunks done (default: when stderr is a terminal).
     on_chunk : callable, optional
         Called with each chunk index once it is stored (for monitoring).
+    lock_timeout : float
+        How long to wait for another run holding ``out`` [s]; 0 (default)
+        refuses at once with :class:`RunLockedError`.
+    connect_timeout : float
+        How long to wait for a scheduler address to answer [s] (default 5).
+    worker_timeout : float
+        How long the cluster may have no workers before the run ends with
+        :class:`WorkersLostError` [s] (default 120: enough for an adaptive
+        cluster to start one).
+
 
     Returns
     -------
@@ -325,9 +512,20 @@ def run_monte_carlo(n_clones: int, seed: int, *, solution: OrbitSolution | None 
     Raises
     ------
     InputError
-        ``n_clones <= 0``, ``chunk_size <= 0``, bad seed, ``n_workers <= 0``.
+        ``n_clones <= 0``, ``chunk_size <= 0``, bad seed, ``n_workers <= 0``, a
+        bad scheduler, or a run beyond the size limits (the message gives the size).
+    OutputPathError
+        ``out`` is empty, a file, inside /proc, /sys or /dev, or not writable.
     IncompatibleRunError
         ``out`` holds another run.
+    ManifestError
+        ``out/manifest.json`` is damaged (the message says how to recover).
+    RunLockedError
+        Another process is running into ``out``.
+    SchedulerUnreachableError
+        No scheduler answered at the address within ``connect_timeout``.
+    WorkersLostError
+        Dask gave up on a chunk, or the cluster had no workers for ``worker_timeout``.
     ConvergenceError
         A clone has no 2029 approach or its integration failed.
     """
@@ -340,6 +538,16 @@ def run_monte_carlo(n_clones: int, seed: int, *, solution: OrbitSolution | None 
     epsilon = _nbody_epsilon(epsilon)
     seed = _check_seed(seed)
     n_clones, chunk_size = int(n_clones), int(chunk_size)
+    n_chunks = _check_size(n_clones, chunk_size)
+    for name, value in (("lock_timeout", lock_timeout), ("connect_timeout", connect_timeout),
+                        ("worker_timeout", worker_timeout)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating,
+                                                             np.integer)) \
+                or not math.isfinite(value) or value < 0 or (value == 0 and name != "lock_timeout"):
+            raise InputError(f"{name} must be a finite number of seconds "
+                             f"{'>= 0' if name == 'lock_timeout' else '> 0'}, got {value!r}")
+    _check_scheduler(scheduler)
+    out_path = check_output_folder(out, "out") if out is not None else None
     sol = solution if solution is not None else apophis()
     covariance_factor(sol.covariance)  # validate here, not in every worker
     _nominal(sol)
@@ -348,83 +556,93 @@ def run_monte_carlo(n_clones: int, seed: int, *, solution: OrbitSolution | None 
     params = _run_parameters(sol, seed, n_clones, chunk_size, force_names, eph.files,
                              float(epsilon))
     run_id = _run_id(params)
-    n_chunks = math.ceil(n_clones / chunk_size)
-    out_path = Path(out) if out is not None else None
     parts: dict[int, dict[str, np.ndarray]] = {}
     reused: list[int] = []
-    if out_path is not None:
-        _prepare_out(out_path, params)
-        for c, p in sorted(_finished_chunks(out_path).items()):
-            if c >= n_chunks:
-                raise IncompatibleRunError(f"{p} is beyond the {n_chunks} chunks of this run")
-            parts[c] = _read_chunk(p, run_id)
-            reused.append(c)
-    todo = [c for c in range(n_chunks) if c not in parts]
+    computed: list[int] = []
     serial = isinstance(scheduler, str) and scheduler == "serial"
     threads = numba_threads if numba_threads is not None else (None if serial else 1)
     spec = _ChunkSpec(sol, seed, n_clones, chunk_size, force_names, float(epsilon), threads)
     show = progress if progress is not None else sys.stderr.isatty()
-    bar = None
-    if show:
-        from tqdm import tqdm
 
-        bar = tqdm(total=n_chunks, initial=len(reused), unit="chunk", desc="Monte Carlo")
-
-    def store(res: dict[str, Any]) -> None:
-        c = int(res["chunk"])
-        if c in parts:  # a duplicate delivery is dropped: each chunk is stored once
-            return
-        if list(res["ephemeris_files"]) != list(eph.files):
-            raise IncompatibleRunError(
-                f"chunk {c} was computed with ephemeris files {res['ephemeris_files']}, the "
-                f"run uses {list(eph.files)}: install the same ephemerides on every worker")
+    with contextlib.ExitStack() as stack:
         if out_path is not None:
-            _write_chunk(out_path, c, res["columns"], run_id)
-        parts[c] = {k: np.asarray(res["columns"][k]) for k in RESULT_COLUMNS}
-        if bar is not None:
-            bar.update(1)
-        if on_chunk is not None:
-            on_chunk(c)
+            stack.enter_context(run_lock(out_path, lock_timeout))
+            clean_temporaries(out_path)
+            _prepare_out(out_path, params)
+            for c, p in sorted(_finished_chunks(out_path).items()):
+                if c >= n_chunks:
+                    raise IncompatibleRunError(f"{p} is beyond the {n_chunks} chunks of this run")
+                try:
+                    parts[c] = _read_chunk(p, run_id)
+                except CorruptChunkError as exc:
+                    move_aside(p, exc.reason)
+                    continue
+                reused.append(c)
+        todo = (c for c in range(n_chunks) if c not in parts)  # lazy: never a list of all
+        bar = None
+        if show:
+            from tqdm import tqdm
 
-    try:
-        if todo and serial:
+            bar = tqdm(total=n_chunks, initial=len(reused), unit="chunk", desc="Monte Carlo")
+            stack.callback(bar.close)
+
+        def store(res: dict[str, Any]) -> None:
+            c = int(res["chunk"])
+            if c in parts:  # a duplicate delivery is dropped: each chunk is stored once
+                return
+            if list(res["ephemeris_files"]) != list(eph.files):
+                raise IncompatibleRunError(
+                    f"chunk {c} was computed with ephemeris files {res['ephemeris_files']}, the "
+                    f"run uses {list(eph.files)}: install the same ephemerides on every worker")
+            if out_path is not None:
+                _write_chunk(out_path, c, res["columns"], run_id)
+            parts[c] = {k: np.asarray(res["columns"][k]) for k in RESULT_COLUMNS}
+            computed.append(c)
+            if bar is not None:
+                bar.update(1)
+            if on_chunk is not None:
+                on_chunk(c)
+
+        if len(parts) < n_chunks and serial:
             for c in todo:
                 store(_simulate_chunk(spec, c))
-        elif todo:
-            from distributed import as_completed
-
-            with _dask_client(scheduler, n_workers) as client:
-                futures = [client.submit(_simulate_chunk, spec, c,
-                                         key=f"apophis-mc-{run_id}-{c:06d}", pure=False)
-                           for c in todo]
-                for fut in as_completed(futures):
-                    store(fut.result())
-                    fut.release()
-    finally:
-        if bar is not None:
-            bar.close()
-    return MonteCarloResult(_assemble(parts), params, out_path, todo, reused,
+        elif len(parts) < n_chunks:
+            with _dask_client(scheduler, n_workers, float(connect_timeout)) as client:
+                _run_on_dask(client, spec, run_id, todo, store, lambda: len(parts), n_chunks,
+                             out_path, float(worker_timeout))
+    return MonteCarloResult(_assemble(parts), params, out_path, sorted(computed), reused,
                             _time.perf_counter() - t_start)
 
 
 def load_monte_carlo(out: str | os.PathLike) -> MonteCarloResult:
-    """Read the finished chunks of a run folder (complete or not).
+    """Read the finished chunks of a run folder (complete or not), each verified
+    against its SHA-256 checksum.
 
-    Only final ``chunk-NNNNNN.parquet`` names are read (never temporaries).
+    Only final ``chunk-NNNNNN.parquet`` names are read (never temporaries or chunks
+    moved aside as corrupt).
 
     Raises
     ------
     InputError
-        The folder has no manifest.
+        The folder does not exist, is not a folder, or has no manifest.
+    ManifestError
+        The manifest is damaged (the message says how to recover).
+    CorruptChunkError
+        A chunk is truncated, empty, not Parquet or altered (the message names it;
+        rerunning ``run_monte_carlo`` with this folder recomputes it).
     IncompatibleRunError
         A chunk file belongs to another run.
     """
     path = Path(out)
-    manifest = path / _MANIFEST
-    if not manifest.exists():
-        raise InputError(f"{path} has no {_MANIFEST}: not a Monte Carlo run folder")
-    body = json.loads(manifest.read_text())
-    params = body["parameters"]
+    if not path.is_dir():
+        raise InputError(f"{path} is not a folder: not a Monte Carlo run folder")
+    if not (path / "manifest.json").exists():
+        raise InputError(f"{path} has no manifest.json: not a Monte Carlo run folder")
+    params = read_manifest(path)["parameters"]
     run_id = _run_id(params)
-    parts = {c: _read_chunk(p, run_id) for c, p in _finished_chunks(path).items()}
+    try:
+        chunks = _finished_chunks(path)
+    except OSError as exc:
+        raise InputError(f"{path} cannot be listed: {exc.strerror or exc}") from None
+    parts = {c: _read_chunk(p, run_id) for c, p in chunks.items()}
     return MonteCarloResult(_assemble(parts), params, path, [], sorted(parts), 0.0)

@@ -212,12 +212,22 @@ class MonteCarloResult:
         Wall time of the call.
     """
 
-    columns: dict[str, np.ndarray]
-    parameters: dict
+    columns: dict[str, np.ndarray] = field(repr=False)
+    parameters: dict = field(repr=False)
     out: Path | None = None
-    computed_chunks: list[int] = field(default_factory=list)
-    reused_chunks: list[int] = field(default_factory=list)
+    computed_chunks: list[int] = field(default_factory=list, repr=False)
+    reused_chunks: list[int] = field(default_factory=list, repr=False)
     seconds: float = 0.0
+
+    def __repr__(self) -> str:
+        n = self.n_clones
+        head = f"<MonteCarloResult {n} of {self.parameters.get('n_clones', '?')} clones"
+        if n >= 2:
+            st = self.statistics()
+            d = st.distance_km
+            head += (f", distance {d['mean']:,.3f} +/- {d['sigma']:.3f} km (1 sigma), time "
+                     f"sigma {st.time_sigma_s:.3f} s")
+        return head + (f", out={str(self.out)!r}>" if self.out is not None else ">")
 
     @property
     def n_clones(self) -> int:

@@ -18,7 +18,8 @@ _SUBCOMMAND_MODULES: tuple[str, ...] = ("apophis_sim.rendezvous_cli",
                                            "apophis_sim.orbit_cli",
                                            "apophis_sim.approaches_cli",
                                            "apophis_sim.deflect_cli",
-                                           "apophis_sim.ephemeris_cli")
+                                           "apophis_sim.ephemeris_cli",
+                                           "apophis_sim.risk_cli")
 
 #: Search window of the 2029 encounter, and the reporting threshold.
 _FLYBY_UNTIL = "2029-04-20"

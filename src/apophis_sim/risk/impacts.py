@@ -79,7 +79,7 @@ def palermo_scale(log10_ip, energy_mt, years_to_impact) -> np.ndarray:
 def impact_probability(solution: OrbitSolution, until: Time = Time("2100-01-01", scale="tdb"),
                        *, bodies=("earth",), now: Time | None = None,
                        albedo: float | None = None, density_g_cm3: float = 2.6,
-                       **keyhole_kwargs) -> QTable:
+                       full_covariance: bool = True, **keyhole_kwargs) -> QTable:
     """Virtual impactors through the keyholes of the solution's deep encounter.
 
     Parameters
@@ -95,6 +95,11 @@ def impact_probability(solution: OrbitSolution, until: Time = Time("2100-01-01",
     albedo, density_g_cm3 : float
         Size and mass assumptions for the energy (albedo default: the solution's SBDB
         value, else 0.14).
+    full_covariance : bool
+        Also linearise the return at each virtual impactor over every direction of the
+        covariance (one variational integration per VI; default). Otherwise only the
+        LOV mass of the keyhole, which overestimates the IP when the outcome depends on
+        directions other than zeta (``lov_correlation`` < 1).
     **keyhole_kwargs
         Passed to :func:`keyholes` (``window``, ``max_k``, ``forces``, ...).
 
@@ -102,8 +107,10 @@ def impact_probability(solution: OrbitSolution, until: Time = Time("2100-01-01",
     -------
     QTable
         One row per virtual impactor, sorted by date: ``date`` (TDB), ``body``,
-        ``resonance``, ``sigma_lov`` (centre), ``width`` [m], ``ip``, ``log10_ip``,
-        ``v_impact`` [km/s], ``energy`` [Mt], ``palermo``. ``meta`` holds the
+        ``resonance``, ``sigma_lov`` (centre), ``width`` [m], ``ip``, ``log10_ip``
+        (full covariance), ``log10_ip_lov`` (LOV only), ``lov_correlation`` (of the
+        return coordinate with zeta: the LOV's share), ``v_impact`` [km/s],
+        ``energy`` [Mt], ``palermo``. ``meta`` holds the
         cumulative IP and Palermo scale, the assumptions, the searched window and
         what the keyhole search could not resolve.
     """
@@ -128,13 +135,18 @@ def impact_probability(solution: OrbitSolution, until: Time = Time("2100-01-01",
     now = now if now is not None else Time.now()
     centre = np.asarray(kh["sigma_lov"], dtype=np.float64)
     half = np.asarray(kh["width"].to_value(u.km)) / sig_z / 2.0
-    lo, hi = centre - half, centre + half
-    # P(lo < s < hi) in log space: mirror to the lower tail, where log_ndtr is accurate.
-    a = np.where(centre > 0, -hi, lo)
-    b = np.where(centre > 0, -lo, hi)
-    la, lb = log_ndtr(a), log_ndtr(b)
-    with np.errstate(divide="ignore"):
-        log_ip = lb + np.log1p(-np.exp(la - lb))
+    # 1. Along the LOV only (the keyhole's Gaussian mass on the line).
+    log_ip_lov = _log_interval(centre - half, centre + half)
+    # 2. With every direction of the covariance: the return's b-plane coordinate zeta'
+    #    linearised at the virtual impactor (the keyhole-centre orbit), its spread over
+    #    the whole covariance, and the impact chord |zeta' - zeta'_c| < sqrt(b_c^2 - xi'^2).
+    log_ip = np.array(log_ip_lov, dtype=np.float64)
+    corr = np.full(len(kh), np.nan)
+    if full_covariance:
+        for k in range(len(kh)):
+            res = _vi_log_ip(solution, kh, k, keyhole_kwargs)
+            if res is not None:
+                log_ip[k], corr[k] = res
     log10_ip = log_ip / _LN10
     ip = np.exp(log_ip)
     t = QTable()
@@ -145,6 +157,8 @@ def impact_probability(solution: OrbitSolution, until: Time = Time("2100-01-01",
     t["width"] = kh["width"]
     t["ip"] = ip
     t["log10_ip"] = log10_ip
+    t["log10_ip_lov"] = np.asarray(log_ip_lov) / _LN10
+    t["lov_correlation"] = corr
     t["v_impact"] = kh["v_impact"]
     if solution.H is not None and len(kh):
         energy = impact_energy_mt(float(solution.H), kh["v_impact"].to_value(u.km / u.s),
@@ -171,3 +185,56 @@ def impact_probability(solution: OrbitSolution, until: Time = Time("2100-01-01",
         "now": now.tdb.iso,
     })
     return t
+
+
+def _log_interval(lo, hi) -> np.ndarray:
+    """log P(lo < N(0,1) < hi), accurate in either tail (mirror to the lower one)."""
+    lo = np.asarray(lo, dtype=np.float64)
+    hi = np.asarray(hi, dtype=np.float64)
+    upper = (lo + hi) > 0
+    a = np.where(upper, -hi, lo)
+    b = np.where(upper, -lo, hi)
+    la, lb = log_ndtr(a), log_ndtr(b)
+    with np.errstate(divide="ignore"):
+        return lb + np.log1p(-np.exp(la - lb))
+
+
+def _vi_log_ip(solution: OrbitSolution, kh, k: int, kwargs) -> tuple[float, float] | None:
+    """log IP of keyhole ``k`` with the full covariance, and the LOV correlation."""
+    from ..uncertainty.linear import parameter_space, variational_approaches
+    from .keyholes import _moved, line_of_variations
+
+    lov = line_of_variations(solution, forces=kwargs.get("forces"),
+                             ephemeris=kwargs.get("ephemeris"), epsilon=kwargs.get("epsilon"))
+    zeta_c = float(kh["zeta"][k].to_value(u.km))
+    p_star = lov.parameters(zeta_c - lov.zeta_km)[0]
+    vi = _moved(solution, p_star)
+    body = str(kh["body"][k])
+    t_ret = kh["return_date"][k].tdb
+    evs = variational_approaches(vi, t_ret + 60 * u.day, bodies=(body,), max_distance_au=0.05,
+                                 forces=kwargs.get("forces"), ephemeris=kwargs.get("ephemeris"),
+                                 epsilon=kwargs.get("epsilon"))
+    evs = [e for e in evs if abs(e.jd1 + e.t_rel - t_ret.jd) < 30.0]
+    if not evs:
+        return None
+    ev = min(evs, key=lambda e: e.distance_au)
+    if not np.all(np.isfinite(ev.nominal[2:])):
+        return None
+    jac = parameter_space(ev.state_jacobian, vi)      # (t, d, xi', zeta') per parameter
+    g = jac[3]
+    cov = solution.covariance
+    sig_f = math.sqrt(float(g @ cov @ g))
+    if sig_f == 0.0:
+        return None
+    x0 = np.array([float(solution.nominal_elements[lab]) for lab in solution.covariance_labels])
+    f0 = ev.nominal[3] + float(g @ (x0 - p_star))       # zeta' of the nominal, linearised
+    xi_r = ev.nominal[2]
+    chord2 = ev.capture_radius_km ** 2 - xi_r ** 2
+    if chord2 <= 0:
+        return None
+    half = math.sqrt(chord2)
+    lo = (-half - f0) / sig_f
+    hi = (half - f0) / sig_f
+    k_zeta = lov.jacobian[1]
+    corr = float(g @ cov @ k_zeta) / (sig_f * math.sqrt(float(k_zeta @ cov @ k_zeta)))
+    return float(_log_interval(lo, hi)), abs(corr)

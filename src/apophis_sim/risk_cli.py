@@ -1,0 +1,151 @@
+"""``apophis-sim risk``: keyholes of the 2029 encounter and the virtual impactors they make
+(CLI layer over :func:`apophis_sim.risk.impact_probability` and
+:func:`apophis_sim.risk.keyholes`). Dates are shown in UTC.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+__all__ = ["register"]
+
+
+def _year(text: str) -> int:
+    try:
+        y = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a year such as 2100, got {text!r}") from None
+    if not 2030 <= y <= 2600:
+        raise argparse.ArgumentTypeError(f"--until must be a year in 2030..2600, got {y}")
+    return y
+
+
+def _km(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a distance in km, got {text!r}") from None
+    if not (v > 0 and math.isfinite(v)):
+        raise argparse.ArgumentTypeError(f"expected a positive distance in km, got {text!r}")
+    return v
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "risk", help="keyholes of the 2029 flyby and the impact probabilities through them",
+        description="Search the 2029 b-plane of the solution (default JPL #220) for impact "
+                    "keyholes of returns before --until (Valsecchi circles refined with the "
+                    "full n-body model along the line of variations) and give the virtual "
+                    "impactors' probabilities, energies and Palermo scale.")
+    p.add_argument("--sbdb", metavar="FILE", default=None,
+                   help="SBDB API JSON file (default: JPL #220 of 99942 Apophis)")
+    p.add_argument("--until", type=_year, default=2100, help="horizon year (default 2100)")
+    p.add_argument("--window", type=_km, default=2000.0, metavar="KM",
+                   help="search keyholes within this distance of the nominal along the LOV "
+                        "(default 2000 km)")
+    p.add_argument("--moon", action="store_true", help="also Moon impacts")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--plots", metavar="DIR", default=None,
+                   help="write risk_keyholes.png (b-plane map and zooms) into DIR")
+    p.set_defaults(func=run_risk)
+
+
+def run_risk(args: argparse.Namespace) -> int:
+    import astropy.units as u
+    from astropy.time import Time
+
+    from .errors import InputError
+    from .risk import impact_probability
+    from .solution import OrbitSolution, apophis
+    from .time import quiet_utc, utc_iso
+
+    out = None
+    if args.plots is not None:
+        out = Path(args.plots)
+        if str(args.plots) == "" or (out.exists() and not out.is_dir()):
+            raise InputError(f"--plots: {str(args.plots)!r} is not a folder")
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            (out / ".w").write_bytes(b"")
+            (out / ".w").unlink()
+        except OSError as exc:
+            raise InputError(f"--plots: cannot write into {str(out)!r} "
+                             f"({exc.strerror or exc})") from None
+    sol = apophis() if args.sbdb is None else OrbitSolution.from_sbdb(Path(args.sbdb))
+    bodies = ("earth", "moon") if args.moon else ("earth",)
+    now = Time.now()
+    ip = impact_probability(sol, Time(f"{args.until}-01-01", scale="tdb"), bodies=bodies,
+                            now=now, window=args.window * u.km)
+    meta = ip.meta
+    with quiet_utc(announce=False):
+        rows = [{"date_utc": utc_iso(r["date"], 0), "body": str(r["body"]),
+                 "resonance": str(r["resonance"]), "sigma_lov": float(r["sigma_lov"]),
+                 "width_m": float(r["width"].to_value(u.m)), "ip": float(r["ip"]),
+                 "log10_ip": float(r["log10_ip"]),
+                 "v_impact_km_s": float(r["v_impact"].to_value(u.km / u.s)),
+                 "energy_mt": float(getattr(r["energy"], "value", r["energy"])),
+                 "palermo": float(r["palermo"])} for r in ip]
+    report = {"object": meta["object"], "solution": meta["solution"],
+              "encounter_utc": meta["encounter_utc"], "until": args.until,
+              "window_km": meta["window_km"], "virtual_impactors": rows,
+              "cumulative_ip": meta["cumulative_ip"],
+              "cumulative_log10_ip": meta["cumulative_log10_ip"],
+              "assumptions": meta["assumptions"], "method": meta["method"],
+              "unresolved": meta["unresolved"]}
+    if out is not None:
+        report["plots"] = [str(_plot(out, sol, args))]
+    if args.json:
+        print(json.dumps(report, indent=1, default=str))
+        return 0
+    print(f"{report['object']} {report['solution']}: keyholes of the {report['encounter_utc']} "
+          f"UTC encounter, returns before {args.until}, within {report['window_km']:g} km of "
+          f"the nominal along the line of variations")
+    if not rows:
+        print("  no impact keyhole found in the window")
+    for r in rows:
+        lg = r["log10_ip"]
+        ip_txt = f"{r['ip']:.3g}" if r["ip"] > 0 else f"1e{lg:.0f}"
+        print(f"  {r['date_utc']} UTC {r['body']:<5s} {r['resonance']:>6s}  "
+              f"{r['sigma_lov']:+10.2f} sigma  width {r['width_m']:8.1f} m  IP {ip_txt:>10s}  "
+              f"{r['energy_mt']:8.0f} Mt at {r['v_impact_km_s']:.2f} km/s  Palermo "
+              f"{r['palermo']:.4g}")
+    lg = report["cumulative_log10_ip"]
+    print(f"  cumulative IP: {report['cumulative_ip']:.3g} (log10 {lg:.4g}); "
+          f"{report['assumptions']}")
+    if report["unresolved"]:
+        print(f"  not covered: {len(report['unresolved'])} resonances the search could not "
+              f"resolve (see --json), returns after an intermediate encounter")
+    for path in report.get("plots", []):
+        print(f"  wrote {path}")
+    return 0
+
+
+def _plot(out: Path, sol, args) -> Path:
+    import astropy.units as u
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from astropy.time import Time
+
+    from .plotting import plot_keyhole_map, plot_keyhole_zoom
+    from .risk import keyholes
+
+    tab = keyholes(sol, Time(f"{args.until}-01-01", scale="tdb"), window=args.window * u.km)
+    fig = plt.figure(figsize=(9.5, 5.6), constrained_layout=True)
+    gs = fig.add_gridspec(2, 2, width_ratios=[1.6, 1])
+    ax = fig.add_subplot(gs[:, 0])
+    plot_keyhole_map(ax, tab)
+    ax.set_title(f"{sol.name} 2029 b-plane: impact keyholes to {args.until}", fontsize=9)
+    plot_keyhole_zoom(fig.add_subplot(gs[0, 1]), tab, half_width_km=4.0)
+    if len(tab):
+        row = int(np.argmin(np.abs(tab["distance"])))
+        plot_keyhole_zoom(fig.add_subplot(gs[1, 1]), tab, centre=row, half_width_km=4.0)
+    path = out / "risk_keyholes.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

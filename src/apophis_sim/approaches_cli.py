@@ -12,21 +12,14 @@ import math
 import sys
 from pathlib import Path
 
+from ._cli_common import (add_solution_args, load_solution, output_folder, positive_float,
+                          utc_date)
+
 __all__ = ["register"]
 
 _COLUMNS = ("body", "time_utc", "time_3sigma", "distance", "distance_min_3sigma",
             "distance_max_3sigma", "v_rel", "v_inf", "b_t", "b_r", "b_smaa", "b_smia",
             "b_theta", "sigma_to_disc", "ip_linear", "linear")
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,15 +29,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "--start and --stop (UTC dates), with JPL CAD's columns and Horizons' "
                     "extended B-plane ones, by linear mapping of the solution's covariance "
                     "through the n-body state transition matrix.")
-    p.add_argument("--sbdb", metavar="FILE", default=None,
-                   help="SBDB API JSON file (default: JPL #220 of 99942 Apophis)")
-    p.add_argument("--drop-unsupported", action="store_true",
-                   help="drop model parameters the propagator does not model")
+    add_solution_args(p)
     p.add_argument("--start", default=None, help="UTC date (default: the solution's epoch)")
     p.add_argument("--stop", default="2100-01-01", help="UTC date (default 2100-01-01)")
     p.add_argument("--bodies", default="earth,moon",
                    help="comma-separated bodies (default earth,moon)")
-    p.add_argument("--max-distance", type=_positive_float, default=0.05, metavar="AU",
+    p.add_argument("--max-distance", type=positive_float, default=0.05, metavar="AU",
                    help="list approaches closer than this [au] (default 0.05, as CAD)")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print JSON (one object per row)")
@@ -55,63 +45,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_approaches)
 
 
-def _utc(text: str | None, name: str):
-    from astropy.time import Time
-
-    from .errors import TimeInputError
-    from .time import quiet_utc
-
-    if text is None:
-        return None
-    try:
-        with quiet_utc(announce=False):
-            return Time(text, scale="utc").tdb
-    except ValueError as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise TimeInputError(f"--{name}: cannot read {text!r} as a UTC date (use ISO, e.g. "
-                             f"2029-04-13; {first})") from None
-
-
-def _check_out(path: str) -> Path:
-    from .errors import InputError
-
-    out = Path(path)
-    if str(path) == "":
-        raise InputError("--plots: give a folder name")
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--plots: {str(out)!r} is a file, not a folder")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".apophis-sim-write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise InputError(f"--plots: cannot write into {str(out)!r} "
-                         f"({exc.strerror or exc})") from None
-    return out
-
-
 def run_approaches(args: argparse.Namespace) -> int:
     import astropy.units as u
 
-    from .errors import UnsupportedModelError
-    from .solution import OrbitSolution, apophis
     from .tables import approaches
 
-    out = _check_out(args.plots) if args.plots is not None else None
-    if args.sbdb is None:
-        sol = apophis()
-    else:
-        try:
-            sol = OrbitSolution.from_sbdb(
-                Path(args.sbdb), unsupported="drop" if args.drop_unsupported else "raise")
-        except UnsupportedModelError as exc:
-            raise UnsupportedModelError(
-                exc.parameters,
-                f"{args.sbdb}: the solution has parameters apophis_sim does not model "
-                f"({', '.join(exc.parameters)}); rerun with --drop-unsupported") from None
+    out = output_folder(args.plots)
+    sol = load_solution(args)
     bodies = tuple(b.strip().lower() for b in args.bodies.split(",") if b.strip())
-    tab = approaches(sol, _utc(args.start, "start"), _utc(args.stop, "stop"), bodies=bodies,
+    tab = approaches(sol, utc_date(args.start, "--start"), utc_date(args.stop, "--stop"),
+                     bodies=bodies,
                      max_distance=args.max_distance * u.au)
     if out is not None:
         tab.meta["plots"] = [str(p) for p in _plots(out, sol, tab)]

@@ -11,6 +11,8 @@ import argparse
 import json
 from pathlib import Path
 
+from ._cli_common import add_solution_args, load_solution, output_folder, utc_date
+
 __all__ = ["register"]
 
 
@@ -39,8 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--frame", choices=("rtn", "icrf"), default="rtn",
                    help="axes of --dv (default rtn)")
     p.add_argument("--at", required=True, help="UTC date of the impulse (before the flyby)")
-    p.add_argument("--sbdb", metavar="FILE", default=None,
-                   help="SBDB API JSON file (default: JPL #220 of 99942 Apophis)")
+    add_solution_args(p, drop=False)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--plots", metavar="DIR", default=None,
                    help="write deflection_map.png (mm/s per km of miss-distance change "
@@ -51,33 +52,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_deflect(args: argparse.Namespace) -> int:
     import astropy.units as u
     import numpy as np
-    from astropy.time import Time
 
-    from .errors import InputError, TimeInputError
+    from .errors import InputError
     from .risk import deflect, deflection_map
-    from .solution import OrbitSolution, apophis
-    from .time import quiet_utc, utc_iso
+    from .time import utc_iso
     from .uncertainty import linear_encounter
 
-    out = None
-    if args.plots is not None:
-        out = Path(args.plots)
-        if out.exists() and not out.is_dir():
-            raise InputError(f"--plots: {str(out)!r} is a file, not a folder")
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-            (out / ".w").write_bytes(b"")
-            (out / ".w").unlink()
-        except OSError as exc:
-            raise InputError(f"--plots: cannot write into {str(out)!r} "
-                             f"({exc.strerror or exc})") from None
-    try:
-        with quiet_utc(announce=False):
-            at = Time(args.at, scale="utc").tdb
-    except ValueError:
-        raise TimeInputError(f"--at: cannot read {args.at!r} as a UTC date (use ISO, e.g. "
-                             f"2028-04-13)") from None
-    sol = apophis() if args.sbdb is None else OrbitSolution.from_sbdb(Path(args.sbdb))
+    out = output_folder(args.plots)
+    at = utc_date(args.at, "--at")
+    sol = load_solution(args)
     before = linear_encounter(sol)
     if at.jd >= before.time.jd - 1.0:
         raise InputError(f"--at must be at least a day before the encounter "

@@ -11,6 +11,8 @@ import argparse
 import json
 from pathlib import Path
 
+from ._cli_common import add_solution_args, load_solution, output_folder, utc_date
+
 __all__ = ["register"]
 
 #: Default report times for the shipped Apophis solution (UTC): the 2029 flyby and after.
@@ -26,11 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "<object>&cov=mat&phys-par=1&full-prec=1), compute its Earth MOID and map "
                     "its covariance through the n-body state transition matrix to the "
                     "requested times (UTC).")
-    p.add_argument("--sbdb", metavar="FILE", default=None,
-                   help="SBDB API JSON file (default: JPL #220 of 99942 Apophis)")
-    p.add_argument("--drop-unsupported", action="store_true",
-                   help="drop model parameters the propagator does not model (e.g. Bennu's "
-                        "RHO/AMRAT) and marginalise the covariance, instead of refusing")
+    add_solution_args(p)
     p.add_argument("--at", metavar="DATE", nargs="+", default=None,
                    help="UTC dates (ISO, e.g. 2029-04-13 or '2029-04-13 21:45') for the "
                         "uncertainty (default: the epoch, and for Apophis the 2029 flyby, "
@@ -45,18 +43,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _times(dates: list[str] | None, sol):
     from astropy.time import Time
 
-    from .errors import TimeInputError
-    from .time import quiet_utc
-
     if dates is None:
         dates = list(_APOPHIS_TIMES) if "99942" in sol.name else []
-    try:
-        with quiet_utc(announce=False):
-            extra = Time(dates, scale="utc").tdb if dates else None
-    except ValueError as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise TimeInputError(f"--at: cannot read {dates!r} as UTC dates (use ISO, e.g. "
-                             f"2029-04-13 or '2029-04-13 21:45'; {first})") from None
+    extra = utc_date(dates, "--at") if dates else None
     epoch = sol.state.epoch.tdb
     if extra is None:
         return Time([epoch.jd1], [epoch.jd2], format="jd", scale="tdb")
@@ -68,24 +57,11 @@ def run_orbit(args: argparse.Namespace) -> int:
     import astropy.units as u
 
     from .elements import moid
-    from .solution import OrbitSolution, apophis
     from .time import utc_iso
     from .uncertainty.linear import covariance_at
 
-    from .errors import UnsupportedModelError
-
-    if args.sbdb is None:
-        sol = apophis()
-    else:
-        try:
-            sol = OrbitSolution.from_sbdb(
-                Path(args.sbdb), unsupported="drop" if args.drop_unsupported else "raise")
-        except UnsupportedModelError as exc:
-            raise UnsupportedModelError(
-                exc.parameters,
-                f"{args.sbdb}: the solution has parameters apophis_sim does not model "
-                f"({', '.join(exc.parameters)}); rerun with --drop-unsupported to drop them "
-                f"(the covariance is marginalised over them)") from None
+    out = output_folder(args.plots)
+    sol = load_solution(args)
     times = _times(args.at, sol)
     m = moid(sol)
     cov = covariance_at(sol, times) if sol.covariance.size else None
@@ -113,8 +89,8 @@ def run_orbit(args: argparse.Namespace) -> int:
             report["uncertainty_1sigma_km"].append({
                 "utc": utc_iso(times[k], 0), "radial": float(rtn[k, 0]),
                 "along_track": float(rtn[k, 1]), "normal": float(rtn[k, 2])})
-    if args.plots:
-        report["plots"] = [str(p) for p in _write_plot(Path(args.plots), sol, times)]
+    if out is not None:
+        report["plots"] = [str(p) for p in _write_plot(out, sol, times)]
     if args.json:
         print(json.dumps(report, indent=1))
         return 0
@@ -166,15 +142,10 @@ def _write_plot(out: Path, sol, times) -> list[Path]:
     import numpy as np
     from astropy.time import Time
 
-    from .errors import InputError
     from .plotting import plot_uncertainty_growth
     from .time import utc_iso
     from .uncertainty.linear import covariance_at
 
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"--plots: cannot create {str(out)!r}: {exc.strerror}") from None
     t0 = sol.state.epoch.tdb
     span = float((times[-1] - t0).to_value(u.day)) if len(times) > 1 else 365.25
     if span == 0.0:

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
+
+from ._cli_common import add_solution_args, load_solution, output_folder, positive_float
 
 __all__ = ["register"]
 
@@ -23,16 +24,6 @@ def _year(text: str) -> int:
     return y
 
 
-def _km(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a distance in km, got {text!r}") from None
-    if not (v > 0 and math.isfinite(v)):
-        raise argparse.ArgumentTypeError(f"expected a positive distance in km, got {text!r}")
-    return v
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "risk", help="keyholes of the 2029 flyby and the impact probabilities through them",
@@ -40,10 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "keyholes of returns before --until (Valsecchi circles refined with the "
                     "full n-body model along the line of variations) and give the virtual "
                     "impactors' probabilities, energies and Palermo scale.")
-    p.add_argument("--sbdb", metavar="FILE", default=None,
-                   help="SBDB API JSON file (default: JPL #220 of 99942 Apophis)")
+    add_solution_args(p, drop=False)
     p.add_argument("--until", type=_year, default=2100, help="horizon year (default 2100)")
-    p.add_argument("--window", type=_km, default=2000.0, metavar="KM",
+    p.add_argument("--window", type=positive_float, default=2000.0, metavar="KM",
                    help="search keyholes within this distance of the nominal along the LOV "
                         "(default 2000 km)")
     p.add_argument("--moon", action="store_true", help="also Moon impacts")
@@ -57,24 +47,11 @@ def run_risk(args: argparse.Namespace) -> int:
     import astropy.units as u
     from astropy.time import Time
 
-    from .errors import InputError
     from .risk import impact_probability
-    from .solution import OrbitSolution, apophis
     from .time import quiet_utc, utc_iso
 
-    out = None
-    if args.plots is not None:
-        out = Path(args.plots)
-        if str(args.plots) == "" or (out.exists() and not out.is_dir()):
-            raise InputError(f"--plots: {str(args.plots)!r} is not a folder")
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-            (out / ".w").write_bytes(b"")
-            (out / ".w").unlink()
-        except OSError as exc:
-            raise InputError(f"--plots: cannot write into {str(out)!r} "
-                             f"({exc.strerror or exc})") from None
-    sol = apophis() if args.sbdb is None else OrbitSolution.from_sbdb(Path(args.sbdb))
+    out = output_folder(args.plots)
+    sol = load_solution(args)
     bodies = ("earth", "moon") if args.moon else ("earth",)
     now = Time.now()
     ip = impact_probability(sol, Time(f"{args.until}-01-01", scale="tdb"), bodies=bodies,

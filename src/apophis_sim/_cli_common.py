@@ -1,0 +1,91 @@
+"""What the ``apophis-sim`` subcommands share: loading a solution, reading UTC dates,
+checking an output folder before anything is computed, and argparse number types."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+__all__ = ["load_solution", "utc_date", "output_folder", "positive_float", "add_solution_args"]
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def add_solution_args(parser: argparse.ArgumentParser, *, drop: bool = True) -> None:
+    """``--sbdb FILE`` (and ``--drop-unsupported``) for commands that take a solution."""
+    parser.add_argument("--sbdb", metavar="FILE", default=None,
+                        help="SBDB API JSON file (default: JPL #220 of 99942 Apophis)")
+    if drop:
+        parser.add_argument("--drop-unsupported", action="store_true",
+                            help="drop model parameters the propagator does not model (e.g. "
+                                 "Bennu's RHO/AMRAT) and marginalise the covariance, instead "
+                                 "of refusing")
+
+
+def load_solution(args: argparse.Namespace):
+    """The shipped JPL #220, or ``--sbdb FILE`` with the CLI's own hint when the file's
+    model has parameters the propagator does not model."""
+    from .errors import UnsupportedModelError
+    from .solution import OrbitSolution, apophis
+
+    if getattr(args, "sbdb", None) is None:
+        return apophis()
+    drop = bool(getattr(args, "drop_unsupported", False))
+    try:
+        return OrbitSolution.from_sbdb(Path(args.sbdb), unsupported="drop" if drop else "raise")
+    except UnsupportedModelError as exc:
+        raise UnsupportedModelError(
+            exc.parameters,
+            f"{args.sbdb}: the solution has parameters apophis_sim does not model "
+            f"({', '.join(exc.parameters)}); rerun with --drop-unsupported to drop them "
+            f"(the covariance is marginalised over them)") from None
+
+
+def utc_date(text, option: str):
+    """A calendar date (or dates) typed by a person, read as UTC -> Time (TDB scale)."""
+    from astropy.time import Time
+
+    from .errors import TimeInputError
+    from .time import quiet_utc
+
+    if text is None:
+        return None
+    try:
+        with quiet_utc(announce=False):
+            return Time(text, scale="utc").tdb
+    except ValueError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise TimeInputError(f"{option}: cannot read {text!r} as UTC (use ISO dates, e.g. "
+                             f"2029-04-13 or '2029-04-13 21:45'; {first})") from None
+
+
+def output_folder(path: str | None, option: str = "--plots") -> Path | None:
+    """Create and probe an output folder before anything is computed (one-line errors)."""
+    from .errors import InputError
+
+    if path is None:
+        return None
+    if str(path) == "":
+        raise InputError(f"{option}: give a folder name")
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{option}: {str(out)!r} is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".apophis-sim-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise InputError(f"{option}: cannot write into {str(out)!r} "
+                         f"({exc.strerror or exc})") from None
+    return out

@@ -216,8 +216,10 @@ def _converge_variations(x0, v0, a0, b, g, dt, jacs, forcing, xs, vs, at):
 def _range_rate(x0, v0, a0, b, t, dt, h, jd0, tabs, body, xp, vp, bp, bv):
     """rho . rho_dot of the particle (row 0) w.r.t. table body ``body`` at fraction h;
     fills xp, vp (particle, row 0) and bp, bv (body)."""
-    _dense_x(x0, v0, a0, b, dt, h, 1, xp)
-    _dense_v(v0, a0, b, dt, h, 1, vp)
+    # np.int64(1), not the literal 1: a literal would compile a second
+    # specialisation of _dense_x/_dense_v (Literal[int](1)) for this call site.
+    _dense_x(x0, v0, a0, b, dt, h, np.int64(1), xp)
+    _dense_v(v0, a0, b, dt, h, np.int64(1), vp)
     body_posvel(tabs[0], tabs[1], tabs[2], tabs[3], body, jd0, t + h * dt, bp, bv)
     return ((xp[0, 0] - bp[0]) * (vp[0, 0] - bv[0]) + (xp[0, 1] - bp[1]) * (vp[0, 1] - bv[1])
             + (xp[0, 2] - bp[2]) * (vp[0, 2] - bv[2]))

@@ -30,15 +30,18 @@ def _flyby(args: argparse.Namespace) -> int:
     import astropy.units as u
     from astropy.time import Time
 
+    from ._compilewatch import CompileWatch
     from .encounter import analyse_flyby
     from .nbody import apophis
     from .time import UTC_ASSUMPTION, UTCAssumptionWarning, quiet_utc
 
-    forces = _parse_forces(args.forces)
-    sol = apophis()
+    forces = _parse_forces(args.forces)  # validated before anything is computed
     t0 = _time.perf_counter()
-    with warnings.catch_warnings(record=True) as caught:
+    # The first run compiles the kernels (numba caches them): say so at once on
+    # stderr, and report the compile time apart from the run time.
+    with warnings.catch_warnings(record=True) as caught, CompileWatch() as jit:
         warnings.simplefilter("always")
+        sol = apophis()
         an = analyse_flyby(sol, Time(_FLYBY_UNTIL, scale="tdb"), "earth", also=("moon",),
                            max_distance=_FLYBY_MAX_DISTANCE_AU * u.au, forces=forces)
         table = an.approaches
@@ -66,6 +69,8 @@ def _flyby(args: argparse.Namespace) -> int:
 
             paths = write_flyby_figures(an, args.plots)
     elapsed = _time.perf_counter() - t0
+    timing = {"run_s": round(elapsed - jit.seconds, 3), "compile_s": round(jit.seconds, 3),
+              "kernels_compiled": jit.kernels}
     notes = sorted({str(w.message) for w in caught
                     if issubclass(w.category, UserWarning) and "apophis_sim" in w.category.__module__})
     utc_note = any(issubclass(w.category, UTCAssumptionWarning) for w in caught)
@@ -96,6 +101,7 @@ def _flyby(args: argparse.Namespace) -> int:
         out["orbit_change"] = change
         out["brightness"] = brightness
         out["model"] = model
+        out["timing"] = timing
         if utc_note:
             out["utc_note"] = UTC_ASSUMPTION
         if notes:
@@ -118,7 +124,10 @@ def _flyby(args: argparse.Namespace) -> int:
     print(f"peak brightness (geocentric): V = {an.peak_magnitude:.2f} at {peak_utc} UTC")
     print(f"model: forces {', '.join(model['forces'])}; ephemerides "
           f"{', '.join(model['ephemeris_files'])}; {model['integrator']}, epsilon "
-          f"{model['epsilon']:g}, {model['steps']} steps, {elapsed:.2f} s")
+          f"{model['epsilon']:g}, {model['steps']} steps")
+    print(f"time: run {timing['run_s']:.2f} s; "
+          + (f"compile {jit.seconds:.1f} s ({jit.kernels} kernels, first run only: cached)"
+             if jit.kernels else "kernels from the cache"))
     for p in paths:
         print(f"wrote {p}")
     if utc_note:

@@ -537,8 +537,10 @@ class Ephemeris:
 
         jd1, jd2 = np.broadcast_arrays(np.asarray(jd1, dtype=float), np.asarray(jd2, dtype=float))
         shape = jd1.shape
-        jd1 = np.ascontiguousarray(jd1.ravel())
-        jd2 = np.ascontiguousarray(jd2.ravel())
+        # Always fresh writable C arrays: a read-only view (astropy's Time arrays
+        # often are) would compile a second specialisation of the kernel.
+        jd1 = np.array(jd1, dtype=np.float64).ravel()
+        jd2 = np.array(jd2, dtype=np.float64).ravel()
         pos = np.zeros((jd1.size, 3))
         vel = np.zeros((jd1.size, 3))
         if jd1.size:

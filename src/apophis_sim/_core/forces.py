@@ -61,7 +61,7 @@ N_CONSTS = 13
 JAC_COLS = 9
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def _zonal(dx, dy, dz, gm, radius, j2, j3, j4, px, py, pz, a, jac, want_jac):
     """Add the J2 (J3, J4) acceleration of an oblate body to a (3,).
 
@@ -128,7 +128,7 @@ def _zonal(dx, dy, dz, gm, radius, j2, j3, j4, px, py, pz, a, jac, want_jac):
                               + pi * (ap_r * rj + ap_u * gu))
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def _pole(ra_deg, dec_deg):
     """Unit vector (ICRF) of a pole given by its right ascension and declination [deg]."""
     ra = math.radians(ra_deg)
@@ -209,7 +209,7 @@ def _nongrav(rx, ry, rz, vx, vy, vz, ng, consts, a, jac, want_jac):
             ng[0] * drh2 + ng[1] * dt2 + ng[2] * dn2)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def _point_mass_jac(dx, dy, dz, gm_j, jac):
     """Add d a / d r of a point mass, -GM (I / d^3 - 3 d d^T / d^5), to jac[:, 0:3]."""
     r2 = dx * dx + dy * dy + dz * dz

@@ -42,7 +42,8 @@ import numpy as np
 from .chebyshev import body_posvel
 from .forces import JAC_COLS, accel
 
-__all__ = ["integrate", "NO_FORCING", "ST_OK", "ST_MAX_STEPS", "ST_STEP_UNDERFLOW", "ST_NONFINITE",
+__all__ = ["integrate", "integrate_serial", "integrate_parallel", "PARALLEL_MIN_PARTICLES",
+           "NO_FORCING", "ST_OK", "ST_MAX_STEPS", "ST_STEP_UNDERFLOW", "ST_NONFINITE",
            "ST_EVENT_OVERFLOW", "EV_COLS"]
 
 ST_OK = 0
@@ -93,7 +94,27 @@ _MAX_PC_ITER = 12
 NO_FORCING = -1
 
 
-@nb.njit(cache=True, inline="always")
+# Element loops instead of ``dst[...] = src``: numba's array-to-array setitem
+# compiles its broadcasting and its error messages (string building) at every
+# site, which was ~4 s of the integrator's first compile.
+@nb.njit(cache=True)
+def _copy2(src, dst):
+    """dst[:, :] = src for same-shape 2-d arrays."""
+    for i in range(src.shape[0]):
+        for j in range(src.shape[1]):
+            dst[i, j] = src[i, j]
+
+
+@nb.njit(cache=True)
+def _copy3(src, dst):
+    """dst[:, :, :] = src for same-shape 3-d arrays."""
+    for i in range(src.shape[0]):
+        for j in range(src.shape[1]):
+            for k in range(src.shape[2]):
+                dst[i, j, k] = src[i, j, k]
+
+
+@nb.njit(cache=True)
 def _dense_x(x0, v0, a0, b, dt, h, nr, out):
     """Positions of rows 0..nr-1 at fraction h of the step (Gauss-Radau polynomial)."""
     for r in range(nr):
@@ -104,7 +125,7 @@ def _dense_x(x0, v0, a0, b, dt, h, nr, out):
             out[r, k] = x0[r, k] + (s * dt * h / 2.0 + v0[r, k]) * dt * h
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def _dense_v(v0, a0, b, dt, h, nr, out):
     """Velocities of rows 0..nr-1 at fraction h of the step."""
     for r in range(nr):
@@ -195,8 +216,10 @@ def _converge_variations(x0, v0, a0, b, g, dt, jacs, forcing, xs, vs, at):
 def _range_rate(x0, v0, a0, b, t, dt, h, jd0, tabs, body, xp, vp, bp, bv):
     """rho . rho_dot of the particle (row 0) w.r.t. table body ``body`` at fraction h;
     fills xp, vp (particle, row 0) and bp, bv (body)."""
-    _dense_x(x0, v0, a0, b, dt, h, 1, xp)
-    _dense_v(v0, a0, b, dt, h, 1, vp)
+    # np.int64(1), not the literal 1: a literal would compile a second
+    # specialisation of _dense_x/_dense_v (Literal[int](1)) for this call site.
+    _dense_x(x0, v0, a0, b, dt, h, np.int64(1), xp)
+    _dense_v(v0, a0, b, dt, h, np.int64(1), vp)
     body_posvel(tabs[0], tabs[1], tabs[2], tabs[3], body, jd0, t + h * dt, bp, bv)
     return ((xp[0, 0] - bp[0]) * (vp[0, 0] - bv[0]) + (xp[0, 1] - bp[1]) * (vp[0, 1] - bv[1])
             + (xp[0, 2] - bp[2]) * (vp[0, 2] - bv[2]))
@@ -212,8 +235,10 @@ def _integrate_one(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_
     work = np.zeros((nbt, 10))
     jac = np.zeros((3, JAC_COLS))
     jacs = np.zeros((7, 3, JAC_COLS))  # Jacobians at the 7 substeps of the step
-    x0 = x_init.copy()
-    v0 = v_init.copy()
+    x0 = np.zeros((nrow, 3))
+    v0 = np.zeros((nrow, 3))
+    _copy2(x_init, x0)
+    _copy2(v_init, v0)
     csx = np.zeros((nrow, 3))  # Kahan compensation of x0, v0 and t
     csv = np.zeros((nrow, 3))
     t = t0
@@ -239,11 +264,11 @@ def _integrate_one(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_
     i_out = 0
     # Outputs at the start.
     while i_out < n_out and (out_t[i_out] - t0) * direction <= 0.0:
-        x_out[i_out, :, :] = x0
-        v_out[i_out, :, :] = v0
+        _copy2(x0, x_out[i_out])
+        _copy2(v0, v_out[i_out])
         i_out += 1
-    x_end[:, :] = x0
-    v_end[:, :] = v0
+    _copy2(x0, x_end)
+    _copy2(v0, v_end)
     dt = direction * abs(dt_init)
     dt_last_done = 0.0
     n_steps = 0
@@ -300,7 +325,7 @@ def _integrate_one(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_
                 _accel_rows(jd0, t + h * dt, xs, vs, flags, gm, n_bodies, ng, consts, tabs,
                             work, jac, forcing, at)
                 if nrow > 1:
-                    jacs[n - 1, :, :] = jac
+                    _copy2(jac, jacs[n - 1])
                 for r in range(nrow):
                     for k in range(3):
                         val = (at[r, k] - a0[r, k]) / h
@@ -428,8 +453,8 @@ def _integrate_one(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_
             h = (out_t[i_out] - t) / dt_done
             _dense_x(x0, v0, a0, b, dt_done, h, nrow, xp)
             _dense_v(v0, a0, b, dt_done, h, nrow, vp)
-            x_out[i_out, :, :] = xp
-            v_out[i_out, :, :] = vp
+            _copy2(xp, x_out[i_out])
+            _copy2(vp, v_out[i_out])
             i_out += 1
         if finished:
             _dense_x(x0, v0, a0, b, dt_done, h_end, nrow, x_end)
@@ -460,8 +485,8 @@ def _integrate_one(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_
         n_steps += 1
         dt_last_done = dt_done
         dt = dt_new
-        br[:, :, :] = b
-        er[:, :, :] = e
+        _copy3(b, br)
+        _copy3(e, er)
         _predict(br, er, dt / dt_last_done, b, e, tmp7)
 
     if n_ev > max_ev and status == ST_OK:
@@ -497,12 +522,49 @@ def _predict(br, er, ratio, b, e, tmp7):
                 e[j, r, k] = tmp7[j, r, k]
 
 
+@nb.njit(cache=True)
+def integrate_serial(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_bodies, ng,
+                     consts, tabs, eps, dt_init, max_steps, forcing, ev_bodies, ev_rmax, x_out,
+                     v_out, x_end, v_end, ev_buf, ev_rows, info):
+    """:func:`integrate` one particle after the other, in this thread.
+
+    Same arguments and results, bit for bit (each particle has its own integrator
+    either way). For one or a few particles: a ``parallel=True`` kernel costs about
+    twice the compile time of this one (parfor lowering and a second optimisation
+    of the whole integrator inside the gufunc) and gains nothing for N = 1.
+    """
+    for i in range(x_init.shape[0]):
+        _integrate_one(jd0, t0, x_init[i], v_init[i], t_end[i], t_limit, out_t, flags, gm,
+                       n_bodies, ng[i], consts, tabs, eps, dt_init, max_steps, forcing,
+                       ev_bodies, ev_rmax, x_out[i], v_out[i], x_end[i], v_end[i], ev_buf[i],
+                       ev_rows[i], info[i])
+
+
 @nb.njit(cache=True, parallel=True)
+def integrate_parallel(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_bodies, ng,
+                       consts, tabs, eps, dt_init, max_steps, forcing, ev_bodies, ev_rmax, x_out,
+                       v_out, x_end, v_end, ev_buf, ev_rows, info):
+    """:func:`integrate` with the particles spread over numba's threads (``prange``)."""
+    n = x_init.shape[0]
+    for i in nb.prange(n):
+        _integrate_one(jd0, t0, x_init[i], v_init[i], t_end[i], t_limit, out_t, flags, gm,
+                       n_bodies, ng[i], consts, tabs, eps, dt_init, max_steps, forcing,
+                       ev_bodies, ev_rmax, x_out[i], v_out[i], x_end[i], v_end[i], ev_buf[i],
+                       ev_rows[i], info[i])
+
+
+#: Below this many particles :func:`integrate` runs :func:`integrate_serial`: the
+#: threads cannot pay for the parallel kernel's compile (a first call of
+#: ``apophis-sim flyby`` compiled for ~50 s CPU instead of ~20 s).
+PARALLEL_MIN_PARTICLES = 2
+
+
 def integrate(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_bodies, ng, consts,
               tabs, eps, dt_init, max_steps, forcing, ev_bodies, ev_rmax, x_out, v_out, x_end,
               v_end, ev_buf, ev_rows, info):
-    """Integrate N test particles in parallel (one IAS15 per particle), each with K rows
-    (the particle and K - 1 variational rows).
+    """Integrate N test particles (one IAS15 per particle), each with K rows
+    (the particle and K - 1 variational rows); in parallel over particles from
+    :data:`PARALLEL_MIN_PARTICLES` on, else serially (the same results, bit for bit).
 
     Parameters
     ----------
@@ -550,9 +612,8 @@ def integrate(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_bodie
         status, accepted steps, rejected steps, number of approaches found (written).
         No exception is raised: the caller turns the status into a typed error.
     """
-    n = x_init.shape[0]
-    for i in nb.prange(n):
-        _integrate_one(jd0, t0, x_init[i], v_init[i], t_end[i], t_limit, out_t, flags, gm,
-                       n_bodies, ng[i], consts, tabs, eps, dt_init, max_steps, forcing,
-                       ev_bodies, ev_rmax, x_out[i], v_out[i], x_end[i], v_end[i], ev_buf[i],
-                       ev_rows[i], info[i])
+    kernel = (integrate_parallel if x_init.shape[0] >= PARALLEL_MIN_PARTICLES
+              else integrate_serial)
+    kernel(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_bodies, ng, consts, tabs,
+           eps, dt_init, max_steps, forcing, ev_bodies, ev_rmax, x_out, v_out, x_end, v_end,
+           ev_buf, ev_rows, info)

@@ -27,6 +27,8 @@ __all__ = [
     "stumpff_c2_c3",
     "kepler_rv",
     "kepler_rv_flat",
+    "kepler_rv_flat_serial",
+    "PARALLEL_MIN_STATES",
     "STATUS_OK",
     "STATUS_NOT_CONVERGED",
     "STATUS_OVERFLOW",
@@ -209,6 +211,20 @@ def _solve_one(r0: np.ndarray, v0: np.ndarray, dt: float, mu: float,
     return STATUS_OK
 
 
+@nb.njit(cache=True)
+def kepler_rv_flat_serial(r0: np.ndarray, v0: np.ndarray, dt: np.ndarray, mu: np.ndarray,
+                          r_out: np.ndarray, v_out: np.ndarray, status: np.ndarray) -> None:
+    """:func:`kepler_rv_flat` in this thread: the same results, and half its compile
+    time (no parfor lowering), for the few states a single orbit needs."""
+    for k in range(dt.shape[0]):
+        status[k] = _solve_one(r0[k], v0[k], dt[k], mu[k], r_out[k], v_out[k])
+
+
+#: From this many states on, :func:`kepler_rv` uses the parallel kernel; below, a
+#: parallel compile (~2x the serial one) cannot pay for itself (~1 us per state).
+PARALLEL_MIN_STATES = 1024
+
+
 @nb.njit(cache=True, parallel=True)
 def kepler_rv_flat(r0: np.ndarray, v0: np.ndarray, dt: np.ndarray, mu: np.ndarray,
                    r_out: np.ndarray, v_out: np.ndarray, status: np.ndarray) -> None:
@@ -258,12 +274,15 @@ def kepler_rv(r0: np.ndarray, v0: np.ndarray, dt, mu) -> tuple[np.ndarray, np.nd
     mu = np.asarray(mu, dtype=np.float64)
     batch = np.broadcast_shapes(r0.shape[:-1], v0.shape[:-1], dt.shape, mu.shape)
     k = int(np.prod(batch)) if batch else 1
-    r0f = np.ascontiguousarray(np.broadcast_to(r0, batch + (3,))).reshape(k, 3)
-    v0f = np.ascontiguousarray(np.broadcast_to(v0, batch + (3,))).reshape(k, 3)
-    dtf = np.ascontiguousarray(np.broadcast_to(dt, batch)).reshape(k)
-    muf = np.ascontiguousarray(np.broadcast_to(mu, batch)).reshape(k)
+    # Fresh writable C copies whatever the input (np.ascontiguousarray keeps a
+    # read-only broadcast view read-only): one kernel specialisation, not two.
+    r0f = np.array(np.broadcast_to(r0, batch + (3,)), order="C").reshape(k, 3)
+    v0f = np.array(np.broadcast_to(v0, batch + (3,)), order="C").reshape(k, 3)
+    dtf = np.array(np.broadcast_to(dt, batch), order="C").reshape(k)
+    muf = np.array(np.broadcast_to(mu, batch), order="C").reshape(k)
     r = np.empty((k, 3))
     v = np.empty((k, 3))
     status = np.empty(k, dtype=np.int8)
-    kepler_rv_flat(r0f, v0f, dtf, muf, r, v, status)
+    kernel = kepler_rv_flat if k >= PARALLEL_MIN_STATES else kepler_rv_flat_serial
+    kernel(r0f, v0f, dtf, muf, r, v, status)
     return r.reshape(batch + (3,)), v.reshape(batch + (3,)), status.reshape(batch)

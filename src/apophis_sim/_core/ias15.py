@@ -143,7 +143,13 @@ def _accel_rows(jd0, t, xs, vs, flags, gm, n_bodies, ng, consts, tabs, work, jac
     nrow = xs.shape[0]
     accel(jd0, t, xs[0], vs[0], flags, gm, n_bodies, ng, consts, tabs, work, at[0], jac,
           nrow > 1)
-    for r in range(1, nrow):
+    _variational_accel(jac, xs, vs, forcing, at)
+
+
+@nb.njit(cache=True)
+def _variational_accel(jac, xs, vs, forcing, at):
+    """Rows 1..K-1: d a_r = J_r dx_r + J_v dv_r (+ d a / d A_k for a forced row)."""
+    for r in range(1, xs.shape[0]):
         f = forcing[r]
         for i in range(3):
             s = 0.0
@@ -152,6 +158,21 @@ def _accel_rows(jd0, t, xs, vs, flags, gm, n_bodies, ng, consts, tabs, work, jac
             if f >= 0:
                 s += jac[i, 6 + f]
             at[r, i] = s
+
+
+@nb.njit(cache=True)
+def _correct(at, a0, g, b, r, k, n, h):
+    """Gauss-Radau corrector for row r, axis k at node n (fraction h of the step):
+    update g[n-1] from the new acceleration by divided differences and b from g
+    (Everhart 1985); returns the change of g[n-1] (the convergence measure)."""
+    val = (at[r, k] - a0[r, k]) / h
+    for j in range(n - 1):
+        val = (val - g[j, r, k]) / (h - _H[j + 1])
+    delta = val - g[n - 1, r, k]
+    g[n - 1, r, k] = val
+    for m in range(n):
+        b[m, r, k] += delta * _C[n - 1, m]
+    return delta
 
 
 @nb.njit(cache=True)
@@ -183,24 +204,10 @@ def _converge_variations(x0, v0, a0, b, g, dt, jacs, forcing, xs, vs, at):
             h = _H[n]
             _dense_x(x0, v0, a0, b, dt, h, nrow, xs)
             _dense_v(v0, a0, b, dt, h, nrow, vs)
-            for r in range(1, nrow):
-                f = forcing[r]
-                for i in range(3):
-                    s = 0.0
-                    for j in range(3):
-                        s += jacs[n - 1, i, j] * xs[r, j] + jacs[n - 1, i, 3 + j] * vs[r, j]
-                    if f >= 0:
-                        s += jacs[n - 1, i, 6 + f]
-                    at[r, i] = s
+            _variational_accel(jacs[n - 1], xs, vs, forcing, at)
             for r in range(1, nrow):
                 for k in range(3):
-                    val = (at[r, k] - a0[r, k]) / h
-                    for j in range(n - 1):
-                        val = (val - g[j, r, k]) / (h - _H[j + 1])
-                    delta = val - g[n - 1, r, k]
-                    g[n - 1, r, k] = val
-                    for m in range(n):
-                        b[m, r, k] += delta * _C[n - 1, m]
+                    delta = _correct(at, a0, g, b, r, k, n, h)
                     if n == 7:
                         db6[r] = max(db6[r], abs(delta))
                         amax[r] = max(amax[r], abs(at[r, k]))
@@ -328,13 +335,7 @@ def _integrate_one(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_
                     _copy2(jac, jacs[n - 1])
                 for r in range(nrow):
                     for k in range(3):
-                        val = (at[r, k] - a0[r, k]) / h
-                        for j in range(n - 1):
-                            val = (val - g[j, r, k]) / (h - _H[j + 1])
-                        delta = val - g[n - 1, r, k]
-                        g[n - 1, r, k] = val
-                        for m in range(n):
-                            b[m, r, k] += delta * _C[n - 1, m]
+                        delta = _correct(at, a0, g, b, r, k, n, h)
                         if n == 7 and r == 0:
                             if abs(delta) > max_db6:
                                 max_db6 = abs(delta)

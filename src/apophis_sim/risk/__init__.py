@@ -1,7 +1,9 @@
 """Planetary-defence risk analysis: keyholes on an encounter's b-plane and orbits moved
-through a chosen b-plane point (:mod:`~apophis_sim.risk.keyholes`), with the analytic
-resonant-return circles of Valsecchi et al. (2003) (:mod:`~apophis_sim.risk.valsecchi`);
-deflection by impulses and kinetic impactors (:mod:`~apophis_sim.risk.deflection`).
+through a chosen b-plane point (:func:`keyholes`, :func:`orbit_through`, in
+``risk/keyholes.py``), with the analytic resonant-return circles of Valsecchi et al.
+(2003) (:func:`valsecchi_circle`, ``risk/valsecchi.py``); virtual impactors and their
+impact probability (:func:`impact_probability`, ``risk/impacts.py``); deflection by
+impulses and kinetic impactors (:func:`deflect`, ``risk/deflection.py``).
 """
 
 from __future__ import annotations

@@ -466,8 +466,11 @@ def test_cli_interrupt_prints_one_line_and_resumes(tmp_path, sig):
     # mid-run even when this process is descheduled for a while on a loaded machine.
     cmd = [sys.executable, "-m", "apophis_sim.cli", "montecarlo", "--clones", "40", "--seed",
            "3", "--chunk-size", "1", "--scheduler", "serial", "--out", str(out), "--json"]
+    # A CI runner may start us with SIGINT ignored (background jobs of a non-interactive
+    # shell): the child would inherit SIG_IGN and Python would keep ignoring it. Give the
+    # child the default disposition, as a terminal would.
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         env=ENV)
+                         env=ENV, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 60
         while not list(out.glob("chunk-*.parquet")) and time.monotonic() < deadline:

@@ -146,7 +146,23 @@ class Elements:
         require_state(state, "state")
         mu = gm_canonical(gm, state.centre)
         _check_not_radial(state.r_au, state.v_au_d, "state")
-        q, e, inc, raan, argp, nu = _el.rv_to_coe(state.r_au, state.v_au_d, mu)
+        with np.errstate(all="ignore"):
+            q, e, inc, raan, argp, nu = _el.rv_to_coe(state.r_au, state.v_au_d, mu)
+            rn0 = np.linalg.norm(state.r_au, axis=-1)
+            vn0 = np.linalg.norm(state.v_au_d, axis=-1)
+        if not all(np.all(np.isfinite(x)) for x in (q, e, inc, raan, argp, nu)):
+            raise InputError(
+                "state: its elements overflow float64 (|r| up to "
+                f"{float(np.max(rn0)):.3g} au, |v| up to {float(np.max(vn0)):.3g} au/d); "
+                "pass a state of solar-system size")
+        # q/r below ~1e-10 leaves 1 - e with few correct digits (e is stored next to 1):
+        # such a nearly radial orbit cannot be represented by (q, e) in float64.
+        rn = np.linalg.norm(state.r_au, axis=-1)
+        if np.any(q < 1e-10 * rn):
+            idx = tuple(int(i) for i in np.argwhere(np.atleast_1d(q < 1e-10 * rn))[0])
+            raise OrbitTypeError(
+                f"state is a nearly radial orbit at index {idx} (periapsis q below 1e-10 r): "
+                "q and e cannot represent it in float64; propagate the State itself")
         ep1, ep2 = state.jd_tdb
         dt = _el.time_since_periapsis(q, e, nu, mu)
         self = cls.__new__(cls)

@@ -168,7 +168,7 @@ def hyperbola(r_rel: u.Quantity, v_rel: u.Quantity, body: str = "earth") -> Hype
     mu = _bodies.body(body).gm_au3_d2 * _bodies.AU_KM**3 / 86400.0**2
     check_flyby_state(r, v, "r_rel", "v_rel")
     if np.any(np.sum(v * v, axis=-1) <= 2.0 * mu / np.linalg.norm(r, axis=-1)):
-        raise OrbitTypeError(f"the motion relative to {body} is bound (v^2 < 2 mu / r); a B-plane "
+        raise OrbitTypeError(f"r_rel, v_rel: the motion relative to {body} is bound (v^2 < 2 mu / r); a B-plane "
                              "exists only for hyperbolic flybys")
     h = _bp.hyperbola_arrays(r, v, mu)
     return Hyperbola(e=h["e"], q=h["q"] * u.km, a=h["a"] * u.km, v_inf=h["v_inf"] * _KM_S,

@@ -18,10 +18,11 @@ import os
 import sys
 import warnings
 
+import erfa
 import numpy as np
 from astropy.time import Time
 
-from .errors import NonFiniteInputError, TimeInputError
+from .errors import InputError, NonFiniteInputError, TimeInputError
 
 __all__ = ["UTCAssumptionWarning", "to_jd_tdb", "from_jd_tdb", "dt_days", "quiet_utc", "utc_iso",
            "utc_dates", "one_utc_warning", "user_stacklevel"]
@@ -134,8 +135,13 @@ def to_jd_tdb(t: Time, name: str = "time") -> tuple[np.ndarray, np.ndarray]:
     if t.scale == "tdb":
         jd1, jd2 = jd1_raw, jd2_raw
     else:
-        with quiet_utc(announce=t.scale == "utc"):
-            tdb = t.tdb
+        try:
+            with quiet_utc(announce=t.scale == "utc"):
+                tdb = t.tdb
+        except (ValueError, ArithmeticError, erfa.ErfaError) as exc:
+            raise InputError(
+                f"{name} cannot be converted from {t.scale.upper()} to TDB ({exc}); pass dates "
+                f"between years -4712 and 9999, or a Time with scale='tdb'") from None
         jd1, jd2 = (np.asarray(getattr(x, "unmasked", x), dtype=np.float64)
                     for x in (tdb.jd1, tdb.jd2))
         _check_finite_jd(jd1, jd2, name)

@@ -205,6 +205,16 @@ def _solve_one(r0: np.ndarray, v0: np.ndarray, dt: float, mu: float,
     if not r > 0.0:
         # The arc reaches r = 0: a radial orbit that collides with the centre.
         return STATUS_DEGENERATE
+    hx = ry * vz - rz * vy
+    hy = rz * vx - rx * vz
+    hz = rx * vy - ry * vx
+    if (hx * hx + hy * hy + hz * hz) <= 1e-24 * rn * rn * v2:
+        # Radial orbit (h = 0): universal variables continue through the collision
+        # with the centre as a bounce. Moving inward at the start and outward at the end
+        # (in the direction of dt) means the arc went through r = 0.
+        sigma1 = sigma0 * (1.0 - psi * c2) + beta * chi * (1.0 - psi * c3)
+        if sigma0 * dt <= 0.0 and sigma1 * dt > 0.0:
+            return STATUS_DEGENERATE
     fm1 = -chi2 / rn * c2
     # sqrt(mu) g = sigma0 chi^2 c2 + r0 chi (1 - psi c3): the textbook
     # g = dt - chi^3 c3 / sqrt(mu) cancels badly for eccentric orbits.

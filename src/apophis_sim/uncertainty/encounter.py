@@ -122,12 +122,17 @@ def bplane_coordinates(r_rel_km: np.ndarray, v_rel_km_s: np.ndarray, gm_km3_s2: 
     v2 = np.sum(v * v, axis=-1)
     vinf2 = v2 - 2.0 * mu / rn
     if np.any(vinf2 <= 0):
-        raise OrbitTypeError("the planet-centred orbit is not hyperbolic (v^2 <= 2 GM/r): "
+        raise OrbitTypeError("r_rel_km, v_rel_km_s, gm_km3_s2: the planet-centred orbit is not hyperbolic (v^2 <= 2 GM/r): "
                              "no incoming asymptote, no B-plane")
-    hyp = _bp.hyperbola_arrays(r, v, mu)
+    with np.errstate(all="ignore"):
+        hyp = _bp.hyperbola_arrays(r, v, mu)
     check_body_velocity(hyp["s_hat"], ve, "earth_velocity_km_s")
     xi_hat, zeta_hat, _, _ = _bp.bplane_axes(hyp["s_hat"], ve, np.array([0.0, 0.0, 1.0]))
     b_vec = hyp["b_vec"]
+    if not (np.isfinite(b_vec).all() and np.isfinite(xi_hat).all() and np.isfinite(zeta_hat).all()):
+        raise InputError("r_rel_km, v_rel_km_s, gm_km3_s2: the hyperbola overflows float64 "
+                         "(e = v^2 r / GM too large); pass GM in km^3/s^2 (Earth: 398600.435) "
+                         "and km, km/s vectors")
     return BPlane(np.sum(b_vec * xi_hat, axis=-1), np.sum(b_vec * zeta_hat, axis=-1), hyp["b"],
                   hyp["v_inf"], hyp["s_hat"])
 

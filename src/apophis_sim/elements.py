@@ -23,7 +23,7 @@ from ._core.kepler import STATUS_OK
 from .bodies import GM_SUN_SBDB
 from .errors import (ConvergenceError, InputError, OrbitTypeError, ShapeMismatchError,
                      UnknownNameError)
-from .state import State, gm_canonical, validate_centre, validate_frame
+from .state import State, gm_canonical, require_state, validate_centre, validate_frame
 from .time import dt_days, from_jd_tdb, to_jd_tdb
 from .units import AU, DAY, GM_UNIT, check_finite, to_canonical
 
@@ -129,9 +129,40 @@ class Elements:
 
     @classmethod
     def from_state(cls, state: State, gm: u.Quantity | None = None) -> Elements:
-        """Osculating elements of a :class:`State` (same frame and centre)."""
+        """Osculating elements of a :class:`State` (same frame and centre).
+
+        Raises
+        ------
+        InputError
+            ``state`` is not a State, or some position is r = 0.
+        NonFiniteInputError
+            The state holds NaN or infinity.
+        OrbitTypeError
+            A radial (rectilinear) orbit: the angular momentum r x v vanishes
+            (v = 0 or v parallel to r; |h| <= 1e-12 |r| |v|). Its plane, node,
+            periapsis and e are undefined; propagate the State itself instead
+            (:func:`apophis_sim.propagate` handles radial orbits).
+        """
+        require_state(state, "state")
         mu = gm_canonical(gm, state.centre)
-        q, e, inc, raan, argp, nu = _el.rv_to_coe(state.r_au, state.v_au_d, mu)
+        _check_not_radial(state.r_au, state.v_au_d, "state")
+        with np.errstate(all="ignore"):
+            q, e, inc, raan, argp, nu = _el.rv_to_coe(state.r_au, state.v_au_d, mu)
+            rn0 = np.linalg.norm(state.r_au, axis=-1)
+            vn0 = np.linalg.norm(state.v_au_d, axis=-1)
+        if not all(np.all(np.isfinite(x)) for x in (q, e, inc, raan, argp, nu)):
+            raise InputError(
+                "state: its elements overflow float64 (|r| up to "
+                f"{float(np.max(rn0)):.3g} au, |v| up to {float(np.max(vn0)):.3g} au/d); "
+                "pass a state of solar-system size")
+        # q/r below ~1e-10 leaves 1 - e with few correct digits (e is stored next to 1):
+        # such a nearly radial orbit cannot be represented by (q, e) in float64.
+        rn = np.linalg.norm(state.r_au, axis=-1)
+        if np.any(q < 1e-10 * rn):
+            idx = tuple(int(i) for i in np.argwhere(np.atleast_1d(q < 1e-10 * rn))[0])
+            raise OrbitTypeError(
+                f"state is a nearly radial orbit at index {idx} (periapsis q below 1e-10 r): "
+                "q and e cannot represent it in float64; propagate the State itself")
         ep1, ep2 = state.jd_tdb
         dt = _el.time_since_periapsis(q, e, nu, mu)
         self = cls.__new__(cls)
@@ -175,7 +206,16 @@ class Elements:
 
     @property
     def mean_motion(self) -> u.Quantity:
-        """Mean motion [deg/day] (ellipses and hyperbolas)."""
+        """Mean motion [deg/day] (ellipses and hyperbolas).
+
+        Raises
+        ------
+        OrbitTypeError
+            Some orbit is a parabola (e = 1): it has no mean motion (a is infinite).
+        """
+        if np.any(self._e == 1.0):
+            raise OrbitTypeError("a parabola (e = 1) has no mean motion (a is infinite); "
+                                 "use q and tp, or pass elements with e != 1")
         a = np.abs(self._q / (1.0 - self._e))
         return u.Quantity(np.sqrt(self._mu / a ** 3), u.rad / DAY).to(u.deg / DAY)
 
@@ -227,10 +267,24 @@ class Elements:
 def orbit_class(a: u.Quantity, e) -> np.ndarray:
     """Near-Earth orbit class per the usual definitions (CNEOS):
     Atira (Q < 0.983 au), Aten (a < 1 au, Q > 0.983 au), Apollo (a > 1 au, q < 1.017 au),
-    Amor (1.017 < q < 1.3 au); otherwise ``"other"``.
+    Amor (1.017 < q < 1.3 au); ``"hyperbolic"`` for e > 1 (a < 0); otherwise ``"other"``.
+
+    Raises
+    ------
+    InputError
+        e is negative; NonFiniteInputError for NaN/inf in a or e.
+    OrbitTypeError
+        a and e disagree on the conic (a > 0 needs e < 1, a < 0 needs e > 1; a
+        parabola has no finite a).
     """
     a_au = to_canonical(a, AU, "a")
-    e = np.asarray(e, dtype=np.float64)
+    e = to_canonical(e if isinstance(e, u.Quantity) else _dimensionless(e, "e"), u.one, "e")
+    if np.any(e < 0):
+        raise InputError("e (eccentricity) must be >= 0")
+    if np.any((a_au > 0) & (e >= 1)) or np.any((a_au < 0) & (e <= 1)) or np.any(a_au == 0):
+        raise OrbitTypeError(
+            "orbit_class: a and e disagree on the conic: an ellipse needs a > 0 and e < 1, a "
+            "hyperbola a < 0 and e > 1 (a parabola has no finite a)")
     q = a_au * (1 - e)
     big_q = a_au * (1 + e)
     out = np.full(np.broadcast(a_au, e).shape, "other", dtype=object)
@@ -238,7 +292,37 @@ def orbit_class(a: u.Quantity, e) -> np.ndarray:
     out = np.where((a_au < 1.0) & (big_q >= 0.983), "Aten", out)
     out = np.where((a_au >= 1.0) & (q <= 1.017), "Apollo", out)
     out = np.where((q > 1.017) & (q < 1.3), "Amor", out)
+    out = np.where(e > 1.0, "hyperbolic", out)
     return out
+
+
+def _dimensionless(x, name: str) -> u.Quantity:
+    """A bare number (e) -> dimensionless Quantity; anything else -> a typed error."""
+    try:
+        arr = np.asarray(x)
+    except Exception:  # noqa: BLE001 - any object numpy cannot read
+        arr = np.asarray(None)
+    if arr.dtype.kind not in "biufc":
+        raise InputError(f"{name} must be a number or array of numbers, got "
+                         f"{type(x).__name__} {x!r:.60}")
+    return u.Quantity(arr)
+
+
+def _check_not_radial(r: np.ndarray, v: np.ndarray, name: str) -> None:
+    check_finite(r, f"{name}.r")
+    check_finite(v, f"{name}.v")
+    rn = np.linalg.norm(r, axis=-1)
+    if np.any(rn == 0):
+        raise InputError(f"{name} has r = 0 (the object at the centre): no orbit is defined; "
+                         "pass a state with r != 0")
+    h = np.linalg.norm(np.cross(r, v), axis=-1)
+    radial = h <= 1e-12 * rn * np.linalg.norm(v, axis=-1)
+    if np.any(radial):
+        idx = tuple(int(i) for i in np.argwhere(np.atleast_1d(radial))[0])
+        raise OrbitTypeError(
+            f"{name} is a radial orbit at index {idx} (v = 0 or v parallel to r, so h = r x v "
+            "= 0): its plane, node, periapsis and e are undefined; propagate the State itself "
+            "(propagate handles radial orbits) or pass a state with some transverse velocity")
 
 
 # ----------------------------------------------------------------------------- MOID

@@ -115,6 +115,33 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.linalg.norm(v, axis=-1, keepdims=True)
 
 
+def check_flyby_state(r: np.ndarray, v: np.ndarray, r_name: str, v_name: str) -> None:
+    """Typed errors for a body-centred state with no osculating hyperbola axes:
+    r = 0, or r parallel to v (h = 0, a head-on course)."""
+    rn = np.linalg.norm(r, axis=-1)
+    if np.any(rn == 0):
+        raise InputError(f"{r_name} = 0 (the object at the body's centre): no flyby geometry; "
+                         f"pass the position relative to the body's centre")
+    hn = np.linalg.norm(np.cross(r, v), axis=-1)
+    if np.any(hn <= 1e-12 * rn * np.linalg.norm(v, axis=-1)):
+        raise OrbitTypeError(
+            f"{r_name} is parallel to {v_name} (angular momentum h = 0): a radial, head-on "
+            "course (b = 0) has no orbital plane to orient the B vector; pass a state with "
+            "some transverse velocity")
+
+
+def check_body_velocity(s_hat: np.ndarray, vp: np.ndarray, name: str) -> None:
+    """zeta is minus the projection of the body's velocity on the B-plane: typed error
+    when that projection vanishes (zero velocity, or velocity along the asymptote)."""
+    vpn = np.linalg.norm(vp, axis=-1)
+    proj = np.linalg.norm(np.cross(s_hat, vp), axis=-1)
+    if np.any(proj <= 1e-9 * vpn) or np.any(vpn == 0):
+        raise InputError(
+            f"{name} is zero or parallel to the incoming asymptote: its projection on the "
+            "B-plane, which defines the zeta axis, vanishes; pass the body's heliocentric "
+            "velocity at the encounter (for the Earth about 30 km/s)")
+
+
 def hyperbola(r_rel: u.Quantity, v_rel: u.Quantity, body: str = "earth") -> Hyperbola:
     """Osculating hyperbola about ``body`` from a body-centred state.
 
@@ -130,13 +157,18 @@ def hyperbola(r_rel: u.Quantity, v_rel: u.Quantity, body: str = "earth") -> Hype
     Raises
     ------
     OrbitTypeError
-        The relative orbit is bound (not a flyby): no asymptote, no B-plane.
+        The relative orbit is bound (not a flyby): no asymptote, no B-plane; or it
+        is radial (r_rel parallel to v_rel, h = 0: a head-on course, b = 0, with no
+        orbital plane to orient the B vector).
+    InputError
+        r_rel = 0 (the object at the body's centre).
     """
     r = _vec(r_rel, u.km, "r_rel")
     v = _vec(v_rel, _KM_S, "v_rel")
     mu = _bodies.body(body).gm_au3_d2 * _bodies.AU_KM**3 / 86400.0**2
+    check_flyby_state(r, v, "r_rel", "v_rel")
     if np.any(np.sum(v * v, axis=-1) <= 2.0 * mu / np.linalg.norm(r, axis=-1)):
-        raise OrbitTypeError(f"the motion relative to {body} is bound (v^2 < 2 mu / r); a B-plane "
+        raise OrbitTypeError(f"r_rel, v_rel: the motion relative to {body} is bound (v^2 < 2 mu / r); a B-plane "
                              "exists only for hyperbolic flybys")
     h = _bp.hyperbola_arrays(r, v, mu)
     return Hyperbola(e=h["e"], q=h["q"] * u.km, a=h["a"] * u.km, v_inf=h["v_inf"] * _KM_S,
@@ -176,10 +208,22 @@ def bplane(r_rel: u.Quantity, v_rel: u.Quantity, body_velocity: u.Quantity,
         Heliocentric velocity of the body at the encounter (defines zeta).
     body : str
         The encountered body.
+
+    Raises
+    ------
+    OrbitTypeError
+        As in :func:`hyperbola`.
+    InputError
+        ``body_velocity`` is zero or parallel to the incoming asymptote: zeta (the
+        projection of the body's velocity on the B-plane) is then undefined.
     """
     hyp = hyperbola(r_rel, v_rel, body)
     vp = _vec(body_velocity, _KM_S, "body_velocity")
     s = hyp.asymptote_in
+    check_body_velocity(s, vp, "body_velocity")
+    if np.any(np.linalg.norm(np.cross(s, _ECLIPTIC_POLE_ICRF), axis=-1) <= 1e-12):
+        raise OrbitTypeError("the incoming asymptote is parallel to the ecliptic pole: the "
+                             "Kizner T axis (S x pole) is undefined; use xi and zeta")
     bvec = hyp.b.to_value(u.km)[..., None] * _unit(np.cross(s, hyp.h_hat))
     xi_hat, zeta_hat, t_hat, r_hat = _bp.bplane_axes(s, vp, _ECLIPTIC_POLE_ICRF)
     return BPlane(

@@ -16,6 +16,7 @@ __all__ = [
     "NonFiniteInputError",
     "PhysicalTypeError",
     "TimeInputError",
+    "InputTypeError",
     "ShapeMismatchError",
     "UnknownNameError",
     "OrbitTypeError",
@@ -52,6 +53,11 @@ class PhysicalTypeError(ApophisSimError, TypeError):
 
 class TimeInputError(ApophisSimError, TypeError):
     """A time argument is not an astropy ``Time``."""
+
+
+class InputTypeError(ApophisSimError, TypeError):
+    """An argument is an object of the wrong type (e.g. ``Elements`` or an
+    ``OrbitSolution`` where a ``State`` belongs); the message says how to convert it."""
 
 
 class ShapeMismatchError(InputError):

@@ -14,7 +14,7 @@ from astropy.time import Time
 
 from ._core import kepler as _kepler
 from .errors import ConvergenceError, ShapeMismatchError
-from .state import State, gm_canonical
+from .state import State, gm_canonical, require_state
 from .time import dt_days, to_jd_tdb
 
 __all__ = ["propagate", "propagate_grid"]
@@ -23,7 +23,8 @@ _STATUS_HINT = {
     _kepler.STATUS_NOT_CONVERGED: "the universal Kepler iteration did not converge",
     _kepler.STATUS_OVERFLOW: ("the hyperbolic arc is so long that cosh overflows float64; "
                               "propagate in shorter legs or check the state"),
-    _kepler.STATUS_DEGENERATE: "the state is degenerate (r = 0 or non-finite)",
+    _kepler.STATUS_DEGENERATE: ("the state is degenerate (r = 0, non-finite, or a radial orbit whose arc "
+                                 "reaches r = 0 before the target time)"),
 }
 
 
@@ -77,11 +78,18 @@ def propagate(state: State, to: Time, *, gm: u.Quantity | None = None) -> State:
     ulp of velocity error amplified by the return leg). Long arcs are limited by
     float64 time resolution (a few ulp of dt times the periapsis speed).
     """
+    require_state(state, "state")
     jd1, jd2 = to_jd_tdb(to, "to")
     mu = gm_canonical(gm, state.centre)
     s1, s2 = state.jd_tdb
     # Check before forming dt: with per-state epochs the subtraction itself would
     # fail with a bare NumPy broadcasting error.
+    try:
+        np.broadcast_shapes(state.shape, np.shape(mu))
+    except ValueError:
+        raise ShapeMismatchError(
+            f"gm of shape {np.shape(mu)} does not broadcast with the state batch shape "
+            f"{state.shape}; pass a scalar gm or one per state") from None
     try:
         batch = np.broadcast_shapes(state.shape, np.shape(jd1), np.shape(s1), np.shape(mu))
     except ValueError:
@@ -113,9 +121,16 @@ def propagate_grid(state: State, times: Time, *, gm: u.Quantity | None = None) -
     State
         Batch shape ``S + T``: ``out[i, j]`` is state i at times[j].
     """
+    require_state(state, "state")
     jd1, jd2 = to_jd_tdb(times, "times")
     mu = gm_canonical(gm, state.centre)
     s_shape, t_shape = state.shape, np.shape(jd1)
+    try:
+        np.broadcast_to(mu, s_shape)
+    except ValueError:
+        raise ShapeMismatchError(
+            f"gm of shape {np.shape(mu)} does not broadcast to the state batch shape "
+            f"{s_shape}; pass a scalar gm or one per state") from None
     n = int(np.prod(s_shape)) if s_shape else 1
     m = int(np.prod(t_shape)) if t_shape else 1
     s1, s2 = (np.broadcast_to(x, s_shape).reshape(n) for x in state.jd_tdb)

@@ -17,14 +17,14 @@ import numpy as np
 from astropy.time import Time
 
 from ._core import frames as _frames
-from .errors import InputError, ShapeMismatchError, UnknownNameError
+from .errors import InputError, InputTypeError, ShapeMismatchError, UnknownNameError
 from .time import from_jd_tdb, to_jd_tdb
 from .units import AU, AU_PER_DAY, GM_UNIT, to_canonical
 
 if TYPE_CHECKING:
     from .elements import Elements
 
-__all__ = ["State", "FRAMES", "validate_frame", "validate_centre", "centre_gm"]
+__all__ = ["State", "FRAMES", "validate_frame", "validate_centre", "centre_gm", "require_state"]
 
 #: Valid frame names.
 FRAMES = ("icrf", "ecliptic")
@@ -55,6 +55,21 @@ def validate_centre(centre: str) -> str:
     except UnknownNameError as exc:
         raise UnknownNameError("centre", centre, ("ssb",) + tuple(exc.valid)) from None
     return name
+
+
+_STATE_HINTS = {
+    "Elements": "convert Elements with elements.to_state()",
+    "OrbitSolution": ("use solution.state for two-body motion, or propagate_nbody(solution, ...) "
+                      "for the n-body model"),
+}
+
+
+def require_state(obj: Any, name: str = "state") -> None:
+    """Raise :class:`InputTypeError` (naming ``name`` and how to convert) unless ``obj`` is a State."""
+    if not isinstance(obj, State):
+        raise InputTypeError(
+            f"{name} must be an apophis_sim.State, got {type(obj).__name__}; "
+            + _STATE_HINTS.get(type(obj).__name__, "build one with State(r, v, epoch)"))
 
 
 def centre_gm(centre: str) -> float:
@@ -219,7 +234,12 @@ class State:
 
     def __repr__(self) -> str:
         ep = self.epoch
-        when = ep.isot if ep.isscalar else f"{ep.min().isot} .. {ep.max().isot}"
+        if ep.isscalar:
+            when = ep.isot
+        elif ep.size == 0:
+            when = "(none)"
+        else:
+            when = f"{ep.min().isot} .. {ep.max().isot}"
         shape = "scalar" if not self.shape else f"shape={self.shape}"
         if not self.shape:
             body = (f"r=[{', '.join(f'{x:.12g}' for x in self._r)}] au, "

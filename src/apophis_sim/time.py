@@ -18,10 +18,11 @@ import os
 import sys
 import warnings
 
+import erfa
 import numpy as np
 from astropy.time import Time
 
-from .errors import TimeInputError
+from .errors import InputError, NonFiniteInputError, TimeInputError
 
 __all__ = ["UTCAssumptionWarning", "to_jd_tdb", "from_jd_tdb", "dt_days", "quiet_utc", "utc_iso",
            "utc_dates", "one_utc_warning", "user_stacklevel"]
@@ -113,18 +114,48 @@ def to_jd_tdb(t: Time, name: str = "time") -> tuple[np.ndarray, np.ndarray]:
     ------
     TimeInputError
         ``t`` is not an astropy Time (a bare float is ambiguous: which scale?).
+    NonFiniteInputError
+        ``t`` holds masked, NaN or infinite elements (checked here, once, for every
+        public time argument: the kernels would treat a NaN time step as converged).
     """
     if not isinstance(t, Time):
         raise TimeInputError(
             f"{name} must be an astropy.time.Time (e.g. Time('2029-04-13', scale='tdb') "
             f"or Time(2462240.5, format='jd', scale='tdb')), got {type(t).__name__} "
             f"{t!r:.60}; a bare number does not say which time scale it is in")
+    mask = np.asarray(getattr(t, "mask", False))
+    if np.any(mask):
+        bad = np.argwhere(np.atleast_1d(mask))[0]
+        raise NonFiniteInputError(
+            f"{name} has {int(np.sum(mask))} masked element(s) (first at index "
+            f"{tuple(int(i) for i in bad)}); pass only valid times, e.g. {name}[~{name}.mask]")
+    jd1_raw = np.asarray(getattr(t.jd1, "unmasked", t.jd1), dtype=np.float64)
+    jd2_raw = np.asarray(getattr(t.jd2, "unmasked", t.jd2), dtype=np.float64)
+    _check_finite_jd(jd1_raw, jd2_raw, name)
     if t.scale == "tdb":
-        tdb = t
+        jd1, jd2 = jd1_raw, jd2_raw
     else:
-        with quiet_utc(announce=t.scale == "utc"):
-            tdb = t.tdb
-    return np.asarray(tdb.jd1, dtype=np.float64), np.asarray(tdb.jd2, dtype=np.float64)
+        try:
+            with quiet_utc(announce=t.scale == "utc"):
+                tdb = t.tdb
+        except (ValueError, ArithmeticError, erfa.ErfaError) as exc:
+            raise InputError(
+                f"{name} cannot be converted from {t.scale.upper()} to TDB ({exc}); pass dates "
+                f"between years -4712 and 9999, or a Time with scale='tdb'") from None
+        jd1, jd2 = (np.asarray(getattr(x, "unmasked", x), dtype=np.float64)
+                    for x in (tdb.jd1, tdb.jd2))
+        _check_finite_jd(jd1, jd2, name)
+    return jd1, jd2
+
+
+def _check_finite_jd(jd1: np.ndarray, jd2: np.ndarray, name: str) -> None:
+    ok = np.isfinite(jd1) & np.isfinite(jd2)
+    if not np.all(ok):
+        bad = np.argwhere(~np.atleast_1d(ok))[0]
+        raise NonFiniteInputError(
+            f"{name} contains {int(np.sum(~ok))} NaN or infinite time(s) (first at index "
+            f"{tuple(int(i) for i in bad)}); pass finite dates, e.g. "
+            f"Time('2029-04-13', scale='tdb')")
 
 
 def from_jd_tdb(jd1, jd2) -> Time:

@@ -62,6 +62,10 @@ def to_canonical(value, unit: u.UnitBase, name: str, *, finite: bool = True) -> 
         raise PhysicalTypeError(
             f"{name} must be an astropy Quantity with units of {unit.physical_type} "
             f"(e.g. 1.0 * u.{unit.to_string()}), got {type(value).__name__} {value!r:.60}")
+    if np.iscomplexobj(value.value):
+        raise PhysicalTypeError(
+            f"{name} must be real, got a complex Quantity ({value.dtype}); its imaginary part "
+            f"would be lost: pass the real part, e.g. {name}.real")
     if value.unit is unit or value.unit == unit:
         out = np.asarray(value.value, dtype=np.float64)
     else:

@@ -31,7 +31,7 @@ from astropy.utils import iers
 from .ephemeris import Ephemeris
 from .errors import InputError, ShapeMismatchError
 from .time import quiet_utc, to_jd_tdb, user_stacklevel, utc_iso
-from .units import AU_KM, to_canonical
+from .units import AU_KM, check_finite, to_canonical
 
 __all__ = ["EarthOrientationWarning", "hg_magnitude", "Visibility", "visibility",
            "bright_intervals", "offline_earth_orientation"]
@@ -84,7 +84,29 @@ def hg_magnitude(H: float, G: float, r: u.Quantity, delta: u.Quantity,
         Heliocentric and observer distances.
     phase : Quantity [angle]
         Phase angle Sun-object-observer, 0..180 deg.
+
+    Raises
+    ------
+    InputError
+        H or G is not a number; G outside [G_MIN, G_MAX] = [-0.25, 1.0] (the range
+        of published slope parameters; the H-G phase function is fitted for 0 <= G <= 1
+        and small negative values occur); r or delta not positive; phase outside
+        [0, 180] deg.
+    NonFiniteInputError
+        NaN or infinity in any argument.
+        Also: a phase angle so close to 180 deg that the H-G phase function
+        underflows to 0 (the object is dark: no finite magnitude).
+
+    Notes
+    -----
+    Bowell et al. (1989), Asteroids II, 524: the two-parameter phase function
+    ``(1 - G) phi1 + G phi2``; it is an approximation valid to about 120 deg.
     """
+    h_val = _scalar_number(H, "H")
+    g_val = _scalar_number(G, "G")
+    if np.any((g_val < G_MIN) | (g_val > G_MAX)):
+        raise InputError(f"G (slope parameter) must lie in [{G_MIN}, {G_MAX}], got {G!r}; "
+                         "typical asteroids have G = 0.15 (Apophis 0.24)")
     r_au = to_canonical(r, u.au, "r")
     d_au = to_canonical(delta, u.au, "delta")
     alpha = to_canonical(phase, u.rad, "phase")
@@ -93,9 +115,38 @@ def hg_magnitude(H: float, G: float, r: u.Quantity, delta: u.Quantity,
     if np.any((alpha < 0) | (alpha > np.pi)):
         raise InputError("phase must lie in [0, 180] deg")
     t = np.tan(0.5 * alpha)
-    phi1 = np.exp(-3.33 * t**0.63)
-    phi2 = np.exp(-1.87 * t**1.22)
-    return H + 5.0 * np.log10(r_au * d_au) - 2.5 * np.log10((1.0 - G) * phi1 + G * phi2)
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        phi1 = np.exp(-3.33 * t**0.63)
+        phi2 = np.exp(-1.87 * t**1.22)
+        flux = (1.0 - g_val) * phi1 + g_val * phi2
+        mag = h_val + 5.0 * np.log10(r_au * d_au) - 2.5 * np.log10(flux)
+    bad = ~np.isfinite(mag)
+    if np.any(bad):
+        worst = float(np.max(np.degrees(np.broadcast_to(alpha, np.shape(mag))[bad])))
+        raise InputError(
+            f"phase {worst:.10g} deg is so close to 180 deg that the H-G phase function "
+            "vanishes (no finite magnitude: the object shows its unlit side); pass phase "
+            "angles below ~179 deg")
+    return mag
+
+
+#: Accepted range of the H-G slope parameter.
+G_MIN, G_MAX = -0.25, 1.0
+
+
+def _scalar_number(x, name: str) -> np.ndarray:
+    """A real, finite number (or array of them) for a unitless argument such as H or G."""
+    if isinstance(x, u.Quantity):
+        x = to_canonical(x, u.one, name)
+    try:
+        arr = np.asarray(x)
+    except Exception:  # noqa: BLE001 - any object numpy cannot read
+        arr = np.asarray(None)
+    if arr.dtype.kind not in "biuf":
+        raise InputError(f"{name} must be a real number, got {type(x).__name__} {x!r:.40}")
+    arr = arr.astype(np.float64)
+    check_finite(arr, name)
+    return arr
 
 
 @dataclass(frozen=True)
@@ -162,6 +213,11 @@ def visibility(solution, times: Time, location: EarthLocation | None = None,
         if H is None or G is None:
             raise InputError(f"the solution {solution.name!r} publishes no H/G magnitudes "
                              "(comets have M1/K1); pass H and G")
+    # Check H and G before the (costly) propagation; hg_magnitude checks them again.
+    g_val = _scalar_number(G, "G")
+    _scalar_number(H, "H")
+    if np.any((g_val < G_MIN) | (g_val > G_MAX)):
+        raise InputError(f"G (slope parameter) must lie in [{G_MIN}, {G_MAX}], got {G!r}")
     t1, t2 = to_jd_tdb(times, "times")
     times = Time(np.atleast_1d(t1), np.atleast_1d(t2), format="jd", scale="tdb")
     eph = ephemeris if ephemeris is not None else Ephemeris.open()
@@ -214,7 +270,21 @@ def bright_intervals(vis: Visibility, limit: float, min_altitude: u.Quantity = 0
 
     The ends are the first and last sampled times that satisfy the conditions; their
     resolution is the sampling step of ``vis``.
+
+    Raises
+    ------
+    InputError, NonFiniteInputError
+        ``vis`` is not a :class:`Visibility`, or ``limit`` is not a finite number.
+    PhysicalTypeError
+        ``min_altitude`` or ``max_sun_altitude`` is not an angle.
     """
+    if not isinstance(vis, Visibility):
+        raise InputError(f"vis must be a Visibility (from visibility(...)), got "
+                         f"{type(vis).__name__}")
+    limit = float(_scalar_number(limit, "limit"))
+    min_altitude = to_canonical(min_altitude, u.deg, "min_altitude") * u.deg
+    if max_sun_altitude is not None:
+        max_sun_altitude = to_canonical(max_sun_altitude, u.deg, "max_sun_altitude") * u.deg
     ok = vis.magnitude < limit
     if vis.alt is not None:
         ok &= vis.alt >= min_altitude

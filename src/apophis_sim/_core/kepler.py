@@ -84,7 +84,8 @@ def _solve_one(r0: np.ndarray, v0: np.ndarray, dt: float, mu: float,
     vx, vy, vz = v0[0], v0[1], v0[2]
     rn = math.sqrt(rx * rx + ry * ry + rz * rz)
     v2 = vx * vx + vy * vy + vz * vz
-    if not (rn > 0.0 and mu > 0.0 and math.isfinite(rn) and math.isfinite(v2)):
+    if not (rn > 0.0 and mu > 0.0 and math.isfinite(rn) and math.isfinite(v2)
+            and math.isfinite(dt) and math.isfinite(mu)):
         return STATUS_DEGENERATE
     if dt == 0.0:
         for k in range(3):
@@ -141,7 +142,8 @@ def _solve_one(r0: np.ndarray, v0: np.ndarray, dt: float, mu: float,
         # Hyperbola: Vallado (2013) alg. 8 starter.
         a = 1.0 / alpha
         sgn = 1.0 if dt > 0.0 else -1.0
-        arg = (-2.0 * mu * alpha * dt) / (sigma0 * sqmu + sgn * math.sqrt(-mu * a) * beta)
+        den = sigma0 * sqmu + sgn * math.sqrt(-mu * a) * beta
+        arg = (-2.0 * mu * alpha * dt) / den if den != 0.0 else -1.0
         chi = sgn * math.sqrt(-a) * math.log(arg) if arg > 0.0 else sqmu * dt / rn
     else:
         chi = sqmu * dt / rn
@@ -176,7 +178,10 @@ def _solve_one(r0: np.ndarray, v0: np.ndarray, dt: float, mu: float,
         else:
             converged = True
             break
-        new = chi - f * r / (r * r - 0.5 * f * dr)
+        # A radial orbit (h = 0, e.g. a body released at rest) can zero Halley's
+        # denominator; NaN then falls through to the bisection step below.
+        den = r * r - 0.5 * f * dr
+        new = chi - f * r / den if den != 0.0 else math.nan
         if not (lo < new < hi):
             if math.isinf(hi):
                 new = 2.0 * chi if chi > 0.0 else 1.0
@@ -197,6 +202,19 @@ def _solve_one(r0: np.ndarray, v0: np.ndarray, dt: float, mu: float,
     r = chi2 * c2 + sigma0 * chi * (1.0 - psi * c3) + rn * (1.0 - psi * c2)
     # Lagrange coefficients, with f - 1 and gdot - 1 kept separate so that the
     # result is r0 + (small correction) for short arcs (as in Wisdom-Holman drifts).
+    if not r > 0.0:
+        # The arc reaches r = 0: a radial orbit that collides with the centre.
+        return STATUS_DEGENERATE
+    hx = ry * vz - rz * vy
+    hy = rz * vx - rx * vz
+    hz = rx * vy - ry * vx
+    if (hx * hx + hy * hy + hz * hz) <= 1e-24 * rn * rn * v2:
+        # Radial orbit (h = 0): universal variables continue through the collision
+        # with the centre as a bounce. Moving inward at the start and outward at the end
+        # (in the direction of dt) means the arc went through r = 0.
+        sigma1 = sigma0 * (1.0 - psi * c2) + beta * chi * (1.0 - psi * c3)
+        if sigma0 * dt <= 0.0 and sigma1 * dt > 0.0:
+            return STATUS_DEGENERATE
     fm1 = -chi2 / rn * c2
     # sqrt(mu) g = sigma0 chi^2 c2 + r0 chi (1 - psi c3): the textbook
     # g = dt - chi^3 c3 / sqrt(mu) cancels badly for eccentric orbits.

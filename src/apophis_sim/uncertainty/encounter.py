@@ -14,7 +14,8 @@ from astropy.time import Time
 from .. import bodies as _bodies
 from .._core import bplane as _bp
 from ..ephemeris import Ephemeris
-from ..errors import (ConvergenceError, NonFiniteInputError,
+from ..encounter import check_body_velocity, check_flyby_state
+from ..errors import (ConvergenceError, InputError, NonFiniteInputError,
                      OrbitTypeError, ShapeMismatchError)
 from ..nbody import close_approaches
 from ..state import State
@@ -90,7 +91,11 @@ def bplane_coordinates(r_rel_km: np.ndarray, v_rel_km_s: np.ndarray, gm_km3_s2: 
     NonFiniteInputError
         NaN or infinity in the input.
     OrbitTypeError
-        The planet-centred orbit is not hyperbolic (v^2 <= 2 GM / r): no asymptote.
+        The planet-centred orbit is not hyperbolic (v^2 <= 2 GM / r): no asymptote;
+        or it is radial (r parallel to v, h = 0).
+    InputError
+        ``gm_km3_s2`` is not a positive number, r = 0, or ``earth_velocity_km_s`` is zero
+        or parallel to the incoming asymptote (zeta undefined).
     """
     try:
         r, v, ve = np.broadcast_arrays(np.asarray(r_rel_km, dtype=np.float64),
@@ -101,19 +106,33 @@ def bplane_coordinates(r_rel_km: np.ndarray, v_rel_km_s: np.ndarray, gm_km3_s2: 
                                  "broadcast together") from None
     if r.ndim == 0 or r.shape[-1] != 3:
         raise ShapeMismatchError(f"vectors need xyz on their last axis, got shape {r.shape}")
-    if not (np.isfinite(r).all() and np.isfinite(v).all() and np.isfinite(ve).all()
-            and math.isfinite(gm_km3_s2)):
-        raise NonFiniteInputError("B-plane input contains NaN or infinity")
-    mu = float(gm_km3_s2)
+    try:
+        mu = float(gm_km3_s2)
+    except (TypeError, ValueError):
+        raise InputError(f"gm_km3_s2 must be a positive number [km^3/s^2] (Earth: "
+                         f"398600.435), got {type(gm_km3_s2).__name__} {gm_km3_s2!r:.40}") from None
+    for name, arr in (("r_rel_km", r), ("v_rel_km_s", v), ("earth_velocity_km_s", ve)):
+        if not np.isfinite(arr).all():
+            raise NonFiniteInputError(f"{name} contains NaN or infinity; pass finite vectors")
+    if not (math.isfinite(mu) and mu > 0):
+        raise InputError(f"gm_km3_s2 must be a positive finite GM [km^3/s^2] (Earth: "
+                         f"398600.435), got {gm_km3_s2!r}")
+    check_flyby_state(r, v, "r_rel_km", "v_rel_km_s")
     rn = np.linalg.norm(r, axis=-1)
     v2 = np.sum(v * v, axis=-1)
     vinf2 = v2 - 2.0 * mu / rn
     if np.any(vinf2 <= 0):
-        raise OrbitTypeError("the planet-centred orbit is not hyperbolic (v^2 <= 2 GM/r): "
+        raise OrbitTypeError("r_rel_km, v_rel_km_s, gm_km3_s2: the planet-centred orbit is not hyperbolic (v^2 <= 2 GM/r): "
                              "no incoming asymptote, no B-plane")
-    hyp = _bp.hyperbola_arrays(r, v, mu)
+    with np.errstate(all="ignore"):
+        hyp = _bp.hyperbola_arrays(r, v, mu)
+    check_body_velocity(hyp["s_hat"], ve, "earth_velocity_km_s")
     xi_hat, zeta_hat, _, _ = _bp.bplane_axes(hyp["s_hat"], ve, np.array([0.0, 0.0, 1.0]))
     b_vec = hyp["b_vec"]
+    if not (np.isfinite(b_vec).all() and np.isfinite(xi_hat).all() and np.isfinite(zeta_hat).all()):
+        raise InputError("r_rel_km, v_rel_km_s, gm_km3_s2: the hyperbola overflows float64 "
+                         "(e = v^2 r / GM too large); pass GM in km^3/s^2 (Earth: 398600.435) "
+                         "and km, km/s vectors")
     return BPlane(np.sum(b_vec * xi_hat, axis=-1), np.sum(b_vec * zeta_hat, axis=-1), hyp["b"],
                   hyp["v_inf"], hyp["s_hat"])
 

@@ -226,16 +226,12 @@ def test_max_steps_string_is_typed():
         apophis_sim.propagate_nbody(state(), T0 + 10 * u.day, max_steps="abc")
 
 
-@pytest.mark.xfail(reason="nbody.py / _core/ias15.py (not owned here): ZeroDivisionError "
-                          "inside the kernel", raises=ZeroDivisionError)
 def test_nbody_no_forces_is_typed_or_finite():
     out = typed_or_result(lambda: apophis_sim.propagate_nbody(state(), T0 + 10 * u.day, forces=[]),
                           "forces")
     assert out is None or np.all(np.isfinite(out.r_au))
 
 
-@pytest.mark.xfail(reason="nbody.py / _core/ias15.py (not owned here): ZeroDivisionError "
-                          "inside the kernel", raises=ZeroDivisionError)
 def test_nbody_r_zero_is_typed():
     with pytest.raises(errors.ApophisSimError):
         apophis_sim.propagate_nbody(state(r=(0, 0, 0)), T0 + 10 * u.day)
@@ -370,3 +366,21 @@ def test_bad_gm_shape_names_gm():
     for fn in (propagate, propagate_grid):
         with pytest.raises(errors.ShapeMismatchError, match=r"^gm\b"):
             fn(s, T0 + 1 * u.day, gm=[1, 2] * u.au**3 / u.day**2)
+
+
+def test_close_approaches_single_body_string():
+    t = apophis_sim.close_approaches(apophis_sim.apophis(), Time("2029-04-20", scale="tdb"),
+                                     bodies="earth", max_distance=0.002 * u.au)
+    assert set(t["body"]) == {"earth"}
+
+
+def test_encounter_statistics_typed():
+    from apophis_sim.uncertainty import encounter_statistics
+
+    good = {"distance_km": [1.0, 2.0], "time_tdb_jd": [2462240.0, 2462240.1],
+            "xi_km": [0.0, 1.0], "zeta_km": [0.0, 1.0]}
+    assert encounter_statistics(good).n_clones == 2
+    with pytest.raises(errors.InputError, match="distance_km"):
+        encounter_statistics({k: v for k, v in good.items() if k != "distance_km"})
+    with pytest.raises(errors.NonFiniteInputError, match="distance_km"):
+        encounter_statistics({**good, "distance_km": [1.0, float("nan")]})

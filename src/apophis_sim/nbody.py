@@ -82,6 +82,14 @@ def resolve_forces(forces: Iterable[str] | None, ephemeris: Ephemeris) -> tuple[
         return tuple(f for f in FORCE_NAMES if f != "asteroids" or has_asteroids)
     if isinstance(forces, str):
         forces = (forces,)
+    try:
+        forces = list(forces)
+    except TypeError:
+        raise InputError(f"forces must be a list of force names among {FORCE_NAMES}, got "
+                         f"{forces!r}") from None
+    if not forces:
+        raise InputError(f"forces must name at least one term (valid: {', '.join(FORCE_NAMES)});"
+                         f" pass forces=None for JPL's full model")
     out = []
     for f in forces:
         name = f.lower() if isinstance(f, str) else f
@@ -589,6 +597,8 @@ def close_approaches(state: State | OrbitSolution, until: Time, *,
         closest approach). ``meta`` records the force terms, the ephemeris files,
         epsilon and the integrator statistics.
     """
+    if isinstance(bodies, str):
+        bodies = (bodies,)  # one body, not its letters
     rmax = float(to_canonical(max_distance, AU, "max_distance"))
     if rmax <= 0:
         raise InputError("max_distance must be positive")

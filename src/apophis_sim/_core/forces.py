@@ -61,7 +61,7 @@ N_CONSTS = 13
 JAC_COLS = 9
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _zonal(dx, dy, dz, gm, radius, j2, j3, j4, px, py, pz, a, jac, want_jac):
     """Add the J2 (J3, J4) acceleration of an oblate body to a (3,).
 
@@ -128,7 +128,7 @@ def _zonal(dx, dy, dz, gm, radius, j2, j3, j4, px, py, pz, a, jac, want_jac):
                               + pi * (ap_r * rj + ap_u * gu))
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _pole(ra_deg, dec_deg):
     """Unit vector (ICRF) of a pole given by its right ascension and declination [deg]."""
     ra = math.radians(ra_deg)
@@ -136,7 +136,7 @@ def _pole(ra_deg, dec_deg):
     return math.cos(dec) * math.cos(ra), math.cos(dec) * math.sin(ra), math.sin(dec)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _nongrav(rx, ry, rz, vx, vy, vz, ng, consts, a, jac, want_jac):
     """Add the Marsden non-gravitational acceleration (heliocentric r, v (3,)) to a.
 
@@ -209,7 +209,7 @@ def _nongrav(rx, ry, rz, vx, vy, vz, ng, consts, a, jac, want_jac):
             ng[0] * drh2 + ng[1] * dt2 + ng[2] * dn2)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _point_mass_jac(dx, dy, dz, gm_j, jac):
     """Add d a / d r of a point mass, -GM (I / d^3 - 3 d d^T / d^5), to jac[:, 0:3]."""
     r2 = dx * dx + dy * dy + dz * dz
@@ -222,7 +222,7 @@ def _point_mass_jac(dx, dy, dz, gm_j, jac):
             jac[i, j] += g * d[i] * d[j] - (f if i == j else 0.0)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _eih_jac(x, v, gm, bp, bv, c, work, jac):
     """Add the Jacobian of :func:`_eih_correction` (d a / d r to jac[:, 0:3], d a / d v
     to jac[:, 3:6]); the bodies' accelerations a_j and potentials (work[:, 6:10]) are
@@ -288,7 +288,7 @@ def _eih_jac(x, v, gm, bp, bv, c, work, jac):
                                       - 4.0 * f * dvr * d[col] + f * dj * e) / c2
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def accel(jd0, t, x, v, flags, gm, n_bodies, ng, consts, tabs, work, a, jac, want_jac):
     """Acceleration [au/day^2] of the particle at (x, v) at TDB JD jd0 + t, into a (3,).
 
@@ -375,7 +375,7 @@ def accel(jd0, t, x, v, flags, gm, n_bodies, ng, consts, tabs, work, a, jac, wan
                  jac, want_jac)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _eih_correction(x, v, gm, bp, bv, c, work, a):
     """Add the 1PN (EIH) part of the acceleration of a test particle (Moyer 2003, eq. 4-61)
     from the N_MAJOR DE440 bodies, with their Newtonian accelerations from each other.

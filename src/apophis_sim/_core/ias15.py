@@ -97,7 +97,7 @@ NO_FORCING = -1
 # Element loops instead of ``dst[...] = src``: numba's array-to-array setitem
 # compiles its broadcasting and its error messages (string building) at every
 # site, which was ~4 s of the integrator's first compile.
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _copy2(src, dst):
     """dst[:, :] = src for same-shape 2-d arrays."""
     for i in range(src.shape[0]):
@@ -105,7 +105,7 @@ def _copy2(src, dst):
             dst[i, j] = src[i, j]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _copy3(src, dst):
     """dst[:, :, :] = src for same-shape 3-d arrays."""
     for i in range(src.shape[0]):
@@ -114,7 +114,7 @@ def _copy3(src, dst):
                 dst[i, j, k] = src[i, j, k]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _dense_x(x0, v0, a0, b, dt, h, nr, out):
     """Positions of rows 0..nr-1 at fraction h of the step (Gauss-Radau polynomial)."""
     for r in range(nr):
@@ -125,7 +125,7 @@ def _dense_x(x0, v0, a0, b, dt, h, nr, out):
             out[r, k] = x0[r, k] + (s * dt * h / 2.0 + v0[r, k]) * dt * h
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _dense_v(v0, a0, b, dt, h, nr, out):
     """Velocities of rows 0..nr-1 at fraction h of the step."""
     for r in range(nr):
@@ -136,7 +136,7 @@ def _dense_v(v0, a0, b, dt, h, nr, out):
             out[r, k] = v0[r, k] + s * dt * h
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _accel_rows(jd0, t, xs, vs, flags, gm, n_bodies, ng, consts, tabs, work, jac, forcing, at):
     """Accelerations of every row: row 0 from the force model, the variational rows
     from its Jacobian, d a_r = J_r dx_r + J_v dv_r (+ d a / d A_k when forced)."""
@@ -146,7 +146,7 @@ def _accel_rows(jd0, t, xs, vs, flags, gm, n_bodies, ng, consts, tabs, work, jac
     _variational_accel(jac, xs, vs, forcing, at)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _variational_accel(jac, xs, vs, forcing, at):
     """Rows 1..K-1: d a_r = J_r dx_r + J_v dv_r (+ d a / d A_k for a forced row)."""
     for r in range(1, xs.shape[0]):
@@ -160,7 +160,7 @@ def _variational_accel(jac, xs, vs, forcing, at):
             at[r, i] = s
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _correct(at, a0, g, b, r, k, n, h):
     """Gauss-Radau corrector for row r, axis k at node n (fraction h of the step):
     update g[n-1] from the new acceleration by divided differences and b from g
@@ -175,7 +175,7 @@ def _correct(at, a0, g, b, r, k, n, h):
     return delta
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _converge_variations(x0, v0, a0, b, g, dt, jacs, forcing, xs, vs, at):
     """Finish the predictor-corrector iteration of the variational rows (1..K-1).
 
@@ -219,7 +219,7 @@ def _converge_variations(x0, v0, a0, b, g, dt, jacs, forcing, xs, vs, at):
                 err = max(err, db6[r] / amax[r])
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _range_rate(x0, v0, a0, b, t, dt, h, jd0, tabs, body, xp, vp, bp, bv):
     """rho . rho_dot of the particle (row 0) w.r.t. table body ``body`` at fraction h;
     fills xp, vp (particle, row 0) and bp, bv (body)."""
@@ -232,7 +232,7 @@ def _range_rate(x0, v0, a0, b, t, dt, h, jd0, tabs, body, xp, vp, bp, bv):
             + (xp[0, 2] - bp[2]) * (vp[0, 2] - bv[2]))
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _integrate_one(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_bodies, ng,
                    consts, tabs, eps, dt_init, max_steps, forcing, ev_bodies, ev_rmax, x_out,
                    v_out, x_end, v_end, ev_buf, ev_rows, info):
@@ -498,7 +498,7 @@ def _integrate_one(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_
     info[3] = n_ev
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _predict(br, er, ratio, b, e, tmp7):
     """Predict b (and record the prediction in e) for a step ``ratio`` times the last one,
     from the last accepted step's polynomial (Everhart 1985): the new coefficients are
@@ -523,7 +523,7 @@ def _predict(br, er, ratio, b, e, tmp7):
                 e[j, r, k] = tmp7[j, r, k]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def integrate_serial(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_bodies, ng,
                      consts, tabs, eps, dt_init, max_steps, forcing, ev_bodies, ev_rmax, x_out,
                      v_out, x_end, v_end, ev_buf, ev_rows, info):
@@ -541,7 +541,7 @@ def integrate_serial(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, 
                        ev_rows[i], info[i])
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True, parallel=True, error_model="numpy")
 def integrate_parallel(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_bodies, ng,
                        consts, tabs, eps, dt_init, max_steps, forcing, ev_bodies, ev_rmax, x_out,
                        v_out, x_end, v_end, ev_buf, ev_rows, info):

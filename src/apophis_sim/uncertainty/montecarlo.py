@@ -21,6 +21,7 @@ import numpy as np
 
 from ..ephemeris import Ephemeris
 from ..errors import (ClusterError, CorruptChunkError, IncompatibleRunError, InputError,
+                      NonFiniteInputError,
                       SchedulerUnreachableError, WorkersLostError)
 from ..nbody import OrbitSolution, apophis, resolve_forces
 from ..nbody import _epsilon as _nbody_epsilon
@@ -90,16 +91,30 @@ def encounter_statistics(columns: dict[str, np.ndarray]) -> EncounterStatistics:
     Raises
     ------
     InputError
-        Fewer than 2 clones (no sample standard deviation).
+        A required column is missing, or fewer than 2 clones (no sample standard
+        deviation).
+    NonFiniteInputError
+        A column holds NaN or infinity (the message names it).
     """
-    d = np.asarray(columns["distance_km"], dtype=np.float64)
+    need = ("distance_km", "time_tdb_jd", "xi_km", "zeta_km")
+    try:
+        cols = {k: np.asarray(columns[k], dtype=np.float64) for k in need}
+    except KeyError as exc:
+        raise InputError(f"columns must hold {need} (a MonteCarloResult's columns); missing "
+                         f"{exc.args[0]!r}") from None
+    except (TypeError, ValueError):
+        raise InputError(f"columns must map {need} to numeric arrays") from None
+    for k, v in cols.items():
+        if not np.all(np.isfinite(v)):
+            raise NonFiniteInputError(f"columns[{k!r}] contains NaN or infinity")
+    d = cols["distance_km"]
     n = d.size
     if n < 2:
         raise InputError(f"statistics need at least 2 clones, got {n}")
-    t = np.asarray(columns["time_tdb_jd"], dtype=np.float64)
+    t = cols["time_tdb_jd"]
     t_ref = float(t[0])
     dt = t - t_ref  # small numbers: no cancellation in the variance
-    xz = np.stack([columns["xi_km"], columns["zeta_km"]])
+    xz = np.stack([cols["xi_km"], cols["zeta_km"]])
     cov = np.cov(xz, ddof=1)
     return EncounterStatistics(
         n_clones=int(n),

@@ -139,7 +139,7 @@ class Elements:
             The state holds NaN or infinity.
         OrbitTypeError
             A radial (rectilinear) orbit: the angular momentum r x v vanishes
-            (v = 0 or v parallel to r; |h| <= 1e-12 |r| |v|). Its plane, node,
+            (v = 0 or v parallel to r; ``|h| <= 1e-12 |r| |v|``). Its plane, node,
             periapsis and e are undefined; propagate the State itself instead
             (:func:`apophis_sim.propagate` handles radial orbits).
         """

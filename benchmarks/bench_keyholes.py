@@ -25,24 +25,9 @@ from apophis_sim import apophis, close_approaches
 from apophis_sim.ephemeris import Ephemeris
 from apophis_sim.risk import keyholes, orbit_through
 
-from conftest import median_seconds
+from conftest import record_ratio
 
 UNTIL = Time("2037-01-01", scale="tdb")
-
-
-def _summarise(bench_registry, group: str, num: str, den: str, label: str) -> None:
-    entries = bench_registry.get(group, {})
-    a, b = entries.get(num), entries.get(den)
-    if a is None or b is None:
-        return
-    ta, tb = median_seconds(a), median_seconds(b)
-    summary = entries.setdefault("summary", {})
-    if ta is None or tb is None:
-        summary["note"] = "benchmarks disabled: ratios not measured"
-        return
-    summary[label] = round(ta / tb, 2)
-    for bench in (a, b):
-        bench.extra_info.update(summary)
 
 
 def test_reference_propagation(benchmark, bench_registry):
@@ -63,8 +48,8 @@ def test_keyhole_search_2036(benchmark, bench_registry):
                              rounds=2, iterations=1, warmup_rounds=0)
     assert len(tab) == 1 and tab["resonance"][0] == "7:6"
     bench_registry.setdefault("keyholes", {})["search"] = benchmark
-    _summarise(bench_registry, "keyholes", "search", "reference",
-               "keyhole_search_over_one_propagation")
+    record_ratio(bench_registry, "keyholes", "search", "reference",
+                 "keyhole_search_over_one_propagation", digits=2)
 
 
 def test_orbit_through_2036(benchmark, bench_registry):
@@ -75,5 +60,5 @@ def test_orbit_through_2036(benchmark, bench_registry):
                            rounds=2, iterations=1, warmup_rounds=0)
     assert abs(o.provenance["orbit_through"]["achieved_zeta_km"] - 46095.2077) < 1e-3
     bench_registry.setdefault("orbit_through", {})["through"] = benchmark
-    _summarise(bench_registry, "orbit_through", "through", "reference",
-               "orbit_through_over_one_propagation")
+    record_ratio(bench_registry, "orbit_through", "through", "reference",
+                 "orbit_through_over_one_propagation", digits=2)

@@ -24,7 +24,7 @@ from apophis_sim.nbody import (DEFAULT_EPSILON, _prepare, _run, propagate_nbody,
                                state_transition)
 from apophis_sim.uncertainty import linear_encounter
 
-from conftest import median_seconds
+from conftest import record_ratio
 
 JD0 = 2462138.5359989386
 JD1 = 2462503.0372426095
@@ -36,21 +36,6 @@ TO = Time(JD1, format="jd", scale="tdb")
 
 def _case() -> State:
     return State(R0 * u.au, V0 * u.au / u.day, Time(JD0, format="jd", scale="tdb"))
-
-
-def _summarise(bench_registry, group: str, num: str, den: str, label: str) -> None:
-    entries = bench_registry.get(group, {})
-    a, b = entries.get(num), entries.get(den)
-    if a is None or b is None:
-        return
-    ta, tb = median_seconds(a), median_seconds(b)
-    summary = entries.setdefault("summary", {})
-    if ta is None or tb is None:
-        summary["note"] = "benchmarks disabled: ratios not measured"
-        return
-    summary[label] = round(ta / tb, 3)
-    for bench in (a, b):
-        bench.extra_info.update(summary)
 
 
 def test_state_only(benchmark, bench_registry):
@@ -69,7 +54,7 @@ def test_state_and_stm(benchmark, bench_registry):
     res = benchmark(state_transition, st, TO, nongrav=NG, ephemeris=eph)
     assert np.all(np.isfinite(res.stm))
     bench_registry.setdefault("stm", {})["stm"] = benchmark
-    _summarise(bench_registry, "stm", "stm", "state", "stm_over_state_per_step")
+    record_ratio(bench_registry, "stm", "stm", "state", "stm_over_state_per_step")
 
 
 def test_linear_encounter_differences(benchmark, bench_registry):
@@ -91,7 +76,7 @@ def test_linear_encounter_stm(benchmark, bench_registry):
                              rounds=3, iterations=1)
     assert lin.method == "stm"
     bench_registry.setdefault("linear_encounter", {})["stm"] = benchmark
-    _summarise(bench_registry, "linear_encounter", "differences", "stm",
+    record_ratio(bench_registry, "linear_encounter", "differences", "stm",
                "differences_over_stm")
 
 
@@ -122,4 +107,4 @@ def test_epsilon_default(benchmark, bench_registry):
     summary = entries.setdefault("summary", {})
     summary["steps_old_1e-9"] = _steps(1e-9)
     summary[f"steps_default_{DEFAULT_EPSILON:g}"] = _steps(DEFAULT_EPSILON)
-    _summarise(bench_registry, "epsilon", "default", "old", "default_over_old")
+    record_ratio(bench_registry, "epsilon", "default", "old", "default_over_old")

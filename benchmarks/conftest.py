@@ -52,6 +52,24 @@ def median_seconds(benchmark) -> float | None:
     return float(stats.stats.median)
 
 
+def record_ratio(bench_registry: dict, group: str, num: str, den: str, label: str,
+                 digits: int = 3) -> None:
+    """Store ``median(num) / median(den)`` of two benchmarks of ``group`` as ``label`` in the
+    group's summary and in both benchmarks' ``extra_info`` (a note when disabled)."""
+    entries = bench_registry.get(group, {})
+    a, b = entries.get(num), entries.get(den)
+    if a is None or b is None:
+        return
+    ta, tb = median_seconds(a), median_seconds(b)
+    summary = entries.setdefault("summary", {})
+    if ta is None or tb is None:
+        summary["note"] = "benchmarks disabled: ratios not measured"
+        return
+    summary[label] = round(ta / tb, digits)
+    for bench in (a, b):
+        bench.extra_info.update(summary)
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     for group, entries in _REGISTRY.items():
         summary = entries.get("summary")

@@ -34,7 +34,7 @@ from ..errors import InputError, NonFiniteInputError, PhysicalTypeError
 from ..solution import OrbitSolution
 from ..state import State
 from ..time import dt_days, to_jd_tdb, utc_iso
-from ..uncertainty.linear import _nongrav_columns, parameter_jacobian, variational_approaches
+from ..uncertainty.linear import icrf_partials, parameter_space, variational_approaches
 from ..units import AU_KM
 
 __all__ = ["deflect", "deflection_map", "kinetic_impactor_dv", "rtn_basis", "Deflection"]
@@ -161,13 +161,7 @@ def deflect(solution: OrbitSolution, dv: u.Quantity, at: Time, *, frame: str = "
     new_state = State.from_arrays(s.r_au, s.v_au_d + dv_icrf, float(t1), float(t2), "icrf",
                                   "sun")
     labels = tuple(solution.covariance_labels)
-    phi, par = st.stm, st.nongrav_partials
-    if solution.state.frame != "icrf":
-        m6 = _nbody._frame_matrix(solution.state.frame)
-        phi, par = m6 @ phi @ m6.T, m6 @ par
-    k = phi @ parameter_jacobian(solution)
-    for col, a_idx in _nongrav_columns(labels):
-        k[:, col] = par[:, a_idx]
+    k = parameter_space(icrf_partials(st, solution), solution)
     el = Elements.from_state(new_state.to_frame("ecliptic"),
                              gm=GM_SUN_SBDB * u.au**3 / u.day**2)
     e = float(el.e)

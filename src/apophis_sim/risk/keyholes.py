@@ -125,6 +125,12 @@ class LineOfVariations:
     nominal: np.ndarray
     opik: _vs.OpikEncounter
 
+    def __repr__(self) -> str:
+        return (f"<LineOfVariations {self.solution.name} {self.solution.solution} on the "
+                f"{self.body} b-plane: xi {self.xi_km:.3f} km, zeta {self.zeta_km:.3f} km, "
+                f"1 sigma = {self.sigma_zeta_km:.4f} km of zeta, d xi/d zeta = "
+                f"{self.slope:.4f}>")
+
     def parameters(self, dzeta_km) -> np.ndarray:
         """Parameters (n_points, n) of the LOV orbits ``dzeta_km`` [km] from the nominal."""
         s = np.atleast_1d(np.asarray(dzeta_km, dtype=np.float64))

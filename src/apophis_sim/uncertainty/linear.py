@@ -196,20 +196,10 @@ def covariance_at(solution: OrbitSolution, times: Time, *, forces: Sequence[str]
     for later close approaches use :func:`run_monte_carlo`).
     """
     labels = tuple(solution.covariance_labels)
-    j0 = parameter_jacobian(solution)
     st = _nbody.state_transition_grid(solution, times, forces=forces, ephemeris=ephemeris,
                                       epsilon=epsilon)
     helio = st.state.to_centre("sun", ephemeris=ephemeris).to_frame("icrf")
-    # The STM is frame-specific: bring it to ICRF if the solution's state is not.
-    phi = st.stm
-    par = st.nongrav_partials
-    if solution.state.frame != "icrf":
-        m = _nbody._frame_matrix(solution.state.frame)
-        phi = m @ phi @ m.T
-        par = m @ par
-    k = phi @ j0
-    for col, a_idx in _nongrav_columns(labels):
-        k[..., :, col] = par[..., :, a_idx]
+    k = parameter_space(icrf_partials(st, solution), solution)
     cov = k @ solution.covariance @ np.swapaxes(k, -1, -2)
     return StateCovariance(helio, 0.5 * (cov + np.swapaxes(cov, -1, -2)), k, labels)
 
@@ -239,6 +229,11 @@ class EncounterJacobian:
     state_jacobian: np.ndarray
     parameter_labels: tuple[str, ...]
     forces: tuple[str, ...]
+
+    def __repr__(self) -> str:
+        return (f"<EncounterJacobian CA {_utc_label(self.nominal[0])} UTC, distance "
+                f"{self.nominal[1]:.3f} km, xi {self.nominal[2]:.1f} km, zeta "
+                f"{self.nominal[3]:.1f} km; d/d({', '.join(self.parameter_labels)})>")
 
 
 def _bplane_xz(rho_au: np.ndarray, rhodot_au_d: np.ndarray, ve_au_d: np.ndarray,
@@ -315,15 +310,37 @@ class ApproachPartials:
     b_dot_r_km: float
     forces: tuple[str, ...]
 
+    def __repr__(self) -> str:
+        return (f"<ApproachPartials {self.body} {_utc_label(self.jd1 + self.t_rel)} UTC, "
+                f"distance {self.nominal[1]:.3f} km, v_rel "
+                f"{self.v_rel_au_d * _KM_S:.4f} km/s>")
+
+
+def _utc_label(jd_tdb: float) -> str:
+    day = math.floor(jd_tdb)
+    return utc_iso(from_jd_tdb(float(day), float(jd_tdb - day)), 1)
+
 
 def parameter_space(state_jacobian: np.ndarray, solution: OrbitSolution) -> np.ndarray:
-    """d(quantities)/d(state, A1..A3) (m, 9) -> d(quantities)/d(parameters) (m, n) in the
-    solution's labels (JPL's units), through :func:`parameter_jacobian`."""
+    """d(quantities)/d(state, A1..A3) (..., m, 9) -> d(quantities)/d(parameters)
+    (..., m, n) in the solution's labels (JPL's units), through
+    :func:`parameter_jacobian`. The state columns are ICRF, per au and au/d at the
+    solution's epoch (a heliocentric deviation is a barycentric one)."""
     labels = tuple(solution.covariance_labels)
-    jac = state_jacobian[:, :6] @ parameter_jacobian(solution)
+    jac = state_jacobian[..., :6] @ parameter_jacobian(solution)
     for col, a_idx in _nongrav_columns(labels):
-        jac[:, col] = state_jacobian[:, 6 + a_idx]
+        jac[..., col] = state_jacobian[..., 6 + a_idx]
     return jac
+
+
+def icrf_partials(st: _nbody.StateTransition, solution: OrbitSolution) -> np.ndarray:
+    """``[Phi | P]`` (..., 6, 9) of a :func:`~apophis_sim.nbody.state_transition` run
+    from ``solution``, in ICRF axes whatever the frame of the solution's state."""
+    phi, par = st.stm, st.nongrav_partials
+    if solution.state.frame != "icrf":
+        m = _nbody._frame_matrix(solution.state.frame)
+        phi, par = m @ phi @ m.T, m @ par
+    return np.concatenate([phi, par], axis=-1)
 
 
 def variational_approaches(solution: OrbitSolution, until: Time, *,

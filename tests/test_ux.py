@@ -187,7 +187,7 @@ def test_windows_help_says_utc_everywhere(capsys):
 
 
 def test_parse_forces_validates():
-    from apophis_sim.cli import _parse_forces
+    from apophis_sim.cli.flyby import _parse_forces
 
     assert _parse_forces("") is None
     assert _parse_forces("planets, sun") == ("sun", "planets")

@@ -53,7 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def parse_step(text: str) -> float:
     """``'10m'`` -> step in days. Raises InputError for zero, negative or unreadable."""
-    from .errors import InputError
+    from ..errors import InputError
 
     m = _STEP_RE.match(text or "")
     unit = m.group(2).lower() if m else ""
@@ -73,8 +73,8 @@ def time_grid(start: str, stop: str, step_d: float, max_rows: int):
     import numpy as np
     from astropy.time import Time
 
-    from .errors import InputError, TimeInputError, TooManyRowsError
-    from .time import quiet_utc
+    from ..errors import InputError, TimeInputError, TooManyRowsError
+    from ..time import quiet_utc
 
     try:
         with quiet_utc(announce=False):
@@ -98,7 +98,7 @@ def time_grid(start: str, stop: str, step_d: float, max_rows: int):
 
 
 def _site(text: str):
-    from .errors import SiteError
+    from ..errors import SiteError
 
     if "," not in text:
         return text
@@ -134,9 +134,9 @@ def _sexa(x_deg, hours: bool) -> list[str]:
 
 
 def run_ephemeris(args: argparse.Namespace) -> int:
-    from .errors import UnsupportedModelError
-    from .solution import OrbitSolution, apophis
-    from .tables.observer import MAX_ROWS, observer
+    from ..errors import UnsupportedModelError
+    from ..solution import OrbitSolution, apophis
+    from ..tables.observer import MAX_ROWS, observer
 
     max_rows = MAX_ROWS if args.max_rows is None else int(args.max_rows)
     step = parse_step(args.step)
@@ -171,7 +171,7 @@ def _print(table, args, step_d: float) -> None:
     import astropy.units as u
     import numpy as np
 
-    from .time import quiet_utc
+    from ..time import quiet_utc
 
     m = table.meta
     bar = "*" * 100
@@ -230,8 +230,8 @@ def _write_plots(out: Path, table) -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .errors import InputError
-    from .plotting.sky import plot_observer_distance, plot_sky_track
+    from ..errors import InputError
+    from ..plotting.sky import plot_observer_distance, plot_sky_track
 
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -12,8 +12,8 @@ import math
 import sys
 from pathlib import Path
 
-from ._cli_common import (add_solution_args, load_solution, output_folder, positive_float,
-                          utc_date)
+from ._common import (add_solution_args, load_solution, output_folder, positive_float,
+                      utc_date)
 
 __all__ = ["register"]
 
@@ -48,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_approaches(args: argparse.Namespace) -> int:
     import astropy.units as u
 
-    from .tables import approaches
+    from ..tables import approaches
 
     out = output_folder(args.plots)
     sol = load_solution(args)
@@ -58,7 +58,7 @@ def run_approaches(args: argparse.Namespace) -> int:
                      max_distance=args.max_distance * u.au)
     if out is not None:
         tab.meta["plots"] = [str(p) for p in _plots(out, sol, tab)]
-    from .time import quiet_utc
+    from ..time import quiet_utc
 
     with quiet_utc(announce=False):  # UTC labels past the last leap second: display only
         if args.json:
@@ -149,10 +149,10 @@ def _plots(out: Path, sol, tab) -> list[Path]:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from .ephemeris import Ephemeris
-    from .plotting import plot_distance_band
-    from .time import utc_iso
-    from .uncertainty import covariance_at
+    from ..ephemeris import Ephemeris
+    from ..plotting import plot_distance_band
+    from ..time import utc_iso
+    from ..uncertainty import covariance_at
 
     eph = Ephemeris.open()
     paths = []

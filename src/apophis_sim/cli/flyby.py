@@ -1,25 +1,11 @@
-"""The ``apophis-sim`` command line: a thin layer over the public API."""
+"""``apophis-sim flyby``: the 2029 Earth and Moon close approaches of JPL #220."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
-import sys
 import time as _time
 import warnings
-from collections.abc import Sequence
-
-__all__ = ["main"]
-
-#: Modules that add subcommands (besides ``flyby``), each with ``register(subparsers)``.
-_SUBCOMMAND_MODULES: tuple[str, ...] = ("apophis_sim.rendezvous_cli",
-                                           "apophis_sim.uncertainty_cli",
-                                           "apophis_sim.orbit_cli",
-                                           "apophis_sim.approaches_cli",
-                                           "apophis_sim.deflect_cli",
-                                           "apophis_sim.ephemeris_cli",
-                                           "apophis_sim.risk_cli")
 
 #: Search window of the 2029 encounter, and the reporting threshold.
 _FLYBY_UNTIL = "2029-04-20"
@@ -30,10 +16,10 @@ def _flyby(args: argparse.Namespace) -> int:
     import astropy.units as u
     from astropy.time import Time
 
-    from ._compilewatch import CompileWatch
-    from .encounter import analyse_flyby
-    from .nbody import apophis
-    from .time import UTC_ASSUMPTION, UTCAssumptionWarning, quiet_utc
+    from .._compilewatch import CompileWatch
+    from ..encounter import analyse_flyby
+    from ..nbody import apophis
+    from ..time import UTC_ASSUMPTION, UTCAssumptionWarning, quiet_utc
 
     forces = _parse_forces(args.forces)  # validated before anything is computed
     t0 = _time.perf_counter()
@@ -65,7 +51,7 @@ def _flyby(args: argparse.Namespace) -> int:
             peak_utc = an.peak_time.utc.isot
         paths = []
         if args.plots:
-            from .plotting.flyby import write_flyby_figures
+            from ..plotting.flyby import write_flyby_figures
 
             paths = write_flyby_figures(an, args.plots)
     elapsed = _time.perf_counter() - t0
@@ -143,8 +129,8 @@ def _parse_forces(text: str) -> tuple[str, ...] | None:
 
     Raises UnknownNameError (listing the valid names) before anything is integrated.
     """
-    from .ephemeris import Ephemeris
-    from .nbody import resolve_forces
+    from ..ephemeris import Ephemeris
+    from ..nbody import resolve_forces
 
     names = tuple(n.strip() for n in text.split(",") if n.strip())
     if not names:
@@ -152,14 +138,8 @@ def _parse_forces(text: str) -> tuple[str, ...] | None:
     return resolve_forces(names, Ephemeris.open())
 
 
-def _build_parser() -> argparse.ArgumentParser:
-    from . import __version__
-
-    parser = argparse.ArgumentParser(
-        prog="apophis-sim",
-        description="Orbital geometry of (99942) Apophis's 13 April 2029 Earth flyby.")
-    parser.add_argument("--version", action="version", version=f"apophis-sim {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+def register(sub) -> None:
+    """Add the ``flyby`` subcommand to the ``apophis-sim`` parser."""
     flyby = sub.add_parser("flyby", help="the 2029 Earth and Moon close approaches (n-body, "
                                          "JPL #220, DE440)")
     flyby.add_argument("--json", action="store_true", help="print one JSON object")
@@ -170,28 +150,3 @@ def _build_parser() -> argparse.ArgumentParser:
     flyby.add_argument("--plots", metavar="DIR", default=None,
                        help="write every flyby figure as PNG into DIR")
     flyby.set_defaults(func=_flyby)
-    # Further subcommands live beside the code they drive; each module exposes
-    # register(subparsers), which adds its parser and sets ``func``.
-    for module in _SUBCOMMAND_MODULES:
-        importlib.import_module(module).register(sub)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``apophis-sim`` console script."""
-    parser = _build_parser()
-    args = parser.parse_args(argv)
-    from .errors import ApophisSimError
-
-    try:
-        return int(args.func(args))
-    except ApophisSimError as exc:
-        print(f"apophis-sim: error: {exc}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:  # e.g. `apophis-sim flyby --json | head`
-        sys.stdout = None
-        return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -11,7 +11,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ._cli_common import add_solution_args, load_solution, output_folder, utc_date
+from ._common import add_solution_args, load_solution, output_folder, utc_date
 
 __all__ = ["register"]
 
@@ -56,9 +56,9 @@ def _times(dates: list[str] | None, sol):
 def run_orbit(args: argparse.Namespace) -> int:
     import astropy.units as u
 
-    from .elements import moid
-    from .time import utc_iso
-    from .uncertainty.linear import covariance_at
+    from ..elements import moid
+    from ..time import utc_iso
+    from ..uncertainty.linear import covariance_at
 
     out = output_folder(args.plots)
     sol = load_solution(args)
@@ -142,9 +142,9 @@ def _write_plot(out: Path, sol, times) -> list[Path]:
     import numpy as np
     from astropy.time import Time
 
-    from .plotting import plot_uncertainty_growth
-    from .time import utc_iso
-    from .uncertainty.linear import covariance_at
+    from ..plotting import plot_uncertainty_growth
+    from ..time import utc_iso
+    from ..uncertainty.linear import covariance_at
 
     t0 = sol.state.epoch.tdb
     span = float((times[-1] - t0).to_value(u.day)) if len(times) > 1 else 365.25

@@ -35,8 +35,8 @@ def add_solution_args(parser: argparse.ArgumentParser, *, drop: bool = True) -> 
 def load_solution(args: argparse.Namespace):
     """The shipped JPL #220, or ``--sbdb FILE`` with the CLI's own hint when the file's
     model has parameters the propagator does not model."""
-    from .errors import UnsupportedModelError
-    from .solution import OrbitSolution, apophis
+    from ..errors import UnsupportedModelError
+    from ..solution import OrbitSolution, apophis
 
     if getattr(args, "sbdb", None) is None:
         return apophis()
@@ -55,8 +55,8 @@ def utc_date(text, option: str):
     """A calendar date (or dates) typed by a person, read as UTC -> Time (TDB scale)."""
     from astropy.time import Time
 
-    from .errors import TimeInputError
-    from .time import quiet_utc
+    from ..errors import TimeInputError
+    from ..time import quiet_utc
 
     if text is None:
         return None
@@ -71,7 +71,7 @@ def utc_date(text, option: str):
 
 def output_folder(path: str | None, option: str = "--plots") -> Path | None:
     """Create and probe an output folder before anything is computed (one-line errors)."""
-    from .errors import InputError
+    from ..errors import InputError
 
     if path is None:
         return None

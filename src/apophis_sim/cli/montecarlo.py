@@ -97,7 +97,7 @@ def _write_plots(folder: Path, result, linear_cov=None) -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .plotting.uncertainty import plot_bplane_scatter, plot_distance_histogram
+    from ..plotting.uncertainty import plot_bplane_scatter, plot_distance_histogram
 
     folder.mkdir(parents=True, exist_ok=True)
     cols = result.columns
@@ -145,7 +145,7 @@ def _interrupted(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not traceback
         total = -(-args.clones // args.chunk_size)
         if args.out:
-            from .uncertainty.store import _finished_chunks
+            from ..uncertainty.store import _finished_chunks
 
             try:
                 saved = len(_finished_chunks(Path(args.out)))
@@ -171,10 +171,10 @@ def _montecarlo(args: argparse.Namespace) -> int:
 def _montecarlo_run(args: argparse.Namespace) -> int:
     from astropy.time import Time
 
-    from .errors import OutputPathError
-    from .time import quiet_utc
-    from .uncertainty import run_monte_carlo
-    from .uncertainty.store import check_output_folder
+    from ..errors import OutputPathError
+    from ..time import quiet_utc
+    from ..uncertainty import run_monte_carlo
+    from ..uncertainty.store import check_output_folder
 
     # Every output path is checked before the computation, which can take hours.
     if args.out is not None:

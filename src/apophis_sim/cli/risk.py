@@ -9,7 +9,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ._cli_common import add_solution_args, load_solution, output_folder, positive_float
+from ._common import add_solution_args, load_solution, output_folder, positive_float
 
 __all__ = ["register"]
 
@@ -47,8 +47,8 @@ def run_risk(args: argparse.Namespace) -> int:
     import astropy.units as u
     from astropy.time import Time
 
-    from .risk import impact_probability
-    from .time import quiet_utc, utc_iso
+    from ..risk import impact_probability
+    from ..time import quiet_utc, utc_iso
 
     out = output_folder(args.plots)
     sol = load_solution(args)
@@ -109,8 +109,8 @@ def _plot(out: Path, sol, args) -> Path:
     import numpy as np
     from astropy.time import Time
 
-    from .plotting import plot_keyhole_map, plot_keyhole_zoom
-    from .risk import keyholes
+    from ..plotting import plot_keyhole_map, plot_keyhole_zoom
+    from ..risk import keyholes
 
     tab = keyholes(sol, Time(f"{args.until}-01-01", scale="tdb"), window=args.window * u.km)
     fig = plt.figure(figsize=(9.5, 5.6), constrained_layout=True)

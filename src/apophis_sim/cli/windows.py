@@ -23,7 +23,7 @@ _DEFAULTS = dict(launch_start="2027-01-01", launch_end="2028-12-31", arrival_end
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``windows`` subcommand to the ``apophis-sim`` parser."""
-    from .rendezvous import (DEFAULT_ARRIVAL_VINF_MAX, DEFAULT_ARRIVE_BY, DEFAULT_C3_MAX,
+    from ..rendezvous import (DEFAULT_ARRIVAL_VINF_MAX, DEFAULT_ARRIVE_BY, DEFAULT_C3_MAX,
                              DEFAULT_DLA_MAX)
 
     p = subparsers.add_parser(
@@ -65,8 +65,8 @@ def _grid(start: str, end: str, step: float, name: str):
     """UTC calendar dates from ``start`` to ``end`` every ``step`` days, as TDB Times."""
     import astropy.units as u
 
-    from .errors import InputError, TimeInputError
-    from .time import utc_dates
+    from ..errors import InputError, TimeInputError
+    from ..time import utc_dates
 
     if step <= 0:
         raise InputError(f"--step must be > 0 days, got {step}")
@@ -79,8 +79,8 @@ def _grid(start: str, end: str, step: float, name: str):
 def _utc_date(text: str, name: str):
     from astropy.time import Time
 
-    from .errors import InputError
-    from .time import quiet_utc
+    from ..errors import InputError
+    from ..time import quiet_utc
 
     try:
         with quiet_utc():
@@ -94,8 +94,8 @@ def run_windows(args: argparse.Namespace) -> int:
     """Compute the porkchop, print the ranked windows (table or JSON), optionally plot."""
     import astropy.units as u
 
-    from .rendezvous import KM2_S2, KM_S, feasible_cells, launch_windows, porkchop
-    from .time import UTC_ASSUMPTION, UTCAssumptionWarning
+    from ..rendezvous import KM2_S2, KM_S, feasible_cells, launch_windows, porkchop
+    from ..time import UTC_ASSUMPTION, UTCAssumptionWarning
 
     t_start = _time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
@@ -149,7 +149,7 @@ def _write_plots(out: Path, pc, windows, feasible) -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .plotting.porkchop import plot_porkchop, plot_transfer
+    from ..plotting.porkchop import plot_porkchop, plot_transfer
 
     out.mkdir(parents=True, exist_ok=True)
     paths = []

@@ -11,7 +11,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ._cli_common import add_solution_args, load_solution, output_folder, utc_date
+from ._common import add_solution_args, load_solution, output_folder, utc_date
 
 __all__ = ["register"]
 
@@ -53,10 +53,10 @@ def run_deflect(args: argparse.Namespace) -> int:
     import astropy.units as u
     import numpy as np
 
-    from .errors import InputError
-    from .risk import deflect, deflection_map
-    from .time import utc_iso
-    from .uncertainty import linear_encounter
+    from ..errors import InputError
+    from ..risk import deflect, deflection_map
+    from ..time import utc_iso
+    from ..uncertainty import linear_encounter
 
     out = output_folder(args.plots)
     at = utc_date(args.at, "--at")
@@ -112,8 +112,8 @@ def _plot(out: Path, sol, encounter) -> Path:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from .plotting import plot_deflection_map
-    from .risk import deflection_map
+    from ..plotting import plot_deflection_map
+    from ..risk import deflection_map
 
     span = min(3 * 365.25, encounter.tdb.jd - sol.state.epoch.tdb.jd - 1.0)
     times = encounter.tdb - np.geomspace(span, 2.0, 36) * u.day  # even on the log axis

@@ -20,6 +20,7 @@ from astropy.time import Time
 from ._core import elements as _el
 from ._core import moid as _moid
 from ._core.kepler import STATUS_OK
+from ._deprecation import renamed_kwargs
 from .bodies import GM_SUN_SBDB
 from .errors import (ConvergenceError, InputError, OrbitTypeError, ShapeMismatchError,
                      UnknownNameError)
@@ -391,7 +392,8 @@ def _heliocentric_icrf(obj: Any, name: str, ephemeris: Ephemeris | None) -> Stat
     return st.to_frame("icrf")
 
 
-def moid(obj: State | OrbitSolution, other: str | State | OrbitSolution = "earth", *,
+@renamed_kwargs(obj="state")
+def moid(state: State | OrbitSolution, other: str | State | OrbitSolution = "earth", *,
          n_grid: int = 128, ephemeris: Ephemeris | None = None) -> Moid:
     """Minimum orbit intersection distance (MOID) between two osculating orbits.
 
@@ -405,7 +407,7 @@ def moid(obj: State | OrbitSolution, other: str | State | OrbitSolution = "earth
 
     Parameters
     ----------
-    obj : State or OrbitSolution
+    state : State or OrbitSolution
         The orbit(s); a State of any frame, centre and batch shape (converted to
         heliocentric ICRF; a non-heliocentric one through the ephemeris). For an
         OrbitSolution with ``orbit_elements`` (e.g. from
@@ -414,8 +416,8 @@ def moid(obj: State | OrbitSolution, other: str | State | OrbitSolution = "earth
         ``state``. For the MOID at the covariance epoch pass ``solution.state``.
     other : str, State or OrbitSolution, optional
         A body of the ephemeris (default ``"earth"``: Earth's heliocentric
-        osculating orbit at ``obj``'s epoch), or an orbit as for ``obj``; it
-        broadcasts against ``obj``.
+        osculating orbit at ``state``'s epoch), or an orbit as for ``state``; it
+        broadcasts against ``state``.
     n_grid : int, keyword-only
         Samples per orbit of the starting grid (>= 16; default 128). Local minima
         narrower than ~3 grid cells in anomaly may be merged with a neighbour; the
@@ -432,7 +434,7 @@ def moid(obj: State | OrbitSolution, other: str | State | OrbitSolution = "earth
     Raises
     ------
     InputError
-        ``obj``/``other`` of a wrong type, or ``n_grid`` < 16.
+        ``state``/``other`` of a wrong type, or ``n_grid`` < 16.
     NonFiniteInputError
         A state holds NaN or infinity.
     UnknownNameError
@@ -459,7 +461,7 @@ def moid(obj: State | OrbitSolution, other: str | State | OrbitSolution = "earth
 
     if not isinstance(n_grid, (int, np.integer)) or isinstance(n_grid, bool) or n_grid < 16:
         raise InputError(f"n_grid must be an integer >= 16, got {n_grid!r}")
-    s1 = _heliocentric_icrf(obj, "obj", ephemeris)
+    s1 = _heliocentric_icrf(state, "state", ephemeris)
     if isinstance(other, str):
         eph = ephemeris if ephemeris is not None else Ephemeris.open()
         if other.lower() in ("sun", "ssb"):
@@ -475,13 +477,13 @@ def moid(obj: State | OrbitSolution, other: str | State | OrbitSolution = "earth
     try:
         shape = np.broadcast_shapes(s1.shape, s2.shape)
     except ValueError:
-        raise ShapeMismatchError(f"obj (shape {s1.shape}) and other (shape {s2.shape}) do "
+        raise ShapeMismatchError(f"state (shape {s1.shape}) and other (shape {s2.shape}) do "
                                  "not broadcast") from None
     q1, e1, P1, Q1, h1 = _moid.perifocal_from_rv(np.broadcast_to(s1.r_au, shape + (3,)),
                                                  np.broadcast_to(s1.v_au_d, shape + (3,)), mu)
     q2, e2, P2, Q2, h2 = _moid.perifocal_from_rv(np.broadcast_to(s2.r_au, shape + (3,)),
                                                  np.broadcast_to(s2.v_au_d, shape + (3,)), mu)
-    for nm, h, r in (("obj", h1, s1.r_au), ("other", h2, s2.r_au)):
+    for nm, h, r in (("state", h1, s1.r_au), ("other", h2, s2.r_au)):
         rn = np.linalg.norm(r, axis=-1)
         if np.any(rn == 0) or np.any(h <= 1e-14 * np.broadcast_to(rn, h.shape)):
             raise OrbitTypeError(f"{nm} is a rectilinear orbit (zero angular momentum, or at "

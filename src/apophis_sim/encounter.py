@@ -36,6 +36,7 @@ import numpy as np
 from astropy.time import Time
 
 from . import bodies as _bodies
+from ._deprecation import renamed_kwargs
 from ._core import bplane as _bp
 from ._core import frames as _frames
 from .elements import Elements, orbit_class
@@ -346,10 +347,11 @@ class FlybyAnalysis:
         return _html_table("FlybyAnalysis", self._summary())
 
 
+@renamed_kwargs(max_distance="distance_max")
 def analyse_flyby(solution, until: Time, body: str = "earth", *, also: tuple[str, ...] = (),
                   ephemeris=None, forces=None,
                   window: u.Quantity = 1.0 * u.day, step: u.Quantity = 5 * u.min,
-                  max_distance: u.Quantity = 0.01 * u.au) -> FlybyAnalysis:
+                  distance_max: u.Quantity = 0.01 * u.au) -> FlybyAnalysis:
     """Close approach, B-plane, orbit change and brightness of the deepest flyby of ``body``.
 
     Parameters
@@ -370,7 +372,7 @@ def analyse_flyby(solution, until: Time, body: str = "earth", *, also: tuple[str
     window, step : Quantity [time]
         Half-width and sampling step of the trajectory kept around the approach
         (for plots, the brightness curve and the ground track).
-    max_distance : Quantity [length]
+    distance_max : Quantity [length]
         Approaches farther than this are not reported.
 
     Warns
@@ -386,10 +388,10 @@ def analyse_flyby(solution, until: Time, body: str = "earth", *, also: tuple[str
 
     eph = ephemeris if ephemeris is not None else Ephemeris.open()
     table = close_approaches(solution, until, bodies=(body,) + tuple(also),
-                             max_distance=max_distance, ephemeris=eph, forces=forces)
+                             distance_max=distance_max, ephemeris=eph, forces=forces)
     mine = table[table["body"] == body]
     if len(mine) == 0:
-        raise InputError(f"no approach to {body} closer than {max_distance} before {until.isot}")
+        raise InputError(f"no approach to {body} closer than {distance_max} before {until.isot}")
     row = mine[int(np.argmin(mine["distance"]))]
     t_ca = row["time"]
     _, v_body = eph.posvel(body, t_ca.tdb.jd1, t_ca.tdb.jd2, centre="sun")

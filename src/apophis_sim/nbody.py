@@ -20,6 +20,7 @@ from astropy.table import QTable
 from astropy.time import Time
 
 from . import bodies as _bodies
+from ._deprecation import renamed_kwargs
 from ._core import forces as _forces
 from ._core import ias15 as _ias15
 from .ephemeris import Ephemeris
@@ -282,7 +283,7 @@ def _run(ssb: State, ng: np.ndarray, eph: Ephemeris, end: tuple[float, float],
             _ias15.ST_MAX_STEPS: f"more than max_steps={max_steps} steps; raise max_steps",
             _ias15.ST_STEP_UNDERFLOW: "the step size underflowed (collision with a body?)",
             _ias15.ST_NONFINITE: "the acceleration became non-finite (collision with a body?)",
-            _ias15.ST_EVENT_OVERFLOW: f"more than {_MAX_EVENTS} close approaches; lower max_distance",
+            _ias15.ST_EVENT_OVERFLOW: f"more than {_MAX_EVENTS} close approaches; lower distance_max",
         }.get(code, f"status {code}")
         raise ConvergenceError(f"n-body integration failed for {int(bad.sum())} particle(s); "
                                f"first is particle {i}: {why}")
@@ -477,7 +478,8 @@ def _stm_parts(x: np.ndarray, v: np.ndarray, frame: str) -> tuple[np.ndarray, np
     return phi, par
 
 
-def state_transition(state_or_solution: State | OrbitSolution, to: Time, *,
+@renamed_kwargs(state_or_solution="state")
+def state_transition(state: State | OrbitSolution, to: Time, *,
                      nongrav: u.Quantity | None = None,
                      nongrav_model: NongravModel | None = None,
                      forces: Iterable[str] | None = None,
@@ -499,7 +501,7 @@ def state_transition(state_or_solution: State | OrbitSolution, to: Time, *,
 
     Parameters
     ----------
-    state_or_solution : State or OrbitSolution
+    state : State or OrbitSolution
         Initial state(s), any batch shape, one epoch, any frame/centre.
     to : astropy.time.Time
         Scalar target time (before or after the epoch).
@@ -523,7 +525,7 @@ def state_transition(state_or_solution: State | OrbitSolution, to: Time, *,
     velocity columns are per au/day. Milani & Gronchi (2010), *Theory of Orbit
     Determination*, ch. 6.
     """
-    ssb, ng, eph, original, model = _prepare(state_or_solution, nongrav, ephemeris,
+    ssb, ng, eph, original, model = _prepare(state, nongrav, ephemeris,
                                              nongrav_model)
     e1, e2 = to_jd_tdb(to, "to")
     if np.ndim(e1):
@@ -538,7 +540,8 @@ def state_transition(state_or_solution: State | OrbitSolution, to: Time, *,
                            run.forces, run.epsilon)
 
 
-def state_transition_grid(state_or_solution: State | OrbitSolution, times: Time, *,
+@renamed_kwargs(state_or_solution="state")
+def state_transition_grid(state: State | OrbitSolution, times: Time, *,
                           nongrav: u.Quantity | None = None,
                           nongrav_model: NongravModel | None = None,
                           forces: Iterable[str] | None = None,
@@ -549,7 +552,7 @@ def state_transition_grid(state_or_solution: State | OrbitSolution, times: Time,
     the epoch, dense output): ``.state`` has batch shape ``state.shape + T``,
     ``.stm`` ``state.shape + T + (6, 6)``, ``.nongrav_partials``
     ``state.shape + T + (6, 3)``."""
-    ssb, ng, eph, original, model = _prepare(state_or_solution, nongrav, ephemeris,
+    ssb, ng, eph, original, model = _prepare(state, nongrav, ephemeris,
                                              nongrav_model)
     t1, t2, t_shape = _grid_times(times, "times")
     x, v, runs = _grid(ssb, ng, eph, t1, t2, forces, epsilon, max_steps, progress, model, True)
@@ -562,9 +565,10 @@ def state_transition_grid(state_or_solution: State | OrbitSolution, times: Time,
                            runs[0].forces, runs[0].epsilon)
 
 
+@renamed_kwargs(max_distance="distance_max")
 def close_approaches(state: State | OrbitSolution, until: Time, *,
                      bodies: Sequence[str] = ("earth", "moon"),
-                     max_distance: u.Quantity = 0.05 * u.au, nongrav: u.Quantity | None = None,
+                     distance_max: u.Quantity = 0.05 * u.au, nongrav: u.Quantity | None = None,
                      nongrav_model: NongravModel | None = None,
                      forces: Iterable[str] | None = None, ephemeris: Ephemeris | None = None,
                      epsilon: float | None = None, max_steps: int = 1_000_000,
@@ -583,7 +587,7 @@ def close_approaches(state: State | OrbitSolution, until: Time, *,
         End of the search (before or after the epoch).
     bodies : sequence of str
         Bodies of the ephemeris (``"earth"``, ``"moon"``, ``"mars"``, ...).
-    max_distance : Quantity [length]
+    distance_max : Quantity [length]
         Report minima closer than this (centre to centre).
 
     Returns
@@ -599,9 +603,9 @@ def close_approaches(state: State | OrbitSolution, until: Time, *,
     """
     if isinstance(bodies, str):
         bodies = (bodies,)  # one body, not its letters
-    rmax = float(to_canonical(max_distance, AU, "max_distance"))
+    rmax = float(to_canonical(distance_max, AU, "distance_max"))
     if rmax <= 0:
-        raise InputError("max_distance must be positive")
+        raise InputError("distance_max must be positive")
     ssb, ng, eph, original, model = _prepare(state, nongrav, ephemeris, nongrav_model)
     e1, e2 = to_jd_tdb(until, "until")
     if np.ndim(e1):

@@ -68,10 +68,11 @@ from astropy.table import QTable
 from astropy.time import Time
 
 from . import bodies as _bodies
+from ._deprecation import deprecated_attribute, renamed_kwargs, renamed_value, warn_renamed
 from ._core import lambert as _lam
 from .errors import ConvergenceError, InputError, ShapeMismatchError, UnknownNameError
 from .state import State
-from .time import dt_days, from_jd_tdb, one_utc_warning, to_jd_tdb, utc_iso
+from .time import dt_days, from_jd_tdb, one_utc_warning, to_jd_tdb, utc_iso, utc_time
 from .units import AU, AU_KM, DAY, GM_UNIT, to_canonical
 
 if TYPE_CHECKING:
@@ -82,7 +83,7 @@ __all__ = [
     "BRANCHES",
     "CELL_STATUS_NAMES",
     "DEFAULT_ARRIVE_BY",
-    "DEFAULT_ARRIVAL_VINF_MAX",
+    "DEFAULT_V_INF_ARRIVAL_MAX",
     "DEFAULT_C3_MAX",
     "DEFAULT_DLA_MAX",
     "LambertSolution",
@@ -121,14 +122,27 @@ DEFAULT_C3_MAX = 30.0 * KM2_S2
 #: flies far steeper orbits (H-IIB/HTV to 51.6 deg). Pass 30.4 deg for the strict
 #: due-east case.
 DEFAULT_DLA_MAX = 40.0 * u.deg
-#: Default latest arrival: two months before the 13 April 2029 flyby (Ramses
-#: plans to arrive in February 2029 to characterise Apophis before the flyby).
+#: Default latest arrival, a UTC date (2029-02-13 00:00 UTC, as every date string of
+#: the library): two months before the 13 April 2029 flyby (Ramses plans to arrive in
+#: February 2029 to characterise Apophis before the flyby).
 DEFAULT_ARRIVE_BY = "2029-02-13"
 #: Default arrival delta-v limit [km/s]: 2.5 km/s, what a Hera-class
 #: bipropellant spacecraft (Isp ~ 320 s) delivers with ~55 % of its launch mass
 #: as propellant -- generous for Ramses, so that the ranking, not this
 #: threshold, decides which window is best.
-DEFAULT_ARRIVAL_VINF_MAX = 2.5 * KM_S
+DEFAULT_V_INF_ARRIVAL_MAX = 2.5 * KM_S
+
+#: Quantity names of earlier releases (deprecated; see :func:`launch_windows`).
+_RENAMED_QUANTITIES = {"vinf_arrival": "v_inf_arrival"}
+_RENAMED_CONSTANTS = {"DEFAULT_ARRIVAL_VINF_MAX": "DEFAULT_V_INF_ARRIVAL_MAX"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _RENAMED_CONSTANTS:
+        new = _RENAMED_CONSTANTS[name]
+        warn_renamed(f"apophis_sim.rendezvous.{name}", new, stacklevel=2)
+        return globals()[new]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ---------------------------------------------------------------------------
@@ -383,15 +397,15 @@ class Porkchop:
         Grid times (TDB).
     c3 : Quantity [km^2/s^2]
         Launch energy ``|v_inf_dep|^2``.
-    vinf_departure : Quantity [km/s], shape (N, M, 3)
+    v_inf_departure : Quantity [km/s], shape (N, M, 3)
         Departure hyperbolic excess velocity ``v1 - v_origin`` (ICRF axes).
     dla, rla : Quantity [deg]
         Declination (-90..90) and right ascension (0..360) of the departure
         asymptote in the ICRF (Earth-equatorial) frame.
-    vinf_arrival : Quantity [km/s]
+    v_inf_arrival : Quantity [km/s]
         ``|v_target - v2|``, the rendezvous (arrival) delta-v.
     total_dv : Quantity [km/s]
-        sqrt(C3) + vinf_arrival (see the module docstring for the convention).
+        sqrt(C3) + v_inf_arrival (see the module docstring for the convention).
     tof : Quantity [day]
         Time of flight (also where there is no transfer; <= 0 below the diagonal).
     revs : ndarray of int
@@ -417,10 +431,10 @@ class Porkchop:
     departure: Time
     arrival: Time
     c3: u.Quantity
-    vinf_departure: u.Quantity = field(repr=False)
+    v_inf_departure: u.Quantity = field(repr=False)
     dla: u.Quantity = field(repr=False)
     rla: u.Quantity = field(repr=False)
-    vinf_arrival: u.Quantity = field(repr=False)
+    v_inf_arrival: u.Quantity = field(repr=False)
     total_dv: u.Quantity = field(repr=False)
     tof: u.Quantity = field(repr=False)
     revs: np.ndarray = field(repr=False)
@@ -435,6 +449,9 @@ class Porkchop:
     v1: u.Quantity = field(repr=False, default=None)
     v2: u.Quantity = field(repr=False, default=None)
     gm: u.Quantity = field(repr=False, default=None)
+
+    vinf_departure = deprecated_attribute("v_inf_departure")
+    vinf_arrival = deprecated_attribute("v_inf_arrival")
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -489,11 +506,12 @@ class Porkchop:
         Raises
         ------
         UnknownNameError
-            ``quantity`` is not one of ``"c3"``, ``"total_dv"``, ``"vinf_arrival"``,
+            ``quantity`` is not one of ``"c3"``, ``"total_dv"``, ``"v_inf_arrival"``,
             ``"tof"``.
         InputError
             No cell qualifies.
         """
+        quantity = renamed_value(quantity, _RENAMED_QUANTITIES, "Porkchop.best() quantity")
         values = self._values(quantity)
         sel = self.ok if mask is None else (self.ok & np.asarray(mask, dtype=bool))
         if not sel.any():
@@ -503,7 +521,7 @@ class Porkchop:
 
     def _values(self, quantity: str) -> np.ndarray:
         options = {"c3": (self.c3, KM2_S2), "total_dv": (self.total_dv, KM_S),
-                   "vinf_arrival": (self.vinf_arrival, KM_S), "tof": (self.tof, DAY)}
+                   "v_inf_arrival": (self.v_inf_arrival, KM_S), "tof": (self.tof, DAY)}
         if quantity not in options:
             raise UnknownNameError("porkchop quantity", quantity, options)
         q, unit = options[quantity]
@@ -524,6 +542,10 @@ class Porkchop:
         return State.from_arrays(self.r_departure[i].to_value(AU),
                                  self.v1[i, j].to_value(KM_S) / _KMS_PER_AU_D, jd1, jd2,
                                  "icrf", "sun")
+
+
+Porkchop.__init__ = renamed_kwargs(  # type: ignore[method-assign]
+    vinf_departure="v_inf_departure", vinf_arrival="v_inf_arrival")(Porkchop.__init__)
 
 
 def _title_case(name: str) -> str:
@@ -730,9 +752,9 @@ def porkchop(departure_times: Time, arrival_times: Time, origin: str | State | O
                           max_revs=int(max_revs), prograde=bool(prograde), progress=progress)
     return Porkchop(
         departure=dep, arrival=arr,
-        c3=u.Quantity(out["c3"], KM2_S2), vinf_departure=u.Quantity(out["vinf_dep"], KM_S),
+        c3=u.Quantity(out["c3"], KM2_S2), v_inf_departure=u.Quantity(out["vinf_dep"], KM_S),
         dla=u.Quantity(out["dla"], u.deg), rla=u.Quantity(out["rla"], u.deg),
-        vinf_arrival=u.Quantity(out["vinf_arr"], KM_S),
+        v_inf_arrival=u.Quantity(out["vinf_arr"], KM_S),
         total_dv=u.Quantity(out["total_dv"], KM_S), tof=u.Quantity(tof_d, DAY),
         revs=out["revs"], branch=out["branch"], status=out["status"],
         origin=_end_label(origin), target=_end_label(target),
@@ -758,7 +780,7 @@ class LaunchWindow:
     best_launch, best_arrival : Time
         The feasible cell of least total delta-v inside the window.
     c3 : Quantity [km^2/s^2]
-    vinf_arrival : Quantity [km/s]
+    v_inf_arrival : Quantity [km/s]
         Arrival (rendezvous) delta-v.
     total_dv : Quantity [km/s]
     dla, rla : Quantity [deg]
@@ -777,7 +799,7 @@ class LaunchWindow:
     best_launch: Time
     best_arrival: Time
     c3: u.Quantity
-    vinf_arrival: u.Quantity
+    v_inf_arrival: u.Quantity
     total_dv: u.Quantity
     dla: u.Quantity
     rla: u.Quantity
@@ -786,6 +808,8 @@ class LaunchWindow:
     index: tuple[int, int]
     rows: tuple[int, int]
     columns: tuple[int, int]
+
+    vinf_arrival = deprecated_attribute("v_inf_arrival")
 
     @property
     def length(self) -> u.Quantity:
@@ -797,7 +821,7 @@ class LaunchWindow:
         return (f"LaunchWindow(launch {d['launch_open_utc'][:10]} .. {d['launch_close_utc'][:10]}"
                 f" UTC, best {d['best_launch_utc'][:10]} -> {d['best_arrival_utc'][:10]} "
                 f"({d['tof_days']:.0f} d), C3 {d['c3_km2_s2']:.2f} km2/s2, DLA "
-                f"{d['dla_deg']:.1f} deg, arrival v_inf {d['arrival_vinf_km_s']:.3f} km/s, "
+                f"{d['dla_deg']:.1f} deg, arrival v_inf {d['v_inf_arrival_km_s']:.3f} km/s, "
                 f"total dv {d['total_dv_km_s']:.3f} km/s)")
 
     def _repr_html_(self) -> str:
@@ -810,7 +834,7 @@ class LaunchWindow:
                                    f"{d['tof_days']:.0f} d)"),
             ("C3", f"{d['c3_km2_s2']:.2f} km2/s2"),
             ("DLA, RLA", f"{d['dla_deg']:.1f} deg, {d['rla_deg']:.1f} deg (ICRF)"),
-            ("arrival v_inf", f"{d['arrival_vinf_km_s']:.3f} km/s"),
+            ("arrival v_inf", f"{d['v_inf_arrival_km_s']:.3f} km/s"),
             ("total dv", f"{d['total_dv_km_s']:.3f} km/s"),
         ])
 
@@ -830,7 +854,7 @@ class LaunchWindow:
             "best_launch_utc": utc[2],
             "best_arrival_utc": utc[3],
             "c3_km2_s2": round(float(self.c3.to_value(KM2_S2)), 4),
-            "arrival_vinf_km_s": round(float(self.vinf_arrival.to_value(KM_S)), 4),
+            "v_inf_arrival_km_s": round(float(self.v_inf_arrival.to_value(KM_S)), 4),
             "total_dv_km_s": round(float(self.total_dv.to_value(KM_S)), 4),
             "dla_deg": round(float(self.dla.to_value(u.deg)), 3),
             "rla_deg": round(float(self.rla.to_value(u.deg)), 3),
@@ -840,17 +864,21 @@ class LaunchWindow:
         }
 
 
+LaunchWindow.__init__ = renamed_kwargs(  # type: ignore[method-assign]
+    vinf_arrival="v_inf_arrival")(LaunchWindow.__init__)
+
+
 def _time_arg(t: Time | str, name: str) -> Time:
-    if isinstance(t, str):
-        return Time(t, scale="tdb")
-    to_jd_tdb(t, name)  # type check with the usual message
-    return t
+    """A date string is a UTC date (the library's convention, :func:`utc_time`); the
+    default date is read without a UTCAssumptionWarning (the user did not write it)."""
+    return utc_time(t, name, announce=not (isinstance(t, str) and t == DEFAULT_ARRIVE_BY))
 
 
+@renamed_kwargs(arrival_vinf_max="v_inf_arrival_max")
 def feasible_cells(pc: Porkchop, *, c3_max: u.Quantity = DEFAULT_C3_MAX,
                    dla_max: u.Quantity = DEFAULT_DLA_MAX,
                    arrive_by: Time | str = DEFAULT_ARRIVE_BY,
-                   arrival_vinf_max: u.Quantity = DEFAULT_ARRIVAL_VINF_MAX,
+                   v_inf_arrival_max: u.Quantity = DEFAULT_V_INF_ARRIVAL_MAX,
                    tof_min: u.Quantity = 0 * DAY) -> np.ndarray:
     """Boolean (N, M) mask of the cells of ``pc`` that satisfy every constraint.
 
@@ -865,9 +893,9 @@ def feasible_cells(pc: Porkchop, *, c3_max: u.Quantity = DEFAULT_C3_MAX,
             if lim < 0:
                 raise InputError(f"dla_max must be >= 0, got {dla_max}")
             ok &= np.abs(pc.dla.to_value(u.deg)) <= lim
-        if arrival_vinf_max is not None:
-            ok &= pc.vinf_arrival.to_value(KM_S) <= float(
-                to_canonical(arrival_vinf_max, KM_S, "arrival_vinf_max"))
+        if v_inf_arrival_max is not None:
+            ok &= pc.v_inf_arrival.to_value(KM_S) <= float(
+                to_canonical(v_inf_arrival_max, KM_S, "v_inf_arrival_max"))
         if tof_min is not None:
             ok &= pc.tof.to_value(DAY) >= float(to_canonical(tof_min, DAY, "tof_min"))
     if arrive_by is not None:
@@ -878,10 +906,11 @@ def feasible_cells(pc: Porkchop, *, c3_max: u.Quantity = DEFAULT_C3_MAX,
     return ok
 
 
+@renamed_kwargs(arrival_vinf_max="v_inf_arrival_max")
 def launch_windows(pc: Porkchop, *, c3_max: u.Quantity | None = DEFAULT_C3_MAX,
                    dla_max: u.Quantity | None = DEFAULT_DLA_MAX,
                    arrive_by: Time | str | None = DEFAULT_ARRIVE_BY,
-                   arrival_vinf_max: u.Quantity | None = DEFAULT_ARRIVAL_VINF_MAX,
+                   v_inf_arrival_max: u.Quantity | None = DEFAULT_V_INF_ARRIVAL_MAX,
                    tof_min: u.Quantity | None = 0 * DAY,
                    rank_by: str = "total_dv") -> list[LaunchWindow]:
     """Launch windows in a porkchop: contiguous launch intervals meeting the constraints.
@@ -902,15 +931,18 @@ def launch_windows(pc: Porkchop, *, c3_max: u.Quantity | None = DEFAULT_C3_MAX,
         ``|DLA|`` limit; default :data:`DEFAULT_DLA_MAX` (40 deg: a Tanegashima parking
         orbit of 40 deg inclination costs < 0.05 km/s more than a due-east one,
         30.4 deg).
-    arrive_by : Time or str (TDB), optional
-        Latest arrival; default :data:`DEFAULT_ARRIVE_BY` (2029-02-13, two months
-        before the flyby).
-    arrival_vinf_max : Quantity [km/s], optional
+    arrive_by : Time or str, optional
+        Latest arrival. A string is a UTC calendar date, as everywhere in the
+        library (``"2029-02-13"`` is 2029-02-13 00:00 UTC, the instant
+        ``apophis-sim windows --arrive-by 2029-02-13`` uses); a Time keeps its
+        scale. Default :data:`DEFAULT_ARRIVE_BY` (2029-02-13 UTC, two months before
+        the flyby).
+    v_inf_arrival_max : Quantity [km/s], optional
         Limit on the arrival (rendezvous) delta-v; default
-        :data:`DEFAULT_ARRIVAL_VINF_MAX` (2.5 km/s).
+        :data:`DEFAULT_V_INF_ARRIVAL_MAX` (2.5 km/s).
     tof_min : Quantity [time], optional
         Shortest acceptable flight (default 0: none).
-    rank_by : {"total_dv", "vinf_arrival", "c3"}
+    rank_by : {"total_dv", "v_inf_arrival", "c3"}
         Figure of merit of the best point and of the ranking.
 
     ``None`` for a limit disables it.
@@ -927,10 +959,11 @@ def launch_windows(pc: Porkchop, *, c3_max: u.Quantity | None = DEFAULT_C3_MAX,
     UnknownNameError
         Bad ``rank_by``.
     """
-    if rank_by not in ("total_dv", "vinf_arrival", "c3"):
-        raise UnknownNameError("rank_by quantity", rank_by, ("total_dv", "vinf_arrival", "c3"))
+    rank_by = renamed_value(rank_by, _RENAMED_QUANTITIES, "launch_windows() rank_by")
+    if rank_by not in ("total_dv", "v_inf_arrival", "c3"):
+        raise UnknownNameError("rank_by quantity", rank_by, ("total_dv", "v_inf_arrival", "c3"))
     ok = feasible_cells(pc, c3_max=c3_max, dla_max=dla_max, arrive_by=arrive_by,
-                        arrival_vinf_max=arrival_vinf_max, tof_min=tof_min)
+                        v_inf_arrival_max=v_inf_arrival_max, tof_min=tof_min)
     return _windows_from_mask(pc, ok, rank_by)
 
 
@@ -954,7 +987,7 @@ def _windows_from_mask(pc: Porkchop, ok: np.ndarray, rank_by: str) -> list[Launc
         cols = np.flatnonzero(ok[a:b + 1].any(axis=0))
         windows.append(LaunchWindow(
             open=pc.departure[a], close=pc.departure[b], best_launch=pc.departure[i],
-            best_arrival=pc.arrival[j], c3=pc.c3[i, j], vinf_arrival=pc.vinf_arrival[i, j],
+            best_arrival=pc.arrival[j], c3=pc.c3[i, j], v_inf_arrival=pc.v_inf_arrival[i, j],
             total_dv=pc.total_dv[i, j], dla=pc.dla[i, j], rla=pc.rla[i, j], tof=pc.tof[i, j],
             revs=int(pc.revs[i, j]), index=(i, j), rows=(a, b),
             columns=(int(cols[0]), int(cols[-1]))))
@@ -962,12 +995,13 @@ def _windows_from_mask(pc: Porkchop, ok: np.ndarray, rank_by: str) -> list[Launc
     return windows
 
 
+@renamed_kwargs(arrival_vinf_max="v_inf_arrival_max")
 def ride_share_options(launch: Time, c3_max: u.Quantity, *, arrival_times: Time | None = None,
                        origin: str | State | OrbitSolution = "earth",
                        target: str | State | OrbitSolution | None = None,
                        dla_max: u.Quantity | None = DEFAULT_DLA_MAX,
                        arrive_by: Time | str | None = DEFAULT_ARRIVE_BY,
-                       arrival_vinf_max: u.Quantity | None = DEFAULT_ARRIVAL_VINF_MAX,
+                       v_inf_arrival_max: u.Quantity | None = DEFAULT_V_INF_ARRIVAL_MAX,
                        tof_min: u.Quantity | None = 30 * DAY, max_revs: int = 0,
                        ephemeris: Ephemeris | None = None) -> QTable:
     """Arrival options for a fixed launch date and C3 (e.g. a ride-share on one launcher).
@@ -988,7 +1022,7 @@ def ride_share_options(launch: Time, c3_max: u.Quantity, *, arrival_times: Time 
         (or 2 years after launch when ``arrive_by`` is None).
     origin, target, max_revs, ephemeris
         As in :func:`porkchop`.
-    dla_max, arrive_by, arrival_vinf_max, tof_min
+    dla_max, arrive_by, v_inf_arrival_max, tof_min
         As in :func:`launch_windows` (``tof_min`` default 30 days here).
 
     Returns
@@ -996,7 +1030,7 @@ def ride_share_options(launch: Time, c3_max: u.Quantity, *, arrival_times: Time 
     QTable
         One row per feasible arrival, sorted by arrival delta-v (best first):
         ``arrival`` (Time), ``tof`` [day], ``c3`` [km^2/s^2], ``dla``, ``rla``
-        [deg], ``vinf_arrival``, ``total_dv`` [km/s], ``revs``. ``meta`` holds the
+        [deg], ``v_inf_arrival``, ``total_dv`` [km/s], ``revs``. ``meta`` holds the
         launch date and the limits. Empty (zero rows) if nothing is feasible.
     """
     l1, l2 = to_jd_tdb(launch, "launch")
@@ -1020,19 +1054,19 @@ def ride_share_options(launch: Time, c3_max: u.Quantity, *, arrival_times: Time 
     pc = porkchop(launch_tdb.reshape((1,)), arrival_times, origin, target, max_revs=max_revs,
                   ephemeris=ephemeris, progress=False)
     ok = feasible_cells(pc, c3_max=c3_lim * KM2_S2, dla_max=dla_max, arrive_by=arrive_by,
-                        arrival_vinf_max=arrival_vinf_max, tof_min=tof_min)[0]
+                        v_inf_arrival_max=v_inf_arrival_max, tof_min=tof_min)[0]
     js = np.flatnonzero(ok)
-    js = js[np.argsort(pc.vinf_arrival[0, js].to_value(KM_S), kind="stable")]
+    js = js[np.argsort(pc.v_inf_arrival[0, js].to_value(KM_S), kind="stable")]
     table = QTable()
     table["arrival"] = pc.arrival[js] if js.size else Time([], format="jd", scale="tdb")
     table["tof"] = pc.tof[0, js]
     table["c3"] = pc.c3[0, js]
     table["dla"] = pc.dla[0, js]
     table["rla"] = pc.rla[0, js]
-    table["vinf_arrival"] = pc.vinf_arrival[0, js]
+    table["v_inf_arrival"] = pc.v_inf_arrival[0, js]
     table["total_dv"] = pc.total_dv[0, js]
     table["revs"] = pc.revs[0, js]
     table.meta.update(launch=launch_tdb, c3_max=c3_lim * KM2_S2, dla_max=dla_max,
-                      arrive_by=arrive_by, arrival_vinf_max=arrival_vinf_max, tof_min=tof_min,
+                      arrive_by=arrive_by, v_inf_arrival_max=v_inf_arrival_max, tof_min=tof_min,
                       origin=pc.origin, target=pc.target)
     return table

@@ -25,7 +25,7 @@ from astropy.time import Time
 from .errors import InputError, NonFiniteInputError, TimeInputError
 
 __all__ = ["UTCAssumptionWarning", "to_jd_tdb", "from_jd_tdb", "dt_days", "quiet_utc", "utc_iso",
-           "utc_dates", "one_utc_warning", "user_stacklevel"]
+           "utc_dates", "utc_time", "one_utc_warning", "user_stacklevel"]
 
 
 class UTCAssumptionWarning(UserWarning):
@@ -225,5 +225,50 @@ def utc_dates(start: str | Time, stop: str | Time, step=None) -> Time:
         if "dubious year" not in str(w.message).lower():
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if dubious:
+        warnings.warn(UTC_ASSUMPTION, UTCAssumptionWarning, stacklevel=user_stacklevel())
+    return Time(tdb.jd1, tdb.jd2, format="jd", scale="tdb")
+
+
+def utc_time(value: str | Time, name: str = "time", *, announce: bool = True) -> Time:
+    """A time argument that may be a date string: strings are UTC calendar dates.
+
+    The library's one convention for strings (as in :func:`utc_dates` and every
+    ``apophis-sim`` date option): ``"2029-02-13"`` is 2029-02-13 00:00 UTC, returned
+    as the same instant in TDB. A :class:`~astropy.time.Time` keeps its own scale
+    (it is checked and returned unchanged).
+
+    Parameters
+    ----------
+    value : str or Time
+        An ISO date or date-time string (UTC), or a Time in any scale.
+    name : str
+        The argument's name, for error messages.
+    announce : bool
+        Raise one :class:`UTCAssumptionWarning` (attributed to the caller's line) when
+        the date lies past the last announced leap second; ``False`` for a library
+        default, which the user did not write.
+
+    Raises
+    ------
+    TimeInputError
+        Neither a Time nor a readable date string.
+    """
+    if isinstance(value, Time):
+        to_jd_tdb(value, name)  # the usual type and finiteness checks
+        return value
+    if not isinstance(value, str):
+        to_jd_tdb(value, name)  # raises TimeInputError with the usual message
+    try:
+        with quiet_utc(announce=False), warnings.catch_warnings(record=True) as log:
+            warnings.simplefilter("always")
+            t = Time(value, scale="utc")
+            tdb = t.tdb
+    except ValueError as exc:
+        raise TimeInputError(f"{name}: cannot read {value!r} as a UTC date ({exc}); use an "
+                             f"ISO date such as '2029-02-13' or a Time") from None
+    for w in log:
+        if "dubious year" not in str(w.message).lower():
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if announce and any("dubious year" in str(w.message).lower() for w in log):
         warnings.warn(UTC_ASSUMPTION, UTCAssumptionWarning, stacklevel=user_stacklevel())
     return Time(tdb.jd1, tdb.jd2, format="jd", scale="tdb")

@@ -28,6 +28,7 @@ from astropy.coordinates import GCRS, ITRS, AltAz, CartesianRepresentation, Eart
 from astropy.time import Time
 from astropy.utils import iers
 
+from ._deprecation import renamed_kwargs
 from .ephemeris import Ephemeris
 from .errors import InputError, ShapeMismatchError
 from .time import quiet_utc, to_jd_tdb, user_stacklevel, utc_iso
@@ -263,10 +264,11 @@ def visibility(solution, times: Time, location: EarthLocation | None = None,
                       sun_alt=sun_alt)
 
 
-def bright_intervals(vis: Visibility, limit: float, min_altitude: u.Quantity = 0 * u.deg,
-                     max_sun_altitude: u.Quantity | None = None) -> list[tuple[Time, Time]]:
+@renamed_kwargs(min_altitude="altitude_min", max_sun_altitude="sun_altitude_max")
+def bright_intervals(vis: Visibility, limit: float, altitude_min: u.Quantity = 0 * u.deg,
+                     sun_altitude_max: u.Quantity | None = None) -> list[tuple[Time, Time]]:
     """Intervals (between sampled times) when the object is brighter than ``limit``
-    and, for a site, above ``min_altitude`` (and the Sun below ``max_sun_altitude``).
+    and, for a site, above ``altitude_min`` (and the Sun below ``sun_altitude_max``).
 
     The ends are the first and last sampled times that satisfy the conditions; their
     resolution is the sampling step of ``vis``.
@@ -276,22 +278,22 @@ def bright_intervals(vis: Visibility, limit: float, min_altitude: u.Quantity = 0
     InputError, NonFiniteInputError
         ``vis`` is not a :class:`Visibility`, or ``limit`` is not a finite number.
     PhysicalTypeError
-        ``min_altitude`` or ``max_sun_altitude`` is not an angle.
+        ``altitude_min`` or ``sun_altitude_max`` is not an angle.
     """
     if not isinstance(vis, Visibility):
         raise InputError(f"vis must be a Visibility (from visibility(...)), got "
                          f"{type(vis).__name__}")
     limit = float(_scalar_number(limit, "limit"))
-    min_altitude = to_canonical(min_altitude, u.deg, "min_altitude") * u.deg
-    if max_sun_altitude is not None:
-        max_sun_altitude = to_canonical(max_sun_altitude, u.deg, "max_sun_altitude") * u.deg
+    altitude_min = to_canonical(altitude_min, u.deg, "altitude_min") * u.deg
+    if sun_altitude_max is not None:
+        sun_altitude_max = to_canonical(sun_altitude_max, u.deg, "sun_altitude_max") * u.deg
     ok = vis.magnitude < limit
     if vis.alt is not None:
-        ok &= vis.alt >= min_altitude
-        if max_sun_altitude is not None:
-            ok &= vis.sun_alt <= max_sun_altitude
-    elif max_sun_altitude is not None:
-        raise InputError("max_sun_altitude needs a site: call visibility(..., location=...)")
+        ok &= vis.alt >= altitude_min
+        if sun_altitude_max is not None:
+            ok &= vis.sun_alt <= sun_altitude_max
+    elif sun_altitude_max is not None:
+        raise InputError("sun_altitude_max needs a site: call visibility(..., location=...)")
     out = []
     idx = np.flatnonzero(ok)
     if idx.size == 0:

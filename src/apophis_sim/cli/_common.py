@@ -5,9 +5,34 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from pathlib import Path
 
-__all__ = ["load_solution", "utc_date", "output_folder", "positive_float", "add_solution_args"]
+__all__ = ["load_solution", "utc_date", "output_folder", "positive_float", "add_solution_args",
+           "add_renamed_flag"]
+
+
+class _RenamedFlag(argparse._StoreAction):
+    """Store like the new flag, after a one-line deprecation note on stderr."""
+
+    def __init__(self, *args, new: str = "", **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.new = new
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        from .._deprecation import REMOVED_IN
+
+        print(f"apophis-sim: {option_string} is deprecated, use {self.new} (the old flag is "
+              f"removed in {REMOVED_IN})", file=sys.stderr)
+        super().__call__(parser, namespace, values, option_string)
+
+
+def add_renamed_flag(parser: argparse.ArgumentParser, old: str, new: str) -> None:
+    """Keep ``old`` as a hidden alias of the already-added option ``new`` (one release)."""
+    action = next(a for a in parser._actions if new in a.option_strings)
+    parser.add_argument(old, dest=action.dest, type=action.type, metavar=action.metavar,
+                        action=_RenamedFlag, new=new, default=argparse.SUPPRESS,
+                        help=argparse.SUPPRESS)
 
 
 def positive_float(text: str) -> float:

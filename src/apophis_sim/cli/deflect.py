@@ -75,14 +75,14 @@ def run_deflect(args: argparse.Namespace) -> int:
         "solution": f"{sol.name} {sol.solution}", "at_utc": utc_iso(at),
         "dv_rtn_mm_s": d.dv_rtn_mm_s.tolist(), "dv_icrf_mm_s": d.dv_icrf_mm_s.tolist(),
         "encounter_utc": utc_iso(before.time, 1),
-        "before": {"distance_km": float(before.nominal[1]), "xi_km": float(before.nominal[2]),
-                   "zeta_km": float(before.nominal[3])},
-        "after": {"distance_km": float(after.nominal[1]), "xi_km": float(after.nominal[2]),
-                  "zeta_km": float(after.nominal[3]),
-                  "time_shift_s": float((after.nominal[0] - before.nominal[0]) * 86400.0)},
+        "before": {"distance_km": before.distance.to_value(u.km),
+                   "xi_km": before.xi.to_value(u.km), "zeta_km": before.zeta.to_value(u.km)},
+        "after": {"distance_km": after.distance.to_value(u.km),
+                  "xi_km": after.xi.to_value(u.km), "zeta_km": after.zeta.to_value(u.km),
+                  "time_shift_s": (after.time - before.time).to_value(u.s)},
         "linear_prediction": {"distance_km": float(pred[0]), "xi_km": float(pred[1]),
                               "zeta_km": float(pred[2]), "time_s": float(pred[3])},
-        "distance_3sigma_km": float(3 * after.sigma[1]),
+        "distance_3sigma_km": 3 * after.distance_sigma.to_value(u.km),
     }
     if out is not None:
         report["plots"] = [str(_plot(out, sol, before.time))]

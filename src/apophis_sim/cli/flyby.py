@@ -29,7 +29,7 @@ def _flyby(args: argparse.Namespace) -> int:
         warnings.simplefilter("always")
         sol = apophis()
         an = analyse_flyby(sol, Time(_FLYBY_UNTIL, scale="tdb"), "earth", also=("moon",),
-                           max_distance=_FLYBY_MAX_DISTANCE_AU * u.au, forces=forces)
+                           distance_max=_FLYBY_MAX_DISTANCE_AU * u.au, forces=forces)
         table = an.approaches
         rows = {}
         for body in ("earth", "moon"):

@@ -18,13 +18,14 @@ from pathlib import Path
 __all__ = ["register", "run_windows"]
 
 _DEFAULTS = dict(launch_start="2027-01-01", launch_end="2028-12-31", arrival_end="2029-03-01",
-                 step=1.0, min_tof=30.0)
+                 step=1.0, tof_min=30.0)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``windows`` subcommand to the ``apophis-sim`` parser."""
-    from ..rendezvous import (DEFAULT_ARRIVAL_VINF_MAX, DEFAULT_ARRIVE_BY, DEFAULT_C3_MAX,
-                             DEFAULT_DLA_MAX)
+    from ..rendezvous import (DEFAULT_ARRIVE_BY, DEFAULT_C3_MAX, DEFAULT_DLA_MAX,
+                              DEFAULT_V_INF_ARRIVAL_MAX)
+    from ._common import add_renamed_flag
 
     p = subparsers.add_parser(
         "windows", help="ranked Earth -> Apophis rendezvous launch windows (porkchop search)",
@@ -43,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="last arrival date of the grid, UTC (default %(default)s)")
     p.add_argument("--step", type=float, default=_DEFAULTS["step"],
                    help="grid step [days] (default %(default)s)")
-    p.add_argument("--min-tof", type=float, default=_DEFAULTS["min_tof"],
+    p.add_argument("--tof-min", type=float, default=_DEFAULTS["tof_min"],
                    help="shortest flight [days] on the grid and in the windows "
                         "(default %(default)s)")
     p.add_argument("--arrive-by", default=DEFAULT_ARRIVE_BY,
@@ -53,11 +54,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--dla-max", type=float, default=DEFAULT_DLA_MAX.value,
                    help="|DLA| limit [deg] (default %(default)s; 30.4 = due east from "
                         "Tanegashima)")
-    p.add_argument("--vinf-max", type=float, default=DEFAULT_ARRIVAL_VINF_MAX.value,
+    p.add_argument("--v-inf-arrival-max", type=float, default=DEFAULT_V_INF_ARRIVAL_MAX.value,
                    help="arrival v_inf (rendezvous delta-v) limit [km/s] (default %(default)s)")
     p.add_argument("--max-revs", type=int, default=0,
                    help="complete revolutions tried per cell (default %(default)s)")
     p.add_argument("--top", type=int, default=10, help="windows shown (default %(default)s)")
+    add_renamed_flag(p, "--min-tof", "--tof-min")
+    add_renamed_flag(p, "--vinf-max", "--v-inf-arrival-max")
     p.set_defaults(func=run_windows)
 
 
@@ -77,17 +80,15 @@ def _grid(start: str, end: str, step: float, name: str):
 
 
 def _utc_date(text: str, name: str):
-    from astropy.time import Time
-
-    from ..errors import InputError
-    from ..time import quiet_utc
+    """The instant ``launch_windows(arrive_by=text)`` uses: one reading of a date string
+    (:func:`apophis_sim.time.utc_time`) for the CLI and the Python API."""
+    from ..errors import InputError, TimeInputError
+    from ..time import utc_time
 
     try:
-        with quiet_utc():
-            t = Time(text, scale="utc")
-            return Time(t.tdb.jd1, t.tdb.jd2, format="jd", scale="tdb")
-    except ValueError as exc:
-        raise InputError(f"{name}: cannot read {text!r} as a date ({exc})") from None
+        return utc_time(text, name)
+    except TimeInputError as exc:
+        raise InputError(str(exc)) from None
 
 
 def run_windows(args: argparse.Namespace) -> int:
@@ -102,12 +103,12 @@ def run_windows(args: argparse.Namespace) -> int:
         warnings.simplefilter("always", UTCAssumptionWarning)
         dep = _grid(args.launch_start, args.launch_end, args.step, "launch dates")
         arr = _grid(args.launch_start, args.arrival_end, args.step, "arrival dates")
-        arr = arr[(arr - dep[0]).to_value(u.day) >= args.min_tof]
+        arr = arr[(arr - dep[0]).to_value(u.day) >= args.tof_min]
         arrive_by = _utc_date(args.arrive_by, "--arrive-by")
         pc = porkchop(dep, arr, "earth", None, max_revs=args.max_revs)
         limits = dict(c3_max=args.c3_max * KM2_S2, dla_max=args.dla_max * u.deg,
-                      arrive_by=arrive_by, arrival_vinf_max=args.vinf_max * KM_S,
-                      tof_min=args.min_tof * u.day)
+                      arrive_by=arrive_by, v_inf_arrival_max=args.v_inf_arrival_max * KM_S,
+                      tof_min=args.tof_min * u.day)
         windows = launch_windows(pc, **limits)
         rows = [w.to_dict() for w in windows]
     for w in caught:
@@ -124,8 +125,8 @@ def run_windows(args: argparse.Namespace) -> int:
     print(f"Earth -> {pc.target}: two-impulse rendezvous windows "
           f"({n} launch x {m} arrival dates, step {args.step:g} d, {elapsed:.2f} s)")
     print(f"constraints: C3 <= {args.c3_max:g} km^2/s^2, |DLA| <= {args.dla_max:g} deg, "
-          f"arrival v_inf <= {args.vinf_max:g} km/s, arrival by {args.arrive_by} UTC, "
-          f"tof >= {args.min_tof:g} d")
+          f"arrival v_inf <= {args.v_inf_arrival_max:g} km/s, arrival by {args.arrive_by} UTC, "
+          f"tof >= {args.tof_min:g} d")
     if not rows:
         print("no launch window satisfies the constraints")
         return 0
@@ -135,7 +136,7 @@ def run_windows(args: argparse.Namespace) -> int:
         print(f"{k:2d} {r['launch_open_utc'][:10]} {r['launch_close_utc'][:10]} "
               f"{r['length_days']:4.0f}  {r['best_launch_utc'][:10]} "
               f"{r['best_arrival_utc'][:10]} {r['tof_days']:5.0f} {r['c3_km2_s2']:6.2f} "
-              f"{r['dla_deg']:6.1f} {r['arrival_vinf_km_s']:9.3f} {r['total_dv_km_s']:8.3f}")
+              f"{r['dla_deg']:6.1f} {r['v_inf_arrival_km_s']:9.3f} {r['total_dv_km_s']:8.3f}")
     print("units: C3 km^2/s^2, DLA deg (ICRF), v_inf and total dv (sqrt(C3) + arrival v_inf) "
           "km/s; dates UTC")
     if utc_note:

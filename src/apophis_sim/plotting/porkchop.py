@@ -22,7 +22,8 @@ from matplotlib.patches import Rectangle
 
 from ..errors import InputError, UnknownNameError
 from ..propagate import propagate_grid
-from ..rendezvous import KM2_S2, KM_S, LaunchWindow, Porkchop
+from .._deprecation import renamed_value
+from ..rendezvous import _RENAMED_QUANTITIES, KM2_S2, KM_S, LaunchWindow, Porkchop
 from ..state import State
 from ..time import quiet_utc, to_jd_tdb, utc_iso
 from ..units import AU, DAY
@@ -34,7 +35,7 @@ __all__ = ["PORKCHOP_QUANTITIES", "plot_porkchop", "plot_transfer"]
 PORKCHOP_QUANTITIES = {
     "c3": ("c3", KM2_S2, r"launch C$_3$ [km$^2$/s$^2$]"),
     "total_dv": ("total_dv", KM_S, r"total $\Delta v$ = $\sqrt{C_3}$ + $v_{\infty,\rm arr}$ [km/s]"),
-    "vinf_arrival": ("vinf_arrival", KM_S, r"arrival $v_\infty$ (rendezvous $\Delta v$) [km/s]"),
+    "v_inf_arrival": ("v_inf_arrival", KM_S, r"arrival $v_\infty$ (rendezvous $\Delta v$) [km/s]"),
 }
 #: matplotlib's date number is days since 1970-01-01T00:00 (JD 2440587.5).
 _MPL_EPOCH_JD = 2440587.5
@@ -79,7 +80,7 @@ def plot_porkchop(ax: Axes, pc: Porkchop, quantity: str = "c3", *,
         Where to draw.
     pc : Porkchop
         From :func:`apophis_sim.rendezvous.porkchop`.
-    quantity : {"c3", "total_dv", "vinf_arrival"}
+    quantity : {"c3", "total_dv", "v_inf_arrival"}
         Filled quantity: C3 [km^2/s^2], total delta-v or arrival v_inf [km/s].
     windows : sequence of LaunchWindow, optional
         Outlined as rectangles (launch interval x arrival span of their
@@ -107,6 +108,7 @@ def plot_porkchop(ax: Axes, pc: Porkchop, quantity: str = "c3", *,
     -------
     matplotlib.axes.Axes
     """
+    quantity = renamed_value(quantity, _RENAMED_QUANTITIES, "plot_porkchop() quantity")
     if quantity not in PORKCHOP_QUANTITIES:
         raise UnknownNameError("porkchop quantity", quantity, PORKCHOP_QUANTITIES)
     attr, unit, label = PORKCHOP_QUANTITIES[quantity]
@@ -287,7 +289,7 @@ def plot_transfer(ax: Axes, pc: Porkchop, cell: tuple[int, int] | LaunchWindow |
     kwargs.setdefault("linewidth", 1.8)
     kwargs.setdefault("label", f"transfer: {tof:.0f} d, C3 {pc.c3[i, j].to_value(KM2_S2):.1f} "
                                f"km$^2$/s$^2$, arrival $v_\\infty$ "
-                               f"{pc.vinf_arrival[i, j].to_value(KM_S):.2f} km/s")
+                               f"{pc.v_inf_arrival[i, j].to_value(KM_S):.2f} km/s")
     ax.plot(arc[:, a], arc[:, b], **kwargs)
     ax.set_aspect("equal", adjustable="datalim")
     _label_axes(ax, frame, projection)

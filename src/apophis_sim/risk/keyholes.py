@@ -41,6 +41,7 @@ from astropy.table import QTable
 from astropy.time import Time
 
 from .. import bodies as _bodies
+from .._deprecation import renamed_kwargs
 from ..elements import Elements
 from ..encounter import capture_radius
 from ..ephemeris import Ephemeris
@@ -202,10 +203,10 @@ def line_of_variations(solution: OrbitSolution, *, encounter: Time | None = None
     k = ej.jacobian[2:4]
     cov = k @ c @ k.T
     czz = float(cov[1, 1])
-    t_enc = float(ej.nominal[0])
+    t_enc = float(ej.nominal_vector[0])
     # Opik variables from the nominal's body-centred state at closest approach.
     tab = close_approaches(sol, Time(t_enc + 1.0, format="jd", scale="tdb"), bodies=(body,),
-                           max_distance=0.01 * u.au, forces=forces, ephemeris=eph,
+                           distance_max=0.01 * u.au, forces=forces, ephemeris=eph,
                            epsilon=epsilon)
     row = int(np.argmin(tab["distance"].to_value(u.km)))
     t = tab["time"][row]
@@ -216,9 +217,9 @@ def line_of_variations(solution: OrbitSolution, *, encounter: Time | None = None
     bp = bplane_coordinates(r_rel, v_rel, gm, vb * _KM_S)
     opik = _vs.opik_encounter(float(bp.v_inf_km_s) * bp.eta_hat, pb * AU_KM, vb * _KM_S, gm,
                               _bodies.GM_SUN * _GM_KM3_S2)
-    return LineOfVariations(sol, body, t_enc, float(ej.nominal[2]), float(ej.nominal[3]),
-                            float(ej.nominal[1]), k, cov, float(cov[0, 1] / czz),
-                            math.sqrt(czz), c @ k[1] / czz, _nominal(sol), opik)
+    nv = ej.nominal_vector
+    return LineOfVariations(sol, body, t_enc, float(nv[2]), float(nv[3]), float(nv[1]), k, cov,
+                            float(cov[0, 1] / czz), math.sqrt(czz), c @ k[1] / czz, _nominal(sol), opik)
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -264,7 +265,7 @@ def _evaluate_group(lov, s_km, t_exp, eph, forces, epsilon, out, sel):
     end = Time(t_exp + _RETURN_WINDOW_DAYS, format="jd", scale="tdb")
     try:
         tab = close_approaches(states, end, bodies=(lov.body,),
-                               max_distance=_RETURN_SEARCH_AU * u.au, nongrav=ng,
+                               distance_max=_RETURN_SEARCH_AU * u.au, nongrav=ng,
                                nongrav_model=sol.nongrav_model, forces=forces, ephemeris=eph,
                                epsilon=epsilon, progress=False)
     except ConvergenceError:
@@ -350,14 +351,15 @@ def _secant_root(f0, f1, s0, s1):
         return s1 - f1 * (s1 - s0) / (f1 - f0)
 
 
+@renamed_kwargs(max_return_distance="return_distance_max")
 def keyholes(solution: OrbitSolution, until: Time = Time("2100-01-01", scale="tdb"), *,
              body: str = "earth", encounter: Time | None = None,
-             max_return_distance: u.Quantity | None = None, include_moon: bool = False,
+             return_distance_max: u.Quantity | None = None, include_moon: bool = False,
              window: u.Quantity = 2000 * u.km, max_k: int | None = None,
              calibrate: bool = True, forces: Sequence[str] | None = None,
              ephemeris: Ephemeris | None = None, epsilon: float | None = None) -> QTable:
     """Keyholes of an encounter's b-plane that lead to an impact (or a return closer
-    than ``max_return_distance``) before ``until``.
+    than ``return_distance_max``) before ``until``.
 
     For every ``k:h`` resonance whose return falls before ``until``, the
     Valsecchi et al. (2003) circle is intersected with the LOV (within ``window``
@@ -384,7 +386,7 @@ def keyholes(solution: OrbitSolution, until: Time = Time("2100-01-01", scale="td
     encounter : Time, optional
         The encounter is the closest approach to ``body`` within 0.01 au before this
         time (default 2029-04-20 TDB, the 2029 flyby).
-    max_return_distance : Quantity [length], optional
+    return_distance_max : Quantity [length], optional
         Report keyholes to returns closer than this (centre to centre) instead of
         impacts (default: impacts, ``b' < b_c`` with the focused radius of
         :func:`apophis_sim.encounter.capture_radius`).
@@ -415,7 +417,7 @@ def keyholes(solution: OrbitSolution, until: Time = Time("2100-01-01", scale="td
         (along zeta), ``distance`` [km] (``zeta - zeta_nominal``, signed, along the
         LOV), ``sigma_lov`` (the same in sigmas of zeta: the constrained LOV's
         chi), ``v_impact`` [km/s] (``sqrt(v_inf'^2 + 2 GM / R)``; for
-        ``max_return_distance`` at that distance), ``zeta_valsecchi`` [km] (where
+        ``return_distance_max`` at that distance), ``zeta_valsecchi`` [km] (where
         the pure analytic circle crosses the LOV), ``edge_tolerance`` [m] (the
         larger last secant step of the two edges, mapped to zeta), ``xi_return``
         [km] (the return's xi': its MOID). ``meta`` holds the nominal, the LOV,
@@ -429,7 +431,7 @@ def keyholes(solution: OrbitSolution, until: Time = Time("2100-01-01", scale="td
     InputError
         ``until`` is not after the encounter, a non-positive window or distance.
     PhysicalTypeError
-        ``window`` / ``max_return_distance`` without length units.
+        ``window`` / ``return_distance_max`` without length units.
     NonFiniteInputError
         NaN in a Quantity or a time.
     UnknownNameError
@@ -457,10 +459,10 @@ def keyholes(solution: OrbitSolution, until: Time = Time("2100-01-01", scale="td
     if not wkm > 0:
         raise InputError(f"window must be a positive length, got {window}")
     dmax = None
-    if max_return_distance is not None:
-        dmax = float(to_canonical(max_return_distance, u.km, "max_return_distance"))
+    if return_distance_max is not None:
+        dmax = float(to_canonical(return_distance_max, u.km, "return_distance_max"))
         if not dmax > 0:
-            raise InputError(f"max_return_distance must be positive, got {max_return_distance}")
+            raise InputError(f"return_distance_max must be positive, got {return_distance_max}")
     if max_k is not None and (isinstance(max_k, bool) or int(max_k) < 1):
         raise InputError(f"max_k must be a positive integer, got {max_k!r}")
     eph = ephemeris if ephemeris is not None else Ephemeris.open()
@@ -749,7 +751,7 @@ def orbit_through(solution: OrbitSolution, zeta: u.Quantity, xi: u.Quantity | No
     resid_prev = math.inf
     ej = encounter_jacobian(sol, until=until, body=body, forces=forces, ephemeris=eph,
                             epsilon=epsilon)
-    point = ej.nominal[2:4]
+    point = ej.nominal_vector[2:4]
     for it in range(max_iterations + 1):
         if x_t is None:
             d = np.array([z_t - point[1]])
@@ -773,7 +775,7 @@ def orbit_through(solution: OrbitSolution, zeta: u.Quantity, xi: u.Quantity | No
             kk = ej.jacobian[3:4] if x_t is None else ej.jacobian[2:4]
         p = p + c @ kk.T @ np.linalg.solve(kk @ c @ kk.T, d)
         cur = _moved(sol, p)
-        tab = close_approaches(cur, until, bodies=(body,), max_distance=0.01 * u.au,
+        tab = close_approaches(cur, until, bodies=(body,), distance_max=0.01 * u.au,
                                forces=forces, ephemeris=eph, epsilon=epsilon)
         if len(tab) == 0:
             raise ConvergenceError(f"the corrected orbit has no approach to {body} before "

@@ -29,6 +29,7 @@ from astropy.table import QTable
 from astropy.time import Time
 
 from ..ephemeris import Ephemeris
+from .._deprecation import renamed_kwargs
 from ..errors import InputError
 from ..nbody import OrbitSolution, apophis
 from ..nbody import _epsilon as _nbody_epsilon
@@ -107,9 +108,10 @@ def linear_impact_probability(mean_km: np.ndarray, cov_km2: np.ndarray,
     return float(np.sum(dens * r[:, None] * wr[:, None]) * (2.0 * np.pi / th.size))
 
 
+@renamed_kwargs(max_distance="distance_max")
 def approaches(solution: OrbitSolution | None = None, start: Time | None = None,
                stop: Time | None = None, *, bodies: Sequence[str] = ("earth", "moon"),
-               max_distance: u.Quantity = 0.05 * u.au, forces: Sequence[str] | None = None,
+               distance_max: u.Quantity = 0.05 * u.au, forces: Sequence[str] | None = None,
                ephemeris: Ephemeris | None = None, epsilon: float | None = None) -> QTable:
     """Close approaches with their uncertainties, like JPL's CAD and Horizons APPROACH.
 
@@ -123,7 +125,7 @@ def approaches(solution: OrbitSolution | None = None, start: Time | None = None,
         side of the epoch (one variational integration each way).
     bodies : sequence of str
         Bodies of the ephemeris (``"earth"``, ``"moon"``, ``"mars"``, ...).
-    max_distance : Quantity [length]
+    distance_max : Quantity [length]
         Nominal approaches closer than this are listed (CAD's default is 0.05 au).
     forces, ephemeris, epsilon
         As in :func:`apophis_sim.nbody.propagate_nbody`.
@@ -144,7 +146,7 @@ def approaches(solution: OrbitSolution | None = None, start: Time | None = None,
     ------
     InputError
         A solution without a covariance over JPL's elements, ``start >= stop``,
-        a non-positive ``max_distance``.
+        a non-positive ``distance_max``.
     TimeInputError, EphemerisRangeError, UnknownNameError
     """
     sol = solution if solution is not None else apophis()
@@ -155,9 +157,9 @@ def approaches(solution: OrbitSolution | None = None, start: Time | None = None,
         raise InputError("the solution has no covariance: load its SBDB answer with cov=mat")
     if isinstance(bodies, str):
         bodies = (bodies,)
-    rmax = float(to_canonical(max_distance, AU, "max_distance"))
+    rmax = float(to_canonical(distance_max, AU, "distance_max"))
     if not (rmax > 0 and math.isfinite(rmax)):
-        raise InputError(f"max_distance must be a positive length, got {max_distance}")
+        raise InputError(f"distance_max must be a positive length, got {distance_max}")
     ep1, ep2 = (float(x) for x in sol.state.jd_tdb)
     epoch_jd = ep1 + ep2
     t_start = start if start is not None else from_jd_tdb(ep1, ep2)

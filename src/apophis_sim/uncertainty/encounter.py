@@ -13,6 +13,7 @@ from astropy.time import Time
 
 from .. import bodies as _bodies
 from .._core import bplane as _bp
+from .._deprecation import renamed_kwargs
 from ..ephemeris import Ephemeris
 from ..encounter import check_body_velocity, check_flyby_state
 from ..errors import (ConvergenceError, InputError, NonFiniteInputError,
@@ -144,7 +145,8 @@ def _earth_gm_km3_s2() -> float:
     return _bodies.body("earth").gm_au3_d2 * _GM_KM3_S2
 
 
-def encounter_of(states: State, nongrav: u.Quantity, *, nongrav_model=None,
+@renamed_kwargs(states="state")
+def encounter_of(state: State, nongrav: u.Quantity, *, nongrav_model=None,
                  forces: Sequence[str] | None = None,
                  ephemeris: Ephemeris | None = None, epsilon: float | None = None,
                  until: Time | None = None, progress: bool | None = False) -> dict[str, np.ndarray]:
@@ -152,8 +154,8 @@ def encounter_of(states: State, nongrav: u.Quantity, *, nongrav_model=None,
 
     Parameters
     ----------
-    states : State, shape (n,)
-        Heliocentric (any frame) states at one epoch.
+    state : State, shape (n,)
+        Heliocentric (any frame) states at one epoch (a batch).
     nongrav : Quantity (n, 3) [length/time^2]
         A1, A2, A3 of each state.
     nongrav_model : NongravModel, optional
@@ -178,9 +180,9 @@ def encounter_of(states: State, nongrav: u.Quantity, *, nongrav_model=None,
         integration failed).
     """
     eph = ephemeris if ephemeris is not None else Ephemeris.open()
-    n = int(np.prod(states.shape)) if states.shape else 1
+    n = int(np.prod(state.shape)) if state.shape else 1
     until = until if until is not None else Time(ENCOUNTER_UNTIL, scale="tdb")
-    tab = close_approaches(states, until, bodies=("earth",),
+    tab = close_approaches(state, until, bodies=("earth",),
                            max_distance=ENCOUNTER_MAX_DISTANCE_AU * u.au, nongrav=nongrav,
                            nongrav_model=nongrav_model,
                            forces=forces, ephemeris=eph, epsilon=epsilon, progress=progress)

@@ -27,6 +27,7 @@ from .._core import coe_partials as _cp
 from .._core import forces as _forces
 from .._core import frames as _frames
 from .. import nbody as _nbody
+from .._deprecation import deprecated_attribute, renamed_kwargs, warn_renamed
 from ..ephemeris import Ephemeris
 from ..errors import ConvergenceError, InputError
 from ..nbody import OrbitSolution, apophis, resolve_forces
@@ -213,27 +214,63 @@ class EncounterJacobian:
 
     Attributes
     ----------
-    nominal : ndarray (4,)
-        CA time (TDB JD [day]), distance, xi, zeta [km].
+    nominal_vector : ndarray (4,)
+        The nominal in canonical units, the vector the Jacobians differentiate:
+        CA time (TDB JD [day]), distance, xi, zeta [km]. The same values with units:
+        :attr:`time`, :attr:`distance`, :attr:`xi`, :attr:`zeta`.
     jacobian : ndarray (4, n)
-        d(nominal) / d(parameters) (``parameter_labels``, JPL's units).
+        d(nominal_vector) / d(parameters) (``parameter_labels``, JPL's units).
     state_jacobian : ndarray (4, 9)
-        d(nominal) / d(r0 [au], v0 [au/d], A1..A3 [au/d^2]) at the solution epoch,
-        ICRF.
+        d(nominal_vector) / d(r0 [au], v0 [au/d], A1..A3 [au/d^2]) at the solution
+        epoch, ICRF.
     parameter_labels : tuple of str
+        The parameters the columns of ``jacobian`` refer to.
     forces : tuple of str
+        Force model of the variational integration.
     """
 
-    nominal: np.ndarray
+    nominal_vector: np.ndarray
     jacobian: np.ndarray
     state_jacobian: np.ndarray
     parameter_labels: tuple[str, ...]
     forces: tuple[str, ...]
 
+    nominal = deprecated_attribute("nominal_vector")
+
+    @property
+    def time(self) -> Time:
+        """Nominal time of closest approach (TDB)."""
+        return _tdb_time(self.nominal_vector[0])
+
+    @property
+    def distance(self) -> u.Quantity:
+        """Nominal distance of closest approach, centre to centre [km]."""
+        return float(self.nominal_vector[1]) * u.km
+
+    @property
+    def xi(self) -> u.Quantity:
+        """Nominal B-plane xi coordinate [km]."""
+        return float(self.nominal_vector[2]) * u.km
+
+    @property
+    def zeta(self) -> u.Quantity:
+        """Nominal B-plane zeta coordinate [km]."""
+        return float(self.nominal_vector[3]) * u.km
+
     def __repr__(self) -> str:
-        return (f"<EncounterJacobian CA {_utc_label(self.nominal[0])} UTC, distance "
-                f"{self.nominal[1]:.3f} km, xi {self.nominal[2]:.1f} km, zeta "
-                f"{self.nominal[3]:.1f} km; d/d({', '.join(self.parameter_labels)})>")
+        v = self.nominal_vector
+        return (f"<EncounterJacobian CA {_utc_label(v[0])} UTC, distance "
+                f"{v[1]:.3f} km, xi {v[2]:.1f} km, zeta "
+                f"{v[3]:.1f} km; d/d({', '.join(self.parameter_labels)})>")
+
+
+EncounterJacobian.__init__ = renamed_kwargs(  # type: ignore[method-assign]
+    nominal="nominal_vector")(EncounterJacobian.__init__)
+
+
+def _tdb_time(jd: float) -> Time:
+    day = math.floor(jd)
+    return from_jd_tdb(float(day), float(jd - day))
 
 
 def _bplane_xz(rho_au: np.ndarray, rhodot_au_d: np.ndarray, ve_au_d: np.ndarray,
@@ -453,27 +490,39 @@ def _encounter_vector(enc: dict[str, np.ndarray]) -> np.ndarray:
 class LinearEncounter:
     """The encounter covariance from the linearised flow (:func:`linear_encounter`).
 
+    The results with units are properties: :attr:`time` (Time),
+    :attr:`distance`, :attr:`xi`, :attr:`zeta` (Quantity [km]), their 1-sigma
+    uncertainties :attr:`time_sigma` [s], :attr:`distance_sigma`,
+    :attr:`xi_sigma`, :attr:`zeta_sigma` [km], :attr:`distance_3sigma` and
+    :attr:`bplane_covariance` [km^2]. The attributes below are the linear-algebra
+    arrays behind them, in canonical mixed units (CA time as a TDB JD [day], lengths
+    in km), in the order of ``labels``.
+
     Attributes
     ----------
     labels : tuple of str
         :data:`~apophis_sim.uncertainty.ENCOUNTER_LABELS`: CA time (TDB JD [day]),
         distance, xi, zeta [km].
-    nominal : ndarray (4,)
-        The nominal clone's values.
+    nominal_vector : ndarray (4,)
+        The nominal clone's values in canonical units (the vector ``covariance``,
+        ``differences`` and :meth:`predict` refer to).
     covariance : ndarray (4, 4)
         Covariance in day^2, day km, km^2.
     differences : ndarray (4, 8)
         Central differences ``(f(x0 + h s_k) - f(x0 - h s_k)) / 2h`` along the
         step directions ``s_k`` (columns of the covariance factor for
         ``scheme="principal"``: rows then predict clone ``x0 + L z`` as
-        ``nominal + differences @ z``; unit parameter vectors scaled by sigma
+        ``nominal_vector + differences @ z``; unit parameter vectors scaled by sigma
         for ``scheme="parameters"``).
         With ``method="stm"`` they are the exact linear responses
         ``jacobian @ s_k`` (no finite step).
     scheme : str
+        Step directions of the differences: ``"principal"`` or ``"parameters"``
+        (see :func:`linear_encounter`).
     step : float
         Step length in standard deviations (``nan`` for ``method="stm"``).
     forces : tuple of str
+        Force model of the integrations.
     method : str
         ``"stm"`` (variational equations, one integration) or ``"differences"``.
     jacobian : ndarray (4, n)
@@ -481,14 +530,10 @@ class LinearEncounter:
         parameters' JPL units (``covariance_labels`` of the solution).
     parameter_labels : tuple of str
         The parameters the Jacobian's columns refer to.
-
-    The raw arrays are in the canonical mixed units given above; the Quantity
-    properties (:attr:`time`, :attr:`distance`, :attr:`xi`, :attr:`zeta`, their
-    ``*_sigma`` and :attr:`distance_3sigma`) carry their own.
     """
 
     labels: tuple[str, ...]
-    nominal: np.ndarray
+    nominal_vector: np.ndarray
     covariance: np.ndarray
     differences: np.ndarray
     scheme: str
@@ -498,42 +543,56 @@ class LinearEncounter:
     jacobian: np.ndarray | None = None
     parameter_labels: tuple[str, ...] = ()
 
+    nominal = deprecated_attribute("nominal_vector")
+
+    def _sigma(self, k: int) -> float:
+        return float(np.sqrt(self.covariance[k, k]))
+
     @property
     def time(self) -> Time:
         """Nominal time of closest approach (TDB)."""
-        day = math.floor(self.nominal[0])
-        return from_jd_tdb(float(day), float(self.nominal[0] - day))
+        return _tdb_time(self.nominal_vector[0])
 
     @property
     def time_sigma(self) -> u.Quantity:
         """1-sigma uncertainty of the time of closest approach [s]."""
-        return float(self.sigma[0]) * 86400.0 * u.s
+        return self._sigma(0) * 86400.0 * u.s
 
     @property
     def distance(self) -> u.Quantity:
         """Nominal distance of closest approach, centre to centre [km]."""
-        return float(self.nominal[1]) * u.km
+        return float(self.nominal_vector[1]) * u.km
 
     @property
     def distance_sigma(self) -> u.Quantity:
         """1-sigma uncertainty of the closest-approach distance [km]."""
-        return float(self.sigma[1]) * u.km
+        return self._sigma(1) * u.km
 
     @property
     def distance_3sigma(self) -> tuple[u.Quantity, u.Quantity]:
         """(minimum, maximum) distance at 3 sigma, as JPL's CAD lists it [km]."""
-        d, s = float(self.nominal[1]), 3.0 * float(self.sigma[1])
+        d, s = float(self.nominal_vector[1]), 3.0 * self._sigma(1)
         return (d - s) * u.km, (d + s) * u.km
 
     @property
     def xi(self) -> u.Quantity:
         """Nominal B-plane xi coordinate [km]."""
-        return float(self.nominal[2]) * u.km
+        return float(self.nominal_vector[2]) * u.km
+
+    @property
+    def xi_sigma(self) -> u.Quantity:
+        """1-sigma uncertainty of the B-plane xi coordinate [km]."""
+        return self._sigma(2) * u.km
 
     @property
     def zeta(self) -> u.Quantity:
         """Nominal B-plane zeta coordinate [km]."""
-        return float(self.nominal[3]) * u.km
+        return float(self.nominal_vector[3]) * u.km
+
+    @property
+    def zeta_sigma(self) -> u.Quantity:
+        """1-sigma uncertainty of the B-plane zeta coordinate [km]."""
+        return self._sigma(3) * u.km
 
     @property
     def bplane_covariance(self) -> u.Quantity:
@@ -550,15 +609,35 @@ class LinearEncounter:
 
     @property
     def sigma(self) -> np.ndarray:
-        """Standard deviations (day, km, km, km)."""
+        """Deprecated: standard deviations in mixed units (day, km, km, km); use
+        :attr:`time_sigma`, :attr:`distance_sigma`, :attr:`xi_sigma`,
+        :attr:`zeta_sigma` (removed in 0.3)."""
+        warn_renamed("LinearEncounter.sigma (mixed day/km array)",
+                     "LinearEncounter.time_sigma, .distance_sigma, .xi_sigma, .zeta_sigma "
+                     "(Quantities)")
         return np.sqrt(np.diag(self.covariance))
 
     def predict(self, z: np.ndarray) -> np.ndarray:
-        """Linear prediction ``nominal + differences @ z`` for standard-normal
-        vectors ``z`` (n, 8) of :func:`standard_normals` (``scheme="principal"`` only)."""
+        """Linear prediction ``nominal_vector + differences @ z`` of clones.
+
+        Parameters
+        ----------
+        z : ndarray (n, 8)
+            Standard-normal vectors of :func:`standard_normals`
+            (``scheme="principal"`` only).
+
+        Returns
+        -------
+        ndarray (n, 4)
+            Canonical units, in the order of ``labels`` (TDB JD [day], km, km, km).
+        """
         if self.scheme != "principal":
             raise InputError("predict() needs scheme='principal' (steps along the factor)")
-        return self.nominal + np.asarray(z) @ self.differences.T
+        return self.nominal_vector + np.asarray(z) @ self.differences.T
+
+
+LinearEncounter.__init__ = renamed_kwargs(  # type: ignore[method-assign]
+    nominal="nominal_vector")(LinearEncounter.__init__)
 
 
 def linear_encounter(solution: OrbitSolution | None = None, *, method: str = "stm",
@@ -600,7 +679,7 @@ def linear_encounter(solution: OrbitSolution | None = None, *, method: str = "st
         92, 401) with the same 17 integrations as the differences, at
         ``x0 +/- sqrt(3) L_k`` (``n + kappa = 3``, which matches a Gaussian's fourth
         moment); the weighted mean and covariance of the outputs carry the flow's
-        second-order terms, so ``nominal`` is then the sigma-point *mean*, not the
+        second-order terms, so ``nominal_vector`` is then the sigma-point *mean*, not the
         nominal orbit's approach. ``scheme`` and ``step`` do not apply.
     scheme : {"principal", "parameters"}
     step : float
@@ -631,7 +710,7 @@ def linear_encounter(solution: OrbitSolution | None = None, *, method: str = "st
         enc = encounter_jacobian(sol, forces=forces, ephemeris=eph, epsilon=epsilon)
         jac = enc.jacobian
         cov = jac @ sol.covariance @ jac.T
-        return LinearEncounter(ENCOUNTER_LABELS, enc.nominal, 0.5 * (cov + cov.T), jac @ dirs,
+        return LinearEncounter(ENCOUNTER_LABELS, enc.nominal_vector, 0.5 * (cov + cov.T), jac @ dirs,
                                scheme, float("nan"), enc.forces, "stm", jac,
                                tuple(sol.covariance_labels))
     x0 = _nominal(sol)

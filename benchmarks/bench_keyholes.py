@@ -33,8 +33,8 @@ UNTIL = Time("2037-01-01", scale="tdb")
 def test_reference_propagation(benchmark, bench_registry):
     sol = apophis()
     eph = Ephemeris.open()
-    close_approaches(sol, UNTIL, bodies=("earth",), max_distance=0.3 * u.au, ephemeris=eph)
-    tab = benchmark(close_approaches, sol, UNTIL, bodies=("earth",), max_distance=0.3 * u.au,
+    close_approaches(sol, UNTIL, bodies=("earth",), distance_max=0.3 * u.au, ephemeris=eph)
+    tab = benchmark(close_approaches, sol, UNTIL, bodies=("earth",), distance_max=0.3 * u.au,
                     ephemeris=eph)
     assert len(tab) >= 1
     bench_registry.setdefault("keyholes", {})["reference"] = benchmark

@@ -42,6 +42,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only: no display needed (CI, servers)
 
 import matplotlib.pyplot as plt  # noqa: E402
+import astropy.units as u  # noqa: E402
 import numpy as np  # noqa: E402
 
 from apophis_sim.plotting.uncertainty import (plot_bplane_scatter,  # noqa: E402
@@ -64,9 +65,10 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
 
     lin = linear_encounter()
-    sig_t, sig_d = lin.sigma[0] * 86400.0, lin.sigma[1]
-    print(f"linear mapping: distance {lin.nominal[1]:.3f} +/- {sig_d:.3f} km (1 sigma), "
-          f"3-sigma range {lin.nominal[1] - 3 * sig_d:.3f} - {lin.nominal[1] + 3 * sig_d:.3f} km; "
+    sig_t, sig_d = lin.time_sigma.to_value(u.s), lin.distance_sigma.to_value(u.km)
+    d_km = lin.distance.to_value(u.km)
+    print(f"linear mapping: distance {d_km:.3f} +/- {sig_d:.3f} km (1 sigma), "
+          f"3-sigma range {d_km - 3 * sig_d:.3f} - {d_km + 3 * sig_d:.3f} km; "
           f"time sigma {sig_t:.3f} s")
 
     res = run_monte_carlo(args.clones, args.seed, chunk_size=16, out=out / "run",
@@ -81,7 +83,7 @@ def main() -> None:
 
     fig, (ax_b, ax_d) = plt.subplots(1, 2, figsize=(13.0, 5.5),
                                      gridspec_kw={"width_ratios": [1.0, 1.3]})
-    cov_lin = lin.covariance[2:, 2:]
+    cov_lin = lin.bplane_covariance.to_value(u.km**2)
     plot_bplane_scatter(ax_b, res.columns["xi_km"], res.columns["zeta_km"], cov_km2=cov_lin)
     ax_b.set_title(f"B-plane: {st.n_clones} clones; ellipses from the linear mapping")
     plot_distance_histogram(ax_d, res.columns["distance_km"], bins=max(8, int(np.sqrt(st.n_clones))),

@@ -65,7 +65,7 @@ def main(out: Path, step_days: float) -> None:
         print(f"#{rank}: launch {d['launch_open_utc'][:10]} .. {d['launch_close_utc'][:10]}, "
               f"best {d['best_launch_utc'][:10]} -> {d['best_arrival_utc'][:10]}: "
               f"C3 {d['c3_km2_s2']:.1f} km^2/s^2, DLA {d['dla_deg']:.1f} deg, "
-              f"arrival v_inf {d['arrival_vinf_km_s']:.2f} km/s, "
+              f"arrival v_inf {d['v_inf_arrival_km_s']:.2f} km/s, "
               f"total {d['total_dv_km_s']:.2f} km/s")
     best = windows[0] if windows else True
 
@@ -86,7 +86,7 @@ def main(out: Path, step_days: float) -> None:
         table = rv.ride_share_options(windows[0].best_launch, 15 * u.km**2 / u.s**2)
         print(f"ride-share on {utc_iso(windows[0].best_launch)[:10]} with C3 <= 15 km^2/s^2: "
               f"{len(table)} arrival dates feasible"
-              + (f", best arrival v_inf {table['vinf_arrival'][0]:.2f} on "
+              + (f", best arrival v_inf {table['v_inf_arrival'][0]:.2f} on "
                  f"{utc_iso(table['arrival'][0])[:10]}" if len(table) else ""))
     print(f"figures written to {out}/")
 

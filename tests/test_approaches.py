@@ -75,7 +75,7 @@ def test_2051_return_linear_mapping_vs_monte_carlo(table, planets_only):
     n = 60
     states, ng = clone_states(sol, sample_parameters(sol, 2051, 0, n))
     mc = close_approaches(states, Time("2051-06-01", scale="tdb"), bodies=("earth",),
-                          max_distance=0.08 * u.au, nongrav=ng, ephemeris=planets_only,
+                          distance_max=0.08 * u.au, nongrav=ng, ephemeris=planets_only,
                           progress=False)
     mc = mc[mc["time"].jd > 2470000]
     assert len(mc) == n
@@ -93,7 +93,7 @@ def test_past_approaches_backwards(planets_only):
     """Integrating back from the 2021 epoch: 0.0964 au on 2004-12-21 and 0.097 au on
     2013-01-09 (the figures as printed, so half a unit of their last digit)."""
     tab = approaches(apophis(), Time("2004-06-01", scale="tdb"), Time("2013-06-01", scale="tdb"),
-                     bodies=("earth",), max_distance=0.1 * u.au, ephemeris=planets_only)
+                     bodies=("earth",), distance_max=0.1 * u.au, ephemeris=planets_only)
     assert len(tab) == 2
     assert tab["time_utc"][0].iso[:10] == "2004-12-21"
     assert abs(tab["distance"][0].to_value(u.au) - 0.0964) < 0.00005
@@ -127,8 +127,8 @@ def test_bad_input(planets_only):
     sol = apophis()
     with pytest.raises(InputError, match="before"):
         approaches(sol, Time("2030-01-01", scale="tdb"), Time("2029-01-01", scale="tdb"))
-    with pytest.raises(InputError, match="max_distance"):
-        approaches(sol, stop=Time("2030-01-01", scale="tdb"), max_distance=-1 * u.au)
+    with pytest.raises(InputError, match="distance_max"):
+        approaches(sol, stop=Time("2030-01-01", scale="tdb"), distance_max=-1 * u.au)
     with pytest.raises(TimeInputError):
         approaches(sol, stop=2462000.0)
     with pytest.raises(InputError, match="OrbitSolution"):
@@ -144,7 +144,7 @@ def test_cli_text_json_csv_and_flags(capsys, tmp_path):
     assert main(["approaches", "--stop", "2030-01-01", "--csv"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].startswith("body,") and len(lines) == 3  # earth and moon in 2029
-    assert main(["approaches", "--stop", "2030-01-01", "--max-distance", "0.0003"]) == 0
+    assert main(["approaches", "--stop", "2030-01-01", "--distance-max", "0.0003"]) == 0
     out = capsys.readouterr().out
     assert "earth" in out and "moon " not in out  # the Moon pass is at 0.00064 au
     assert main(["approaches", "--stop", "2030-01-01", "--bodies", "earth",

@@ -370,7 +370,7 @@ def test_bad_gm_shape_names_gm():
 
 def test_close_approaches_single_body_string():
     t = apophis_sim.close_approaches(apophis_sim.apophis(), Time("2029-04-20", scale="tdb"),
-                                     bodies="earth", max_distance=0.002 * u.au)
+                                     bodies="earth", distance_max=0.002 * u.au)
     assert set(t["body"]) == {"earth"}
 
 

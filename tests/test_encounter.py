@@ -160,12 +160,12 @@ def test_topocentric_visibility_and_intervals():
     # Topocentric distance differs from geocentric by at most an Earth radius.
     geo = visibility(apophis(), times, ephemeris=Ephemeris.open(asteroids=False))
     assert np.all(np.abs(vis.delta - geo.delta) <= 6379 * u.km)
-    spans = bright_intervals(vis, 4.0, max_sun_altitude=-12 * u.deg)
+    spans = bright_intervals(vis, 4.0, sun_altitude_max=-12 * u.deg)
     assert len(spans) >= 1
     start, end = spans[0]
     assert start <= times[k] <= end
     with pytest.raises(InputError):
-        bright_intervals(geo, 4.0, max_sun_altitude=-12 * u.deg)
+        bright_intervals(geo, 4.0, sun_altitude_max=-12 * u.deg)
 
 
 def test_flyby_figures_written(analysis, tmp_path):

@@ -68,7 +68,7 @@ def test_orbit_in_the_2036_keyhole_has_a_large_ip(into_keyhole, planets_only):
     n = 300
     states, ng = clone_states(into_keyhole, sample_parameters(into_keyhole, 36, 0, n))
     tab = close_approaches(states, Time("2036-06-01", scale="tdb"), bodies=("earth",),
-                           max_distance=0.01 * u.au, nongrav=ng, ephemeris=planets_only,
+                           distance_max=0.01 * u.au, nongrav=ng, ephemeris=planets_only,
                            progress=False)
     late = tab[tab["time"].jd > 2464000]
     d = np.full(n, np.inf)

@@ -105,7 +105,7 @@ def test_orbit_through_hits_the_point_and_keeps_the_covariance(sol, table_2036, 
     assert prov["chi"] == pytest.approx(abs(table_2036[0]["sigma_lov"]), rel=0.02)
     # 2029 altitude of an orbit through the 2036 keyhole: ~30 400 km (2006 solutions).
     tab = close_approaches(o, Time("2029-04-20", scale="tdb"), bodies=("earth",),
-                           max_distance=0.01 * u.au)
+                           distance_max=0.01 * u.au)
     alt = tab["distance"][0].to_value(u.km) - bodies.EARTH_RADIUS_WGS84_KM
     assert alt == pytest.approx(30_400, abs=100)
 
@@ -123,7 +123,7 @@ def test_orbit_in_2036_keyhole_impacts(through_2036):
     closer than the Earth's radius (its minimum distance is below the focused radius
     and below R: an impact)."""
     tab = close_approaches(through_2036, Time("2036-06-01", scale="tdb"), bodies=("earth",),
-                           max_distance=0.05 * u.au)
+                           distance_max=0.05 * u.au)
     ret = tab[tab["time"] > Time("2036-01-01", scale="tdb")]
     assert len(ret) == 1
     assert ret["distance"][0].to_value(u.km) < bodies.EARTH_RADIUS_WGS84_KM
@@ -145,7 +145,7 @@ def test_bad_input(sol):
     with pytest.raises(NonFiniteInputError):
         keyholes(sol, UNTIL_2037, window=np.nan * u.km)
     with pytest.raises(NonFiniteInputError):
-        keyholes(sol, UNTIL_2037, max_return_distance=np.nan * u.km)
+        keyholes(sol, UNTIL_2037, return_distance_max=np.nan * u.km)
     with pytest.raises(InputError, match="positive"):
         keyholes(sol, UNTIL_2037, window=-5 * u.km)
     with pytest.raises(InputError, match="OrbitSolution"):

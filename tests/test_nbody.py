@@ -54,7 +54,7 @@ def _reg_state() -> State:
 
 def _earth_row(eph):
     table = close_approaches(apophis(), Time("2029-04-20", scale="tdb"), ephemeris=eph,
-                             max_distance=0.002 * u.au)
+                             distance_max=0.002 * u.au)
     rows = table[table["body"] == "earth"]
     assert len(rows) == 1
     return rows[0], table
@@ -86,7 +86,7 @@ def test_apophis_2029_earth_approach_with_asteroids():
 def test_moon_approach_found_and_refined(planets_only):
     """The 2029-04-14 lunar approach is found, and its time is a root of rho.rho_dot."""
     table = close_approaches(apophis(), Time("2029-04-20", scale="tdb"), ephemeris=planets_only,
-                             max_distance=0.002 * u.au)
+                             distance_max=0.002 * u.au)
     moon = table[table["body"] == "moon"]
     assert len(moon) == 1
     assert moon["time"][0].tdb.isot.startswith("2029-04-14")

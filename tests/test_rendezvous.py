@@ -63,7 +63,7 @@ def test_hohmann_c3_and_arrival_vinf(r2_au):
     c3_exact = ((v_p - v_c1) * KMS) ** 2
     vinf_exact = abs(v_c2 - v_a) * KMS
     assert pc.c3[0, 0].to_value(u.km**2 / u.s**2) == pytest.approx(c3_exact, rel=1e-4)
-    assert pc.vinf_arrival[0, 0].to_value(u.km / u.s) == pytest.approx(vinf_exact, rel=1e-4)
+    assert pc.v_inf_arrival[0, 0].to_value(u.km / u.s) == pytest.approx(vinf_exact, rel=1e-4)
     assert pc.total_dv[0, 0].to_value(u.km / u.s) == pytest.approx(
         math.sqrt(c3_exact) + vinf_exact, rel=1e-4)
     # Coplanar in the ICRF xy plane: the asymptote lies in the equator, along
@@ -106,13 +106,13 @@ def test_porkchop_shapes_units_and_mask(ramses_pc):
     n, m = pc.shape
     assert (n, m) == (len(pc.departure), len(pc.arrival))
     assert pc.c3.unit == u.km**2 / u.s**2 and pc.total_dv.unit == u.km / u.s
-    assert pc.vinf_departure.shape == (n, m, 3) and pc.dla.unit == u.deg
+    assert pc.v_inf_departure.shape == (n, m, 3) and pc.dla.unit == u.deg
     ok = pc.ok
     assert ok.any()
     np.testing.assert_allclose(pc.c3.value[ok],
-                               np.sum(pc.vinf_departure.value[ok] ** 2, axis=-1), rtol=1e-12)
+                               np.sum(pc.v_inf_departure.value[ok] ** 2, axis=-1), rtol=1e-12)
     np.testing.assert_allclose(pc.total_dv.value[ok],
-                               np.sqrt(pc.c3.value[ok]) + pc.vinf_arrival.value[ok], rtol=1e-12)
+                               np.sqrt(pc.c3.value[ok]) + pc.v_inf_arrival.value[ok], rtol=1e-12)
     # Not-ok cells are NaN, never silent: every one has a reason.
     assert np.all(np.isnan(pc.c3.value[~ok])) and np.all(pc.revs[~ok] == -1)
     assert set(pc.reasons[~ok]) <= set(rv.CELL_STATUS_NAMES.values()) - {"OK"}
@@ -129,7 +129,7 @@ def test_porkchop_transfers_land_on_apophis(ramses_pc):
         assert miss < 1e-9 * np.linalg.norm(pc.r_arrival[j].to_value(u.au))  # 150 m per au
         vinf = np.linalg.norm(pc.v_arrival[j].to_value(u.km / u.s)
                               - end.v.to_value(u.km / u.s))
-        assert vinf == pytest.approx(pc.vinf_arrival[i, j].to_value(u.km / u.s), rel=1e-8)
+        assert vinf == pytest.approx(pc.v_inf_arrival[i, j].to_value(u.km / u.s), rel=1e-8)
 
 
 def test_earth_end_is_de440_heliocentric(ramses_pc):
@@ -185,8 +185,8 @@ def _synthetic(c3: np.ndarray, vinf: np.ndarray, dla: np.ndarray | None = None) 
     kms = u.km / u.s
     return rv.Porkchop(
         departure=dep, arrival=arr, c3=c3 * u.km**2 / u.s**2,
-        vinf_departure=np.zeros((n, m, 3)) * kms, dla=dla * u.deg, rla=np.zeros((n, m)) * u.deg,
-        vinf_arrival=vinf * kms, total_dv=(np.sqrt(c3) + vinf) * kms,
+        v_inf_departure=np.zeros((n, m, 3)) * kms, dla=dla * u.deg, rla=np.zeros((n, m)) * u.deg,
+        v_inf_arrival=vinf * kms, total_dv=(np.sqrt(c3) + vinf) * kms,
         tof=(arr.jd[None, :] - dep.jd[:, None]) * u.day, revs=np.zeros((n, m), int),
         branch=np.zeros((n, m), int), status=status)
 
@@ -202,7 +202,7 @@ def test_windows_on_a_synthetic_grid():
     c3[0, 0] = np.nan                 # an unsolved cell is never feasible
     pc = _synthetic(c3, vinf)
     ws = rv.launch_windows(pc, c3_max=30 * u.km**2 / u.s**2, arrive_by=None,
-                           arrival_vinf_max=2 * u.km / u.s, dla_max=None)
+                           v_inf_arrival_max=2 * u.km / u.s, dla_max=None)
     assert [w.rows for w in ws] == [(6, 7), (1, 3)]
     assert ws[0].index == (6, 1) and ws[1].index == (2, 2)
     assert ws[0].open == pc.departure[6] and ws[0].close == pc.departure[7]
@@ -211,10 +211,10 @@ def test_windows_on_a_synthetic_grid():
     assert ws[1].columns == (2, 2)
     # Relaxing the arrival limit adds window C (total 6) last; ranking by C3 reorders.
     ws = rv.launch_windows(pc, c3_max=30 * u.km**2 / u.s**2, arrive_by=None,
-                           arrival_vinf_max=None, dla_max=None)
+                           v_inf_arrival_max=None, dla_max=None)
     assert [w.rows for w in ws] == [(6, 7), (1, 3), (10, 10)]
     ws = rv.launch_windows(pc, c3_max=30 * u.km**2 / u.s**2, arrive_by=None,
-                           arrival_vinf_max=None, dla_max=None, rank_by="c3")
+                           v_inf_arrival_max=None, dla_max=None, rank_by="c3")
     assert [w.rows for w in ws] == [(10, 10), (6, 7), (1, 3)]
     # An arrive_by before every arrival: nothing.
     assert rv.launch_windows(pc, arrive_by=T0 + 50 * u.day, dla_max=None) == []
@@ -240,7 +240,7 @@ def test_default_windows_cover_esa_plan(ramses_pc):
     assert best.best_arrival <= Time(rv.DEFAULT_ARRIVE_BY, scale="tdb")
     assert best.c3 <= rv.DEFAULT_C3_MAX and abs(best.dla) <= rv.DEFAULT_DLA_MAX
     keys = {"launch_open_utc", "launch_close_utc", "best_launch_utc", "best_arrival_utc",
-            "c3_km2_s2", "arrival_vinf_km_s", "total_dv_km_s", "dla_deg"}
+            "c3_km2_s2", "v_inf_arrival_km_s", "total_dv_km_s", "dla_deg"}
     assert keys <= set(best.to_dict())
 
 
@@ -250,7 +250,7 @@ def test_ride_share_options():
     assert len(table) > 0
     assert np.all(table["c3"] <= 15 * u.km**2 / u.s**2)
     assert np.all(table["arrival"] <= Time(rv.DEFAULT_ARRIVE_BY, scale="tdb"))
-    assert np.all(np.diff(table["vinf_arrival"].value) >= 0)
+    assert np.all(np.diff(table["v_inf_arrival"].value) >= 0)
     assert np.all(table["tof"] >= 30 * u.day)
     tight = rv.ride_share_options(launch, 0.01 * u.km**2 / u.s**2)
     assert len(tight) == 0
@@ -339,7 +339,7 @@ def test_cli_windows_json(capsys, tmp_path):
     rows = json.loads(capsys.readouterr().out)
     assert isinstance(rows, list) and rows
     for key in ("launch_open_utc", "launch_close_utc", "best_launch_utc", "best_arrival_utc",
-                "c3_km2_s2", "arrival_vinf_km_s", "total_dv_km_s", "dla_deg"):
+                "c3_km2_s2", "v_inf_arrival_km_s", "total_dv_km_s", "dla_deg"):
         assert key in rows[0]
     assert rows[0]["launch_open_utc"] <= rows[0]["best_launch_utc"] <= rows[0]["launch_close_utc"]
     totals = [r["total_dv_km_s"] for r in rows]

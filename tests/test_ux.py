@@ -146,10 +146,10 @@ def _windows(capsys, *extra):
 @pytest.mark.parametrize("flag, value, check", [
     ("--c3-max", "12", lambda w: all(x["c3_km2_s2"] <= 12 for x in w)),
     ("--dla-max", "30", lambda w: all(abs(x["dla_deg"]) <= 30 for x in w)),
-    ("--vinf-max", "1.6", lambda w: all(x["arrival_vinf_km_s"] <= 1.6 for x in w)),
+    ("--v-inf-arrival-max", "1.6", lambda w: all(x["v_inf_arrival_km_s"] <= 1.6 for x in w)),
     ("--arrive-by", "2029-01-15", lambda w: all(x["best_arrival_utc"] <= "2029-01-15T00:00:00"
                                                  for x in w)),
-    ("--min-tof", "285", lambda w: all(x["tof_days"] >= 285 for x in w)),
+    ("--tof-min", "285", lambda w: all(x["tof_days"] >= 285 for x in w)),
     ("--launch-end", "2028-04-30", lambda w: all(x["launch_close_utc"] <= "2028-04-30T00:00:00"
                                                   for x in w)),
     ("--launch-start", "2028-04-20", lambda w: all(x["launch_open_utc"] >= "2028-04-20T00:00:00"

@@ -12,7 +12,7 @@ import math
 import sys
 from pathlib import Path
 
-from ._common import (add_solution_args, load_solution, output_folder, positive_float,
+from ._common import (add_renamed_flag, add_solution_args, load_solution, output_folder, positive_float,
                       utc_date)
 
 __all__ = ["register"]
@@ -25,7 +25,7 @@ _COLUMNS = ("body", "time_utc", "time_3sigma", "distance", "distance_min_3sigma"
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "approaches", help="close approaches with 3-sigma uncertainties (JPL CAD-like)",
-        description="Every approach closer than --max-distance to the chosen bodies between "
+        description="Every approach closer than --distance-max to the chosen bodies between "
                     "--start and --stop (UTC dates), with JPL CAD's columns and Horizons' "
                     "extended B-plane ones, by linear mapping of the solution's covariance "
                     "through the n-body state transition matrix.")
@@ -34,8 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--stop", default="2100-01-01", help="UTC date (default 2100-01-01)")
     p.add_argument("--bodies", default="earth,moon",
                    help="comma-separated bodies (default earth,moon)")
-    p.add_argument("--max-distance", type=positive_float, default=0.05, metavar="AU",
+    p.add_argument("--distance-max", type=positive_float, default=0.05, metavar="AU",
                    help="list approaches closer than this [au] (default 0.05, as CAD)")
+    add_renamed_flag(p, "--max-distance", "--distance-max")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print JSON (one object per row)")
     fmt.add_argument("--csv", action="store_true", help="print CSV")
@@ -55,7 +56,7 @@ def run_approaches(args: argparse.Namespace) -> int:
     bodies = tuple(b.strip().lower() for b in args.bodies.split(",") if b.strip())
     tab = approaches(sol, utc_date(args.start, "--start"), utc_date(args.stop, "--stop"),
                      bodies=bodies,
-                     max_distance=args.max_distance * u.au)
+                     distance_max=args.distance_max * u.au)
     if out is not None:
         tab.meta["plots"] = [str(p) for p in _plots(out, sol, tab)]
     from ..time import quiet_utc

@@ -194,8 +194,8 @@ def test_plot_functions_return_ax(analysis):
     assert plot_bplane(ax, analysis.bplane) is ax
     assert ax.get_xlabel() == r"$\xi$ [km]"
     fig2, ax2 = plt.subplots()
-    r = np.linalg.norm(analysis.track_r_km, axis=1) * u.km
-    s = np.linalg.norm(analysis.track_v_km_s, axis=1) * KMS
+    r = np.linalg.norm(analysis.track_r, axis=1)
+    s = np.linalg.norm(analysis.track_v, axis=1)
     assert plot_distance_speed(ax2, analysis.track_times, r, s) is ax2
     assert "UTC" in ax2.get_xlabel()
     fig3, ax3 = plt.subplots()

@@ -246,8 +246,8 @@ def test_flyby_figures(analysis, tmp_path):
         paths = write_flyby_figures(an, tmp_path)
     assert len(paths) == 6
     fig, ax = plt.subplots(figsize=(9, 4.5), layout="constrained")
-    plot_distance_speed(ax, an.track_times, np.linalg.norm(an.track_r_km, axis=1) * u.km,
-                        np.linalg.norm(an.track_v_km_s, axis=1) * u.km / u.s)
+    plot_distance_speed(ax, an.track_times, np.linalg.norm(an.track_r, axis=1),
+                        np.linalg.norm(an.track_v, axis=1))
     labels = _legend_labels(fig.axes[1])
     assert any(s.startswith("geostationary") for s in labels)
     assert any(s.startswith("closest approach 13 Apr 21:45 UTC") for s in labels)
@@ -263,7 +263,7 @@ def test_flyby_figures(analysis, tmp_path):
 
     fig, ax = plt.subplots(figsize=(10, 5), layout="constrained")
     near = np.abs((an.track_times - an.time).to_value(u.day)) <= 0.25
-    k = int(np.argmin(np.linalg.norm(an.track_r_km[near], axis=1)))
+    k = int(np.argmin(np.linalg.norm(an.track_r.to_value(u.km)[near], axis=1)))
     plot_ground_track(ax, an.visibility.sub_lon[near], an.visibility.sub_lat[near],
                       times=an.track_times[near], mark=k)
     ticks = [t.get_text() for t in ax.get_xticklabels()]

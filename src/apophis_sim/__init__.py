@@ -2,7 +2,10 @@
 
 A float64 core (au, day, TDB Julian date, au^3/day^2; compiled with numba) under a
 thin astropy-units layer. This module imports no plotting library and has no side
-effects; heavy pieces (ephemerides, numba kernels) load on first use.
+effects; heavy pieces (ephemerides, numba kernels) load on first use, and so do the
+subpackages: ``import apophis_sim`` then ``apophis_sim.encounter`` (or
+``.rendezvous``, ``.uncertainty``, ``.risk``, ``.tables``, ``.visibility``,
+``.plotting``) works without a second import.
 """
 
 from __future__ import annotations
@@ -18,6 +21,24 @@ from .state import FRAMES, State
 from .time import UTCAssumptionWarning
 
 __version__ = "0.1.0"
+
+#: Submodules imported on first attribute access (``apophis_sim.encounter``), so that
+#: ``import apophis_sim`` stays light (``plotting`` imports matplotlib).
+_LAZY_SUBMODULES = ("bodies", "cli", "elements", "encounter", "ephemeris", "nbody", "plotting",
+                    "propagate", "rendezvous", "risk", "solution", "state", "tables", "time",
+                    "uncertainty", "units", "visibility")
+
+
+def __getattr__(name: str):
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY_SUBMODULES))
 
 __all__ = [
     "Elements",

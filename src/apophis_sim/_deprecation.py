@@ -62,8 +62,11 @@ def warn_renamed(old: str, new: str, where: str = "", stacklevel: int = 1) -> No
                   stacklevel=_stacklevel(stacklevel))
 
 
-def renamed_kwargs(**renames: str) -> Callable[[F], F]:
+def renamed_kwargs(**renames: str | tuple[str, Callable[[Any], Any]]) -> Callable[[F], F]:
     """Decorator: accept the old keyword names ``renames = {old: new}`` with a warning.
+
+    A value ``(new, convert)`` also converts the old keyword's value (e.g. a bare km
+    array to the Quantity the new keyword takes).
 
     Passing both spellings is a :class:`~apophis_sim.errors.InputTypeError` (the
     same mistake as passing one keyword twice). The wrapped function's signature
@@ -73,28 +76,35 @@ def renamed_kwargs(**renames: str) -> Callable[[F], F]:
     def decorate(func: F) -> F:
         name = func.__qualname__.replace(".__init__", "")
 
+        table = {old: (spec, None) if isinstance(spec, str) else spec
+                 for old, spec in renames.items()}
+
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            for old, new in renames.items():
+            for old, (new, convert) in table.items():
                 if old in kwargs:
                     if new in kwargs:
                         raise InputTypeError(f"{name}() got both {old}= (deprecated) and "
                                              f"{new}=; pass only {new}=")
                     warn_renamed(f"keyword {old}=", f"{new}=", f"{name}()")
-                    kwargs[new] = kwargs.pop(old)
+                    value = kwargs.pop(old)
+                    kwargs[new] = value if convert is None else convert(value)
             return func(*args, **kwargs)
 
-        wrapper.__deprecated_kwargs__ = dict(renames)  # type: ignore[attr-defined]
+        wrapper.__deprecated_kwargs__ = {old: new for old, (new, _) in table.items()}  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
 
     return decorate
 
 
 class deprecated_attribute:  # noqa: N801  (used like ``property``)
-    """Class attribute: a read-only alias under an old name that warns and returns ``new``."""
+    """Class attribute: a read-only alias under an old name that warns and returns ``new``
+    (through ``convert`` when the old attribute had another type, e.g. a bare km array
+    for a Quantity)."""
 
-    def __init__(self, new: str) -> None:
+    def __init__(self, new: str, convert: Callable[[Any], Any] | None = None) -> None:
         self.new = new
+        self.convert = convert
         self.old = ""
         self.__doc__ = f"Deprecated alias of ``{new}`` (removed in {REMOVED_IN})."
 
@@ -106,7 +116,8 @@ class deprecated_attribute:  # noqa: N801  (used like ``property``)
         if obj is None:
             return self
         warn_renamed(f"{self.owner}.{self.old}", f"{self.owner}.{self.new}")
-        return getattr(obj, self.new)
+        value = getattr(obj, self.new)
+        return value if self.convert is None else self.convert(value)
 
 
 def renamed_value(value: Any, renames: dict[str, str], what: str, stacklevel: int = 2) -> Any:

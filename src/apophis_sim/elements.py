@@ -107,6 +107,25 @@ class Elements:
 
         ``a`` is negative for hyperbolas (``M`` is then the hyperbolic mean anomaly).
 
+        Parameters
+        ----------
+        a : Quantity [length]
+            Semi-major axis (negative for a hyperbola).
+        e : float or array_like
+            Eccentricity.
+        inc, raan, argp : Quantity [angle]
+            Inclination, longitude of the ascending node, argument of periapsis.
+        M : Quantity [angle]
+            Mean anomaly at ``epoch``.
+        epoch : astropy.time.Time
+            Osculation epoch.
+        frame, centre, gm
+            As in :class:`Elements`.
+
+        Returns
+        -------
+        Elements
+
         Raises
         ------
         OrbitTypeError
@@ -131,6 +150,17 @@ class Elements:
     @classmethod
     def from_state(cls, state: State, gm: u.Quantity | None = None) -> Elements:
         """Osculating elements of a :class:`State` (same frame and centre).
+
+        Parameters
+        ----------
+        state : State
+            The state(s) to osculate (any batch shape).
+        gm : Quantity [length^3/time^2], optional
+            Gravitational parameter; default the centre's.
+
+        Returns
+        -------
+        Elements
 
         Raises
         ------
@@ -269,6 +299,17 @@ def orbit_class(a: u.Quantity, e) -> np.ndarray:
     """Near-Earth orbit class per the usual definitions (CNEOS):
     Atira (Q < 0.983 au), Aten (a < 1 au, Q > 0.983 au), Apollo (a > 1 au, q < 1.017 au),
     Amor (1.017 < q < 1.3 au); ``"hyperbolic"`` for e > 1 (a < 0); otherwise ``"other"``.
+
+    Parameters
+    ----------
+    a : Quantity [length]
+        Semi-major axis (negative for hyperbolas).
+    e : float or array_like
+        Eccentricity (broadcasts against ``a``).
+
+    Returns
+    -------
+    ndarray of str
 
     Raises
     ------

@@ -36,7 +36,7 @@ import numpy as np
 from astropy.time import Time
 
 from . import bodies as _bodies
-from ._deprecation import renamed_kwargs
+from ._deprecation import deprecated_attribute, renamed_kwargs
 from ._core import bplane as _bp
 from ._core import frames as _frames
 from .elements import Elements, orbit_class
@@ -69,16 +69,36 @@ _ECLIPTIC_POLE_ICRF = _frames.ICRF_FROM_ECL @ np.array([0.0, 0.0, 1.0])
 
 @dataclass(frozen=True)
 class Hyperbola:
-    """Osculating body-centred hyperbola (all Quantities; arrays broadcast over the batch)."""
+    """Osculating body-centred hyperbola (arrays broadcast over the batch).
+
+    Attributes
+    ----------
+    e : ndarray
+        Eccentricity (> 1).
+    q : Quantity [km]
+        Periapsis distance.
+    a : Quantity [km]
+        Semi-major axis (negative).
+    v_inf : Quantity [km/s]
+        Hyperbolic excess speed.
+    b : Quantity [km]
+        Impact parameter ``|h| / v_inf``.
+    asymptote_in : ndarray (..., 3)
+        Unit vector S of the incoming asymptote, ICRF.
+    h_hat : ndarray (..., 3)
+        Unit orbit normal, ICRF.
+    e_hat : ndarray (..., 3)
+        Unit vector to periapsis, ICRF.
+    """
 
     e: np.ndarray
     q: u.Quantity
     a: u.Quantity
     v_inf: u.Quantity
     b: u.Quantity
-    asymptote_in: np.ndarray  # unit vector S, ICRF, shape (..., 3)
-    h_hat: np.ndarray         # unit orbit normal, ICRF, shape (..., 3)
-    e_hat: np.ndarray         # unit vector to perigee, ICRF, shape (..., 3)
+    asymptote_in: np.ndarray
+    h_hat: np.ndarray
+    e_hat: np.ndarray
 
     def __repr__(self) -> str:
         e = np.asarray(self.e)
@@ -89,7 +109,22 @@ class Hyperbola:
 
 @dataclass(frozen=True)
 class BPlane:
-    """B-plane coordinates of an encounter (km) and the body's capture radius."""
+    """B-plane coordinates of an encounter and the body's capture radius.
+
+    Attributes
+    ----------
+    xi, zeta : Quantity [km]
+        Opik/Valsecchi B-plane coordinates (zeta along the projected heliocentric
+        velocity of the body, reversed; xi completes the right-handed frame).
+    b_dot_t, b_dot_r : Quantity [km]
+        Kizner B.T and B.R (T in the ecliptic, R southward).
+    b : Quantity [km]
+        Impact parameter ``|B|``.
+    capture_radius : Quantity [km]
+        Gravitationally focused radius of the body (:func:`capture_radius`).
+    hyperbola : Hyperbola
+        The osculating hyperbola it derives from.
+    """
 
     xi: u.Quantity
     zeta: u.Quantity
@@ -180,8 +215,19 @@ def hyperbola(r_rel: u.Quantity, v_rel: u.Quantity, body: str = "earth") -> Hype
 def capture_radius(body: str, v_inf: u.Quantity, radius: u.Quantity | None = None) -> u.Quantity:
     """Gravitationally focused capture radius R sqrt(1 + 2 mu / (R v_inf^2)) [km].
 
-    ``radius`` defaults to the body's equatorial radius (Earth: 6378.137 km, WGS84,
-    the radius JPL uses for impacts and altitudes).
+    Parameters
+    ----------
+    body : str
+        Body name (its GM and, by default, radius).
+    v_inf : Quantity [speed]
+        Hyperbolic excess speed.
+    radius : Quantity [length], optional
+        Defaults to the body's equatorial radius (Earth: 6378.137 km, WGS84, the
+        radius JPL uses for impacts and altitudes).
+
+    Returns
+    -------
+    Quantity [km]
     """
     b = _bodies.body(body)
     if radius is None:
@@ -240,7 +286,19 @@ def bplane(r_rel: u.Quantity, v_rel: u.Quantity, body_velocity: u.Quantity,
 
 @dataclass(frozen=True)
 class OrbitChange:
-    """Heliocentric osculating orbit before and after an encounter."""
+    """Heliocentric osculating orbit before and after an encounter.
+
+    Attributes
+    ----------
+    before, after : Elements
+        Heliocentric ecliptic osculating elements ``offset`` before and after.
+    a_before, a_after : Quantity [au]
+        Semi-major axes.
+    class_before, class_after : str
+        Orbit classes (:func:`~apophis_sim.orbit_class`).
+    period_before, period_after : Quantity [day]
+        Orbital periods.
+    """
 
     before: Elements
     after: Elements
@@ -270,6 +328,12 @@ def orbit_change(solution, encounter_time: Time, offset: u.Quantity = 30 * u.day
     offset : Quantity [time]
         How far from the encounter to osculate (30 days: far outside Earth's
         sphere of influence, ~0.01 au, for a 6-7 km/s flyby).
+    ephemeris : Ephemeris, optional
+        Default :meth:`Ephemeris.open`.
+
+    Returns
+    -------
+    OrbitChange
     """
     from .nbody import propagate_nbody_grid
 
@@ -298,22 +362,56 @@ def _change_from(states, ephemeris) -> OrbitChange:
 
 @dataclass(frozen=True)
 class FlybyAnalysis:
-    """Everything about one planetary flyby (see :func:`analyse_flyby`)."""
+    """Everything about one planetary flyby (see :func:`analyse_flyby`).
 
-    approaches: object          # QTable from close_approaches
-    time: Time                  # closest approach (TDB)
+    Attributes
+    ----------
+    approaches : astropy.table.QTable
+        The :func:`~apophis_sim.close_approaches` table the flyby was picked from.
+    time : Time
+        Time of closest approach (TDB).
+    distance : Quantity [km]
+        Closest-approach distance, centre to centre.
+    v_rel, v_inf : Quantity [km/s]
+        Relative speed at closest approach and hyperbolic excess speed.
+    bplane : BPlane
+        B-plane coordinates and capture radius.
+    change : OrbitChange
+        Heliocentric orbit before and after.
+    track_times : Time, shape (N,)
+        Samples around the approach.
+    track_r : Quantity [km], shape (N, 3)
+        Body-centred ICRF positions of the object at ``track_times``.
+    track_v : Quantity [km/s], shape (N, 3)
+        Body-centred ICRF velocities of the object at ``track_times``.
+    moon_r : Quantity [km], shape (N, 3)
+        Earth-centred ICRF positions of the Moon at ``track_times``.
+    visibility : Visibility
+        Geocentric brightness and sky geometry at ``track_times``.
+    peak_magnitude : float
+        Brightest V magnitude on the track.
+    peak_time : Time
+        When it is reached.
+    """
+
+    approaches: object
+    time: Time
     distance: u.Quantity
     v_rel: u.Quantity
     v_inf: u.Quantity
     bplane: BPlane
     change: OrbitChange
-    track_times: Time           # samples around the approach
-    track_r_km: np.ndarray      # body-centred ICRF positions of the object [km], (N, 3)
-    track_v_km_s: np.ndarray    # body-centred ICRF velocities [km/s], (N, 3)
-    moon_r_km: np.ndarray       # Earth-centred Moon positions at track_times [km]
-    visibility: object          # geocentric Visibility at track_times
+    track_times: Time
+    track_r: u.Quantity
+    track_v: u.Quantity
+    moon_r: u.Quantity
+    visibility: object
     peak_magnitude: float
     peak_time: Time
+
+    track_r_km = deprecated_attribute("track_r", lambda q: q.to_value(u.km))
+    track_v_km_s = deprecated_attribute("track_v", lambda q: q.to_value(u.km / u.s))
+    moon_r_km = deprecated_attribute("moon_r", lambda q: q.to_value(u.km))
 
     def _summary(self) -> list[tuple[str, str]]:
         from .time import utc_iso
@@ -331,7 +429,7 @@ class FlybyAnalysis:
             ("peak brightness", f"V = {self.peak_magnitude:.2f} at {utc_iso(self.peak_time)} UTC "
                                 "(geocentric)"),
             ("approaches", f"{len(self.approaches)} rows (.approaches)"),
-            ("track", f"{len(self.track_times)} samples (.track_times, .track_r_km, ...)"),
+            ("track", f"{len(self.track_times)} samples (.track_times, .track_r, ...)"),
         ]
 
     def __repr__(self) -> str:
@@ -413,6 +511,12 @@ def analyse_flyby(solution, until: Time, body: str = "earth", *, also: tuple[str
     return FlybyAnalysis(
         approaches=table, time=t_ca, distance=row["distance"], v_rel=row["v_rel"],
         v_inf=row["v_inf"], bplane=bp, change=change, track_times=times,
-        track_r_km=st.r_au * _bodies.AU_KM, track_v_km_s=st.v_au_d * _bodies.AU_KM / 86400.0,
-        moon_r_km=moon * _bodies.AU_KM, visibility=vis, peak_magnitude=float(vis.magnitude[k]),
+        track_r=st.r_au * _bodies.AU_KM * u.km,
+        track_v=st.v_au_d * (_bodies.AU_KM / 86400.0) * _KM_S,
+        moon_r=moon * _bodies.AU_KM * u.km, visibility=vis, peak_magnitude=float(vis.magnitude[k]),
         peak_time=vis.time[k])
+
+
+FlybyAnalysis.__init__ = renamed_kwargs(  # type: ignore[method-assign]
+    track_r_km=("track_r", lambda x: x * u.km), track_v_km_s=("track_v", lambda x: x * _KM_S),
+    moon_r_km=("moon_r", lambda x: x * u.km))(FlybyAnalysis.__init__)

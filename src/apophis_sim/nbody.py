@@ -71,6 +71,18 @@ def resolve_forces(forces: Iterable[str] | None, ephemeris: Ephemeris) -> tuple[
     """Validate force names; ``None`` means JPL's model for Apophis (all terms,
     asteroids when the SB441-N16 file is loaded).
 
+    Parameters
+    ----------
+    forces : iterable of str or None
+        Names from :data:`FORCE_NAMES`, or ``None`` for the full model.
+    ephemeris : Ephemeris
+        The ephemeris the run uses (decides whether ``"asteroids"`` is available).
+
+    Returns
+    -------
+    tuple of str
+        The validated force terms.
+
     Raises
     ------
     UnknownNameError
@@ -402,7 +414,21 @@ def propagate_nbody_grid(state: State | OrbitSolution, times: Time, *,
     """Every state at every time of a grid, from the integrator's dense output.
 
     ``times`` (any shape T) may lie on both sides of the epoch; the result has batch
-    shape ``state.shape + T``. Other parameters as in :func:`propagate_nbody`.
+    shape ``state.shape + T``.
+
+    Parameters
+    ----------
+    state : State or OrbitSolution
+        As in :func:`propagate_nbody`.
+    times : astropy.time.Time
+        Output times, any shape.
+    nongrav, nongrav_model, forces, ephemeris, epsilon, max_steps, progress
+        As in :func:`propagate_nbody`.
+
+    Returns
+    -------
+    State
+        Batch shape ``state.shape + times.shape``, the input's frame and centre.
     """
     ssb, ng, eph, original, model = _prepare(state, nongrav, ephemeris, nongrav_model)
     t1, t2, t_shape = _grid_times(times, "times")
@@ -505,7 +531,7 @@ def state_transition(state: State | OrbitSolution, to: Time, *,
         Initial state(s), any batch shape, one epoch, any frame/centre.
     to : astropy.time.Time
         Scalar target time (before or after the epoch).
-    nongrav, forces, ephemeris, epsilon, max_steps, progress
+    nongrav, nongrav_model, forces, ephemeris, epsilon, max_steps, progress
         As in :func:`propagate_nbody`.
 
     Returns
@@ -551,7 +577,21 @@ def state_transition_grid(state: State | OrbitSolution, times: Time, *,
     """:func:`state_transition` at every time of a grid (one integration each way from
     the epoch, dense output): ``.state`` has batch shape ``state.shape + T``,
     ``.stm`` ``state.shape + T + (6, 6)``, ``.nongrav_partials``
-    ``state.shape + T + (6, 3)``."""
+    ``state.shape + T + (6, 3)``.
+
+    Parameters
+    ----------
+    state : State or OrbitSolution
+        As in :func:`state_transition`.
+    times : astropy.time.Time
+        Output times, any shape T.
+    nongrav, nongrav_model, forces, ephemeris, epsilon, max_steps, progress
+        As in :func:`propagate_nbody`.
+
+    Returns
+    -------
+    StateTransition
+    """
     ssb, ng, eph, original, model = _prepare(state, nongrav, ephemeris,
                                              nongrav_model)
     t1, t2, t_shape = _grid_times(times, "times")
@@ -589,6 +629,8 @@ def close_approaches(state: State | OrbitSolution, until: Time, *,
         Bodies of the ephemeris (``"earth"``, ``"moon"``, ``"mars"``, ...).
     distance_max : Quantity [length]
         Report minima closer than this (centre to centre).
+    nongrav, nongrav_model, forces, ephemeris, epsilon, max_steps, progress
+        As in :func:`propagate_nbody`.
 
     Returns
     -------

@@ -503,6 +503,17 @@ class Porkchop:
              ) -> tuple[int, int]:
         """Index ``(i, j)`` of the cell minimising ``quantity`` (among ``mask`` if given).
 
+        Parameters
+        ----------
+        quantity : {"total_dv", "c3", "v_inf_arrival", "tof"}
+            The figure of merit.
+        mask : ndarray of bool (N, M), optional
+            Cells allowed (e.g. :func:`feasible_cells`).
+
+        Returns
+        -------
+        (int, int)
+
         Raises
         ------
         UnknownNameError
@@ -529,6 +540,15 @@ class Porkchop:
 
     def transfer(self, i: int, j: int) -> State:
         """The spacecraft's heliocentric ICRF state just after departure in cell (i, j).
+
+        Parameters
+        ----------
+        i, j : int
+            Departure and arrival index of the cell.
+
+        Returns
+        -------
+        State
 
         Raises
         ------

@@ -151,6 +151,19 @@ class State:
         """Build a State from canonical float arrays (au, au/day, TDB JD parts).
 
         The fast path used by the library itself; shapes are checked, values are not.
+
+        Parameters
+        ----------
+        r_au, v_au_d : array_like (..., 3)
+            Position [au] and velocity [au/day].
+        jd1, jd2 : float or array_like
+            Two-part TDB Julian date of the epoch.
+        frame, centre : str
+            As in :class:`State`.
+
+        Returns
+        -------
+        State
         """
         self = cls.__new__(cls)
         self._init(r_au, v_au_d, jd1, jd2, validate_frame(frame), validate_centre(centre))
@@ -159,7 +172,17 @@ class State:
     @classmethod
     def from_vectors(cls, r: u.Quantity, v: u.Quantity, epoch: Time, frame: str = "icrf",
                      centre: str = "sun") -> State:
-        """Alias of the constructor, for poliastro users."""
+        """Alias of the constructor, for poliastro users.
+
+        Parameters
+        ----------
+        r, v, epoch, frame, centre
+            As in :class:`State`.
+
+        Returns
+        -------
+        State
+        """
         return cls(r, v, epoch, frame=frame, centre=centre)
 
     # ---- canonical views -------------------------------------------------------
@@ -251,7 +274,17 @@ class State:
 
     # ---- conversions -----------------------------------------------------------
     def to_frame(self, frame: str) -> State:
-        """The same state expressed in another frame (``"icrf"`` or ``"ecliptic"``)."""
+        """The same state expressed in another frame.
+
+        Parameters
+        ----------
+        frame : {"icrf", "ecliptic"}
+            Target frame.
+
+        Returns
+        -------
+        State
+        """
         frame = validate_frame(frame)
         if frame == self.frame:
             return self
@@ -311,6 +344,15 @@ class State:
         The attractor gives the centre (``Sun`` -> ``"sun"``, ``Earth`` -> ``"earth"``,
         ...) and the orbit's plane the frame (``EARTH_EQUATOR`` -> ``"icrf"``,
         ``EARTH_ECLIPTIC`` -> ``"ecliptic"``).
+
+        Parameters
+        ----------
+        orbit : poliastro.twobody.Orbit
+            Or the hapsira / boinor equivalent.
+
+        Returns
+        -------
+        State
         """
         for attr in ("r", "v", "epoch", "attractor"):
             if not hasattr(orbit, attr):

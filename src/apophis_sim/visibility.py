@@ -194,6 +194,8 @@ def visibility(solution, times: Time, location: EarthLocation | None = None,
         altitude). Default: geocentric, without altitude/azimuth.
     H, G : float, optional
         Default: the solution's (Apophis: 19.09, 0.24).
+    ephemeris : Ephemeris, optional
+        Default :meth:`Ephemeris.open`.
     states : State, optional
         The object's states at ``times`` (any centre and frame) when already
         computed; otherwise ``solution`` is propagated with the n-body model.
@@ -272,6 +274,21 @@ def bright_intervals(vis: Visibility, limit: float, altitude_min: u.Quantity = 0
 
     The ends are the first and last sampled times that satisfy the conditions; their
     resolution is the sampling step of ``vis``.
+
+    Parameters
+    ----------
+    vis : Visibility
+        From :func:`visibility`.
+    limit : float
+        Faintest V magnitude accepted.
+    altitude_min : Quantity [angle]
+        Lowest altitude of the object (sites only; default 0 deg).
+    sun_altitude_max : Quantity [angle], optional
+        Highest altitude of the Sun (e.g. -12 deg, nautical twilight; sites only).
+
+    Returns
+    -------
+    list of (Time, Time)
 
     Raises
     ------

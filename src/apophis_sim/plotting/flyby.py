@@ -307,17 +307,18 @@ def write_flyby_figures(analysis, out_dir, *, dpi: int = 120) -> list:
 
     a = analysis
     fig, ax = plt.subplots(figsize=(7, 7))
-    plot_flyby_geometry(ax, a.track_r_km)
+    plot_flyby_geometry(ax, a.track_r.to_value(u.km))
     save(fig, "flyby_geometry.png")
 
     fig, ax = plt.subplots(figsize=(7, 7))
-    plot_flyby_geometry(ax, a.track_r_km, r_moon_km=a.moon_r_km, extent_km=450_000.0)
+    plot_flyby_geometry(ax, a.track_r.to_value(u.km), r_moon_km=a.moon_r.to_value(u.km),
+                        extent_km=450_000.0)
     ax.set_title("Earth-centred flyby and the Moon's path (same days)")
     save(fig, "flyby_geometry_moon.png")
 
     fig, ax = plt.subplots(figsize=(9, 4.5))
-    plot_distance_speed(ax, a.track_times, np.linalg.norm(a.track_r_km, axis=1) * u.km,
-                        np.linalg.norm(a.track_v_km_s, axis=1) * u.km / u.s)
+    plot_distance_speed(ax, a.track_times, np.linalg.norm(a.track_r, axis=1),
+                        np.linalg.norm(a.track_v, axis=1))
     save(fig, "distance_speed.png")
 
     fig, ax = plt.subplots(figsize=(7, 7))
@@ -327,7 +328,7 @@ def write_flyby_figures(analysis, out_dir, *, dpi: int = 120) -> list:
     fig, ax = plt.subplots(figsize=(10, 5))
     # +-6 h around the approach: farther out the point just circles with Earth's rotation.
     near = np.abs((a.track_times - a.time).to_value(u.day)) <= 0.25
-    k = int(np.argmin(np.linalg.norm(a.track_r_km[near], axis=1)))
+    k = int(np.argmin(np.linalg.norm(a.track_r.to_value(u.km)[near], axis=1)))
     plot_ground_track(ax, a.visibility.sub_lon[near], a.visibility.sub_lat[near],
                       times=a.track_times[near], mark=k)
     ax.set_title("Sub-asteroid point, 6 hours either side of closest approach")

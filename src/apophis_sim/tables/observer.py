@@ -329,9 +329,16 @@ def observer(solution, times: Time, site: Any = "500", *, uncertainty: bool | No
         ``solution`` has a covariance).
     refraction : bool
         Apply atmospheric refraction to alt/az (Earth sites; default off, as Horizons'
-        "airless"). Weather: ``pressure`` (default the standard atmosphere at the site's
-        height, 1013.25 hPa exp(-h / 8150 m)), ``temperature``, ``humidity`` (0..1),
-        ``wavelength``.
+        "airless").
+    pressure : Quantity [pressure], optional
+        Refraction weather: default the standard atmosphere at the site's height,
+        1013.25 hPa exp(-h / 8150 m).
+    temperature : Quantity [temperature]
+        Refraction weather (default 10 deg C).
+    humidity : float
+        Relative humidity 0..1 (default 0.5).
+    wavelength : Quantity [length]
+        Observing wavelength for refraction (default 0.55 um).
     radar_frequency : Quantity [frequency]
         Transmitter frequency of the monostatic radar Doppler column (default Goldstone,
         8560 MHz).

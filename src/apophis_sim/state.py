@@ -36,7 +36,17 @@ _ROT = {
 
 
 def validate_frame(frame: str) -> str:
-    """Return the canonical frame name or raise :class:`UnknownNameError` listing the valid ones."""
+    """Return the canonical frame name or raise :class:`UnknownNameError` listing the valid ones.
+
+    Parameters
+    ----------
+    frame : str
+        A frame name, any case.
+
+    Returns
+    -------
+    str
+    """
     name = frame.lower() if isinstance(frame, str) else frame
     if name not in FRAMES:
         raise UnknownNameError("frame", frame, FRAMES)
@@ -44,7 +54,17 @@ def validate_frame(frame: str) -> str:
 
 
 def validate_centre(centre: str) -> str:
-    """Return the canonical centre name (``"ssb"`` or a DE440 body name)."""
+    """Return the canonical centre name (``"ssb"`` or a DE440 body name).
+
+    Parameters
+    ----------
+    centre : str
+        A centre name, any case.
+
+    Returns
+    -------
+    str
+    """
     from .bodies import body
 
     name = centre.lower() if isinstance(centre, str) else centre
@@ -65,7 +85,15 @@ _STATE_HINTS = {
 
 
 def require_state(obj: Any, name: str = "state") -> None:
-    """Raise :class:`InputTypeError` (naming ``name`` and how to convert) unless ``obj`` is a State."""
+    """Raise :class:`InputTypeError` (naming ``name`` and how to convert) unless ``obj`` is a State.
+
+    Parameters
+    ----------
+    obj : object
+        The value to check.
+    name : str
+        The argument's name, for the message.
+    """
     if not isinstance(obj, State):
         raise InputTypeError(
             f"{name} must be an apophis_sim.State, got {type(obj).__name__}; "
@@ -77,6 +105,15 @@ def centre_gm(centre: str) -> float:
 
     For a body, its DE440 GM. For ``"ssb"``, the summed GM of the Sun, planets,
     Moon and Pluto (the usual barycentric two-body approximation).
+
+    Parameters
+    ----------
+    centre : str
+        A canonical centre name.
+
+    Returns
+    -------
+    float
     """
     from . import bodies
 

@@ -42,6 +42,11 @@ class quiet_utc(warnings.catch_warnings):
     With ``announce=False`` they are dropped: astropy's TT -> TDB goes through an
     approximate UTC that only feeds the topocentric term of ERFA's ``dtdb``, which
     is zero for a geocentric Time, so the result does not rest on the assumption.
+
+    Parameters
+    ----------
+    announce : bool
+        Raise the UTCAssumptionWarning (default) or drop it.
     """
 
     def __init__(self, announce: bool = True) -> None:
@@ -110,6 +115,18 @@ def one_utc_warning():
 def to_jd_tdb(t: Time, name: str = "time") -> tuple[np.ndarray, np.ndarray]:
     """Convert an astropy Time to a two-part TDB Julian date ``(jd1, jd2)``.
 
+    Parameters
+    ----------
+    t : Time
+        Any scale (UTC past the last leap second warns once).
+    name : str
+        The argument's name, for error messages.
+
+    Returns
+    -------
+    jd1, jd2 : ndarray
+        Two-part TDB Julian date, the shape of ``t``.
+
     Raises
     ------
     TimeInputError
@@ -159,13 +176,36 @@ def _check_finite_jd(jd1: np.ndarray, jd2: np.ndarray, name: str) -> None:
 
 
 def from_jd_tdb(jd1, jd2) -> Time:
-    """Two-part TDB Julian date -> astropy Time (scale 'tdb', format 'jd')."""
+    """Two-part TDB Julian date -> astropy Time (scale 'tdb', format 'jd').
+
+    Parameters
+    ----------
+    jd1, jd2 : float or array_like
+        The two parts (their sum is the TDB Julian date).
+
+    Returns
+    -------
+    Time
+    """
     return Time(np.asarray(jd1, dtype=np.float64), np.asarray(jd2, dtype=np.float64),
                 format="jd", scale="tdb")
 
 
 def dt_days(jd1_to, jd2_to, jd1_from, jd2_from) -> np.ndarray:
-    """Time difference ``to - from`` in days, without losing the large day number."""
+    """Time difference ``to - from`` in days, without losing the large day number.
+
+    Parameters
+    ----------
+    jd1_to, jd2_to : float or array_like
+        Two-part TDB Julian date of the later time.
+    jd1_from, jd2_from : float or array_like
+        Two-part TDB Julian date of the earlier time.
+
+    Returns
+    -------
+    ndarray
+        ``to - from`` [day].
+    """
     return (np.asarray(jd1_to) - np.asarray(jd1_from)) + (np.asarray(jd2_to) - np.asarray(jd2_from))
 
 
@@ -175,6 +215,17 @@ def utc_iso(t: Time, seconds: int = 0) -> str | np.ndarray:
 
     For display only (no warning for dates past the last announced leap second: a
     one-second uncertainty in a printed label is not worth one).
+
+    Parameters
+    ----------
+    t : Time
+        Any scale.
+    seconds : int
+        Decimals of the second shown (0: whole seconds).
+
+    Returns
+    -------
+    str or ndarray of str
     """
     with quiet_utc(announce=False):
         utc = t.utc

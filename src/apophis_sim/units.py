@@ -23,7 +23,20 @@ AU_KM = 149_597_870.700
 
 
 def check_finite(values: np.ndarray, name: str) -> np.ndarray:
-    """Raise :class:`NonFiniteInputError` if ``values`` holds NaN or infinity."""
+    """Raise :class:`NonFiniteInputError` if ``values`` holds NaN or infinity.
+
+    Parameters
+    ----------
+    values : ndarray
+        Canonical floats.
+    name : str
+        The argument's name, for the message.
+
+    Returns
+    -------
+    ndarray
+        ``values``, unchanged.
+    """
     if not np.all(np.isfinite(values)):
         bad = np.argwhere(~np.isfinite(np.atleast_1d(values)))
         raise NonFiniteInputError(

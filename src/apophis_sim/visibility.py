@@ -152,7 +152,27 @@ def _scalar_number(x, name: str) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Visibility:
-    """Geometry and brightness of the object at the requested times."""
+    """Geometry and brightness of the object at the requested times.
+
+    Attributes
+    ----------
+    time : Time
+        The times.
+    magnitude : ndarray
+        Apparent V magnitude (H-G system; a magnitude carries no astropy unit).
+    phase : Quantity [deg]
+        Sun-object-observer phase angle.
+    delta, r_helio : Quantity [au]
+        Observer-object and Sun-object distances.
+    ra, dec : Quantity [deg]
+        Geometric ICRF right ascension and declination.
+    alt, az : Quantity [deg] or None
+        Altitude and azimuth at the site (None when geocentric).
+    sub_lat, sub_lon : Quantity [deg]
+        Geocentric latitude and longitude of the sub-object point.
+    sun_alt : Quantity [deg] or None
+        The Sun's altitude at the site (None when geocentric).
+    """
 
     time: Time
     magnitude: np.ndarray

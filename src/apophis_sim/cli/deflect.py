@@ -70,10 +70,11 @@ def run_deflect(args: argparse.Namespace) -> int:
     m = deflection_map(sol, at)
     g = np.array([[m["ddistance"][k].value, m["dxi"][k].value, m["dzeta"][k].value,
                    m["dtime"][k].value] for k in range(3)])  # per mm/s along R, T, N
-    pred = d.dv_rtn_mm_s @ g
+    dv_rtn = d.dv_rtn.to_value(u.mm / u.s)
+    pred = dv_rtn @ g
     report = {
         "solution": f"{sol.name} {sol.solution}", "at_utc": utc_iso(at),
-        "dv_rtn_mm_s": d.dv_rtn_mm_s.tolist(), "dv_icrf_mm_s": d.dv_icrf_mm_s.tolist(),
+        "dv_rtn_mm_s": dv_rtn.tolist(), "dv_icrf_mm_s": d.dv_icrf.to_value(u.mm / u.s).tolist(),
         "encounter_utc": utc_iso(before.time, 1),
         "before": {"distance_km": before.distance.to_value(u.km),
                    "xi_km": before.xi.to_value(u.km), "zeta_km": before.zeta.to_value(u.km)},
@@ -90,8 +91,8 @@ def run_deflect(args: argparse.Namespace) -> int:
         print(json.dumps(report, indent=1))
         return 0
     b, a, p = report["before"], report["after"], report["linear_prediction"]
-    print(f"{report['solution']}: impulse (R, T, N) = ({d.dv_rtn_mm_s[0]:.4g}, "
-          f"{d.dv_rtn_mm_s[1]:.4g}, {d.dv_rtn_mm_s[2]:.4g}) mm/s at {report['at_utc']} UTC")
+    print(f"{report['solution']}: impulse (R, T, N) = ({dv_rtn[0]:.4g}, "
+          f"{dv_rtn[1]:.4g}, {dv_rtn[2]:.4g}) mm/s at {report['at_utc']} UTC")
     print(f"  encounter {report['encounter_utc']} UTC (full n-body propagation before / after; "
           f"linear STM prediction of the change)")
     for key, label in (("distance_km", "distance"), ("xi_km", "xi"), ("zeta_km", "zeta")):

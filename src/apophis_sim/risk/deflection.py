@@ -25,6 +25,7 @@ from astropy.table import QTable
 from astropy.time import Time
 
 from .. import nbody as _nbody
+from .._deprecation import deprecated_attribute, renamed_kwargs
 from .._core import coe_partials as _cp
 from .._core import frames as _frames
 from ..bodies import GM_SUN_SBDB
@@ -45,7 +46,20 @@ _FRAMES = ("rtn", "icrf")
 
 
 def rtn_basis(r_au: np.ndarray, v_au_d: np.ndarray) -> np.ndarray:
-    """Rows: radial, transverse, normal unit vectors (ICRF) of heliocentric (r, v)."""
+    """Rows: radial, transverse, normal unit vectors (ICRF) of heliocentric (r, v).
+
+    Parameters
+    ----------
+    r_au : ndarray (3,)
+        Heliocentric ICRF position [au].
+    v_au_d : ndarray (3,)
+        Heliocentric ICRF velocity [au/day].
+
+    Returns
+    -------
+    ndarray (3, 3)
+        Rows R, T, N.
+    """
     rh = r_au / np.linalg.norm(r_au)
     nh = np.cross(r_au, v_au_d)
     nh /= np.linalg.norm(nh)
@@ -102,15 +116,30 @@ def kinetic_impactor_dv(spacecraft_mass: u.Quantity, relative_velocity: u.Quanti
 
 @dataclasses.dataclass(frozen=True)
 class Deflection:
-    """The deflected solution and the impulse applied (ICRF and RTN, mm/s)."""
+    """The deflected solution and the impulse applied.
+
+    Attributes
+    ----------
+    solution : OrbitSolution
+        The deflected solution, its epoch ``at``.
+    at : Time
+        When the impulse was applied.
+    dv_icrf : Quantity [mm/s], shape (3,)
+        The impulse in ICRF axes.
+    dv_rtn : Quantity [mm/s], shape (3,)
+        The impulse in radial, transverse, normal axes at ``at``.
+    """
 
     solution: OrbitSolution
     at: Time
-    dv_icrf_mm_s: np.ndarray
-    dv_rtn_mm_s: np.ndarray
+    dv_icrf: u.Quantity
+    dv_rtn: u.Quantity
+
+    dv_icrf_mm_s = deprecated_attribute("dv_icrf", lambda q: q.to_value(u.mm / u.s))
+    dv_rtn_mm_s = deprecated_attribute("dv_rtn", lambda q: q.to_value(u.mm / u.s))
 
     def __repr__(self) -> str:
-        r, t, n = self.dv_rtn_mm_s
+        r, t, n = self.dv_rtn.to_value(u.mm / u.s)
         return (f"<Deflection at {utc_iso(self.at)} UTC: dv (R, T, N) = ({r:.4g}, {t:.4g}, "
                 f"{n:.4g}) mm/s -> {self.solution.solution}>")
 
@@ -137,6 +166,8 @@ def deflect(solution: OrbitSolution, dv: u.Quantity, at: Time, *, frame: str = "
         When it is applied.
     frame : {"rtn", "icrf"}
         Radial/transverse/normal at ``at``, or ICRF.
+    forces, ephemeris, epsilon
+        As in :func:`apophis_sim.propagate_nbody`.
 
     Returns
     -------
@@ -193,7 +224,8 @@ def deflect(solution: OrbitSolution, dv: u.Quantity, at: Time, *, frame: str = "
     new = dataclasses.replace(solution, solution=f"{solution.solution}+dv", state=new_state,
                               covariance=0.5 * (cov + cov.T), nominal_elements=nominal,
                               provenance=prov, elements=el, orbit_elements=None, moid_jpl=None)
-    return Deflection(new, at, dv_icrf / _MM_S_IN_AU_D, basis @ dv_icrf / _MM_S_IN_AU_D)
+    return Deflection(new, at, dv_icrf / _MM_S_IN_AU_D * (u.mm / u.s),
+                      basis @ dv_icrf / _MM_S_IN_AU_D * (u.mm / u.s))
 
 
 def deflection_map(solution: OrbitSolution, times: Time, *, until: Time | None = None,
@@ -205,6 +237,19 @@ def deflection_map(solution: OrbitSolution, times: Time, *, until: Time | None =
     the closest approach before ``until`` (default 2029-04-20) gives the derivatives of
     the CA time, distance and B-plane coordinates with respect to the velocity there;
     they are rotated to RTN and scaled to 1 mm/s.
+
+    Parameters
+    ----------
+    solution : OrbitSolution
+        The orbit to deflect.
+    times : Time
+        Impulse times (any shape; flattened).
+    until : Time, optional
+        End of the search for the approach (default 2029-04-20 TDB).
+    body : str
+        The body of the encounter (default ``"earth"``).
+    forces, ephemeris, epsilon
+        As in :func:`apophis_sim.propagate_nbody`.
 
     Returns
     -------
@@ -252,3 +297,8 @@ def deflection_map(solution: OrbitSolution, times: Time, *, until: Time | None =
     tab.meta["body"] = body
     tab.meta["method"] = "STM from each time to the approach (linear), RTN at that time"
     return tab
+
+
+Deflection.__init__ = renamed_kwargs(  # type: ignore[method-assign]
+    dv_icrf_mm_s=("dv_icrf", lambda x: np.asarray(x) * (u.mm / u.s)),
+    dv_rtn_mm_s=("dv_rtn", lambda x: np.asarray(x) * (u.mm / u.s)))(Deflection.__init__)

@@ -46,7 +46,18 @@ _LINEAR_FRACTION = 0.1
 
 def bplane_ellipse(cov_km2: np.ndarray) -> tuple[float, float, float]:
     """1-sigma ellipse of a 2x2 (xi, zeta) covariance: semi-major, semi-minor [km] and the
-    angle of the major axis from +zeta toward +xi [deg], in (-90, 90]."""
+    angle of the major axis from +zeta toward +xi [deg], in (-90, 90].
+
+    Parameters
+    ----------
+    cov_km2 : ndarray (2, 2)
+        Covariance of (xi, zeta) [km^2].
+
+    Returns
+    -------
+    (float, float, float)
+        Semi-major [km], semi-minor [km], angle [deg].
+    """
     c = 0.5 * (np.asarray(cov_km2) + np.asarray(cov_km2).T)
     w, v = np.linalg.eigh(c)
     w = np.clip(w, 0.0, None)
@@ -63,7 +74,21 @@ def sigma_to_disc(mean_km: np.ndarray, cov_km2: np.ndarray, radius_km: float) ->
     """Mahalanobis distance from the nominal B-plane point to the disc of ``radius_km``
     about the origin (the body's focused cross-section): the smallest number of sigmas
     to any point of the disc; negative (minus the distance to the rim) when the nominal
-    is inside. A singular covariance gives +inf outside."""
+    is inside. A singular covariance gives +inf outside.
+
+    Parameters
+    ----------
+    mean_km : ndarray (2,)
+        Nominal (xi, zeta) [km].
+    cov_km2 : ndarray (2, 2)
+        Covariance of (xi, zeta) [km^2].
+    radius_km : float
+        Radius of the disc [km].
+
+    Returns
+    -------
+    float
+    """
     m = np.asarray(mean_km, dtype=np.float64)
     inside = float(np.hypot(*m)) < radius_km
     ang = np.linspace(0.0, 2.0 * np.pi, 2881)
@@ -83,6 +108,15 @@ def linear_impact_probability(mean_km: np.ndarray, cov_km2: np.ndarray,
                               radius_km: float) -> float:
     """Probability that a 2-D Gaussian N(mean, cov) on the B-plane falls in the disc of
     ``radius_km`` about the origin.
+
+    Parameters
+    ----------
+    mean_km : ndarray (2,)
+        Nominal (xi, zeta) [km].
+    cov_km2 : ndarray (2, 2)
+        Covariance of (xi, zeta) [km^2].
+    radius_km : float
+        Radius of the disc [km].
 
     Polar quadrature over the disc (64-point Gauss-Legendre in radius, 256-point
     trapezoid in angle, spectrally accurate for the periodic angle), in the Gaussian's

@@ -608,6 +608,15 @@ def table_records(table: QTable) -> tuple[list[str], list[str], list[list]]:
     Time columns become ISO strings in their own scale (UTC to the millisecond; TDB also
     gets a ``<name>_jd`` column with the Julian date); Quantities become floats in the
     column's unit.
+
+    Parameters
+    ----------
+    table : QTable
+        Any table of the library.
+
+    Returns
+    -------
+    names, units, rows : list
     """
     names, units, columns = [], [], []
     for name in table.colnames:
@@ -636,7 +645,19 @@ def table_records(table: QTable) -> tuple[list[str], list[str], list[list]]:
 
 
 def write_csv(table: QTable, path: str | Path | None = None) -> str:
-    """CSV text of a table (header ``name [unit]``), written to ``path`` when given."""
+    """CSV text of a table (header ``name [unit]``), written to ``path`` when given.
+
+    Parameters
+    ----------
+    table : QTable
+        Any table of the library.
+    path : str or Path, optional
+        Where to write it as well.
+
+    Returns
+    -------
+    str
+    """
     import csv
     import io
 
@@ -654,7 +675,19 @@ def write_csv(table: QTable, path: str | Path | None = None) -> str:
 
 def to_json(table: QTable, path: str | Path | None = None) -> str:
     """JSON text ``{"meta", "units", "rows": [{name: value}, ...]}`` of a table (NaN ->
-    null), written to ``path`` when given."""
+    null), written to ``path`` when given.
+
+    Parameters
+    ----------
+    table : QTable
+        Any table of the library.
+    path : str or Path, optional
+        Where to write it as well.
+
+    Returns
+    -------
+    str
+    """
     import json
 
     names, units, rows = table_records(table)
@@ -706,9 +739,29 @@ class ObserverTable(QTable):
         return f"<p>{self._summary()[1:-1]}</p>{html}"
 
     def to_csv(self, path: str | Path | None = None) -> str:
-        """CSV text (see :func:`write_csv`)."""
+        """CSV text (see :func:`write_csv`).
+
+        Parameters
+        ----------
+        path : str or Path, optional
+            Where to write it as well.
+
+        Returns
+        -------
+        str
+        """
         return write_csv(self, path)
 
     def to_json(self, path: str | Path | None = None) -> str:
-        """JSON text (see :func:`to_json`)."""
+        """JSON text (see :func:`to_json`).
+
+        Parameters
+        ----------
+        path : str or Path, optional
+            Where to write it as well.
+
+        Returns
+        -------
+        str
+        """
         return to_json(self, path)

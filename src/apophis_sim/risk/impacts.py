@@ -54,6 +54,22 @@ def impact_energy_mt(H: float, v_impact_km_s, *, albedo: float = 0.14,
 
     D = 1329 km / sqrt(albedo) 10^(-H/5) (Fowler & Chillemi 1992), a sphere of the
     given bulk density, E = m v^2 / 2, 1 Mt = 4.184e15 J.
+
+    Parameters
+    ----------
+    H : float
+        Absolute magnitude.
+    v_impact_km_s : float or array_like
+        Impact speed [km/s].
+    albedo : float
+        Geometric albedo (default 0.14).
+    density_g_cm3 : float
+        Bulk density [g/cm^3] (default 2.6).
+
+    Returns
+    -------
+    ndarray
+        Energy [Mt TNT].
     """
     if H is None or not math.isfinite(H):
         raise InputError("H must be a finite absolute magnitude (comets publish none: pass "
@@ -68,7 +84,21 @@ def impact_energy_mt(H: float, v_impact_km_s, *, albedo: float = 0.14,
 
 def palermo_scale(log10_ip, energy_mt, years_to_impact) -> np.ndarray:
     """Palermo technical scale log10(IP / (f_B dT)), f_B = 0.03 E^-0.8 per year
-    (Chesley et al. 2002), from log10(IP) so that tiny IPs keep their exponent."""
+    (Chesley et al. 2002), from log10(IP) so that tiny IPs keep their exponent.
+
+    Parameters
+    ----------
+    log10_ip : float or array_like
+        log10 of the impact probability.
+    energy_mt : float or array_like
+        Impact energy [Mt TNT].
+    years_to_impact : float or array_like
+        Time until the impact [yr].
+
+    Returns
+    -------
+    ndarray
+    """
     e = np.asarray(energy_mt, dtype=np.float64)
     dt = np.asarray(years_to_impact, dtype=np.float64)
     if np.any(e <= 0) or np.any(dt <= 0):

@@ -133,12 +133,33 @@ class LineOfVariations:
                 f"{self.slope:.4f}>")
 
     def parameters(self, dzeta_km) -> np.ndarray:
-        """Parameters (n_points, n) of the LOV orbits ``dzeta_km`` [km] from the nominal."""
+        """Parameters (n_points, n) of the LOV orbits ``dzeta_km`` [km] from the nominal.
+
+        Parameters
+        ----------
+        dzeta_km : float or array_like
+            Offsets along zeta from the nominal [km].
+
+        Returns
+        -------
+        ndarray (n_points, n)
+            In the solution's ``covariance_labels`` (JPL's units).
+        """
         s = np.atleast_1d(np.asarray(dzeta_km, dtype=np.float64))
         return self.nominal[None, :] + s[:, None] * self.direction[None, :]
 
     def xi_on_line(self, zeta_km) -> np.ndarray:
-        """xi [km] of the LOV line at ``zeta_km``."""
+        """xi [km] of the LOV line at ``zeta_km``.
+
+        Parameters
+        ----------
+        zeta_km : float or array_like
+            B-plane zeta [km].
+
+        Returns
+        -------
+        ndarray
+        """
         return self.xi_km + self.slope * (np.asarray(zeta_km) - self.zeta_km)
 
 
@@ -182,6 +203,13 @@ def line_of_variations(solution: OrbitSolution, *, encounter: Time | None = None
         The encounter is the closest approach to ``body`` within 0.01 au before this
         time (default 2029-04-20 TDB: Apophis's 2029 flyby).
     body : {"earth", "moon"}
+        The body of the encounter.
+    forces, ephemeris, epsilon
+        As in :func:`apophis_sim.propagate_nbody`.
+
+    Returns
+    -------
+    LineOfVariations
 
     Raises
     ------
@@ -717,6 +745,8 @@ def orbit_through(solution: OrbitSolution, zeta: u.Quantity, xi: u.Quantity | No
     tolerance : Quantity [length]
         Required match of the b-plane point (default 1 cm; the encounter itself
         is located to ~1e-13 day, i.e. < 1 mm).
+    max_iterations : int
+        Newton iterations allowed (default 8).
 
     Returns
     -------

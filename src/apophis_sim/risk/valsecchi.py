@@ -89,6 +89,19 @@ def opik_encounter(v_inf_vec_km_s: np.ndarray, r_planet_km: np.ndarray,
 
     The frame is ``Y = V_p / |V_p|``, ``Z = (r_p x V_p) / |r_p x V_p|``,
     ``X = Y x Z`` (away from the Sun for a circular orbit, as in VMGC03).
+
+    Parameters
+    ----------
+    v_inf_vec_km_s : ndarray (3,)
+        Incoming planetocentric v_inf vector [km/s].
+    r_planet_km, v_planet_km_s : ndarray (3,)
+        The planet's heliocentric position [km] and velocity [km/s].
+    gm_planet_km3_s2, gm_sun_km3_s2 : float
+        Gravitational parameters [km^3/s^2].
+
+    Returns
+    -------
+    OpikEncounter
     """
     U = np.asarray(v_inf_vec_km_s, dtype=np.float64)
     rp = np.asarray(r_planet_km, dtype=np.float64)
@@ -107,7 +120,19 @@ def opik_encounter(v_inf_vec_km_s: np.ndarray, r_planet_km: np.ndarray,
 
 
 def cos_theta_after(enc: OpikEncounter, xi_km, zeta_km) -> np.ndarray:
-    """``cos(theta')`` after the encounter at b-plane point(s) (VMGC03 eq. 3)."""
+    """``cos(theta')`` after the encounter at b-plane point(s) (VMGC03 eq. 3).
+
+    Parameters
+    ----------
+    enc : OpikEncounter
+        From :func:`opik_encounter`.
+    xi_km, zeta_km : float or array_like
+        B-plane point(s) [km].
+
+    Returns
+    -------
+    ndarray
+    """
     xi = np.asarray(xi_km, dtype=np.float64)
     zeta = np.asarray(zeta_km, dtype=np.float64)
     b2 = xi * xi + zeta * zeta
@@ -126,7 +151,21 @@ def semimajor_axis_after(enc: OpikEncounter, cos_theta_prime) -> np.ndarray:
 def resonant_cos_theta(enc: OpikEncounter, k: int, h: int,
                        year_days: float = SIDEREAL_YEAR_DAYS) -> float:
     """``cos(theta')`` of a ``k:h`` resonant return (period ``k / h`` years); may lie
-    outside [-1, 1] (then the resonance is unreachable at this encounter)."""
+    outside [-1, 1] (then the resonance is unreachable at this encounter).
+
+    Parameters
+    ----------
+    enc : OpikEncounter
+        From :func:`opik_encounter`.
+    k, h : int
+        The resonance: ``k`` planet years, ``h`` revolutions of the object.
+    year_days : float
+        The planet's year [day] (default sidereal year).
+
+    Returns
+    -------
+    float
+    """
     period_s = (k / h) * year_days * 86400.0
     a = (enc.gm_sun_km3_s2 * (period_s / (2.0 * math.pi)) ** 2) ** (1.0 / 3.0)
     v2 = enc.gm_sun_km3_s2 * (2.0 / enc.r_planet_km - 1.0 / a)
@@ -137,7 +176,22 @@ def resonant_cos_theta(enc: OpikEncounter, k: int, h: int,
 def valsecchi_circle(enc: OpikEncounter, k: int, h: int,
                      year_days: float = SIDEREAL_YEAR_DAYS) -> tuple[float, float]:
     """Centre ``D`` (on the zeta axis) and radius ``R`` [km] of the ``k:h`` circle
-    (VMGC03 eqs. 23-24); ``(nan, nan)`` if the resonance is unreachable."""
+    (VMGC03 eqs. 23-24); ``(nan, nan)`` if the resonance is unreachable.
+
+    Parameters
+    ----------
+    enc : OpikEncounter
+        From :func:`opik_encounter`.
+    k, h : int
+        The resonance: ``k`` planet years, ``h`` revolutions of the object.
+    year_days : float
+        The planet's year [day] (default sidereal year).
+
+    Returns
+    -------
+    (float, float)
+        ``D`` and ``R`` [km].
+    """
     ctp = resonant_cos_theta(enc, k, h, year_days)
     if not -1.0 < ctp < 1.0:
         return math.nan, math.nan
@@ -152,7 +206,21 @@ def valsecchi_circle(enc: OpikEncounter, k: int, h: int,
 def circle_line_intersections(d_km: float, r_km: float, xi0_km: float, zeta0_km: float,
                               slope: float) -> np.ndarray:
     """zeta [km] where the circle ``xi^2 + (zeta - D)^2 = R^2`` meets the line
-    ``xi = xi0 + slope (zeta - zeta0)``; 0, 1 or 2 values, ascending."""
+    ``xi = xi0 + slope (zeta - zeta0)``; 0, 1 or 2 values, ascending.
+
+    Parameters
+    ----------
+    d_km, r_km : float
+        Centre ``D`` (on the zeta axis) and radius ``R`` of the circle [km].
+    xi0_km, zeta0_km : float
+        A point of the line [km].
+    slope : float
+        d(xi)/d(zeta) of the line.
+
+    Returns
+    -------
+    ndarray
+    """
     if not (math.isfinite(d_km) and math.isfinite(r_km)):
         return np.zeros(0)
     # (xi0 - slope zeta0 + slope z)^2 + (z - D)^2 - R^2 = 0 -> A z^2 + B z + C = 0

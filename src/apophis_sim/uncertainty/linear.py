@@ -55,6 +55,15 @@ def parameter_jacobian(solution: OrbitSolution) -> np.ndarray:
     tp [day], node/peri/i [deg], A1..A3 [au/d^2]); the non-gravitational columns
     are zero at the epoch (they act through the integration).
 
+    Parameters
+    ----------
+    solution : OrbitSolution
+        With its covariance-epoch elements (:meth:`OrbitSolution.from_sbdb`).
+
+    Returns
+    -------
+    ndarray (6, n)
+
     Raises
     ------
     InputError
@@ -296,6 +305,21 @@ def encounter_jacobian(solution: OrbitSolution, *, until: Time | None = None,
     ``G_v dp + rho_ddot dt*`` and the body's velocity change ``a_body dt*``, through
     central differences of the closed-form :func:`bplane_coordinates` (relative step
     1e-7, error ~1e-10).
+
+    Parameters
+    ----------
+    solution : OrbitSolution
+        The orbit and its covariance labels.
+    until : Time, optional
+        Search end (default 2029-04-20 TDB: the 2029 flyby).
+    body : str
+        The body of the encounter (default ``"earth"``).
+    forces, ephemeris, epsilon
+        As in :func:`apophis_sim.propagate_nbody`.
+
+    Returns
+    -------
+    EncounterJacobian
 
     Raises
     ------

@@ -88,6 +88,15 @@ class EncounterStatistics:
 def encounter_statistics(columns: dict[str, np.ndarray]) -> EncounterStatistics:
     """Statistics of a Monte Carlo result (``MonteCarloResult.columns``).
 
+    Parameters
+    ----------
+    columns : dict of str to ndarray
+        :data:`RESULT_COLUMNS` arrays, one value per clone.
+
+    Returns
+    -------
+    EncounterStatistics
+
     Raises
     ------
     InputError
@@ -645,6 +654,15 @@ def load_monte_carlo(out: str | os.PathLike) -> MonteCarloResult:
 
     Only final ``chunk-NNNNNN.parquet`` names are read (never temporaries or chunks
     moved aside as corrupt).
+
+    Parameters
+    ----------
+    out : str or os.PathLike
+        The run folder.
+
+    Returns
+    -------
+    MonteCarloResult
 
     Raises
     ------

@@ -122,6 +122,15 @@ def standard_normals(seed: int, start: int, stop: int, dim: int = len(PARAMETER_
     so a clone's numbers depend only on ``(seed, k)``: never on the chunk it runs
     in, the chunk size or the number of workers.
 
+    Parameters
+    ----------
+    seed : int
+        The run's seed.
+    start, stop : int
+        Clone range ``start .. stop-1``.
+    dim : int
+        Dimension of each vector (default 8, the parameters of JPL #220).
+
     Returns
     -------
     ndarray (stop - start, dim)
@@ -154,6 +163,15 @@ def sample_parameters(solution: OrbitSolution, seed: int, start: int, stop: int)
 
     ``x0`` is the solution's nominal (e, q, tp, node, peri, i, A1, A2), ``L`` its
     :func:`covariance_factor`, ``z_k`` from :func:`standard_normals`.
+
+    Parameters
+    ----------
+    solution : OrbitSolution
+        Nominal and covariance.
+    seed : int
+        The run's seed.
+    start, stop : int
+        Clone range ``start .. stop-1``.
 
     Returns
     -------

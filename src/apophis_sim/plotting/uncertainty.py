@@ -225,6 +225,8 @@ def plot_distance_band(ax: Axes, times, distance_km: np.ndarray, sigma_km: np.nd
         Nominal distance and its 1-sigma uncertainty [km].
     n_sigma : float
         Half-width of the band in sigmas (default 3, as JPL's CAD).
+    body : str
+        Body name for the axis label (default ``"Earth"``).
     ax_sigma : Axes, optional
         Also draw the band's half-width ``n_sigma * sigma`` [km] here (the band is
         often invisible next to the distance itself: km against 1e5 km).

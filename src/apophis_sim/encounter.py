@@ -30,6 +30,7 @@ b_c = R sqrt(1 + 2 mu / (R v_inf^2)): every asymptote with b < b_c hits the body
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import astropy.units as u
 import numpy as np
@@ -42,6 +43,10 @@ from ._core import frames as _frames
 from .elements import Elements, orbit_class
 from .errors import InputError, OrbitTypeError
 from .units import to_canonical
+
+if TYPE_CHECKING:
+    from .solution import OrbitSolution
+    from .state import State
 
 __all__ = ["Hyperbola", "BPlane", "hyperbola", "bplane", "capture_radius", "OrbitChange",
            "orbit_change", "FlybyAnalysis", "analyse_flyby"]
@@ -315,13 +320,15 @@ class OrbitChange:
                 f"period {_fmt(self.period_before, u.day)} -> {_fmt(self.period_after, u.day)})")
 
 
-def orbit_change(solution, encounter_time: Time, offset: u.Quantity = 30 * u.day,
+@renamed_kwargs(solution="state")
+def orbit_change(state: State | OrbitSolution, encounter_time: Time,
+                 offset: u.Quantity = 30 * u.day,
                  ephemeris=None) -> OrbitChange:
     """Heliocentric ecliptic osculating elements ``offset`` before and after an encounter.
 
     Parameters
     ----------
-    solution : OrbitSolution or State
+    state : State or OrbitSolution
         The object (propagated with the full n-body model).
     encounter_time : astropy.time.Time
         Time of the encounter (e.g. from :func:`apophis_sim.close_approaches`).
@@ -339,7 +346,7 @@ def orbit_change(solution, encounter_time: Time, offset: u.Quantity = 30 * u.day
 
     dt = _offset_days(offset)
     times = encounter_time + np.array([-dt, dt]) * u.day
-    return _change_from(propagate_nbody_grid(solution, times, ephemeris=ephemeris), ephemeris)
+    return _change_from(propagate_nbody_grid(state, times, ephemeris=ephemeris), ephemeris)
 
 
 def _offset_days(offset: u.Quantity) -> float:

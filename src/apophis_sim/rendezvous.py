@@ -508,7 +508,7 @@ class Porkchop:
         quantity : {"total_dv", "c3", "v_inf_arrival", "tof"}
             The figure of merit.
         mask : ndarray of bool (N, M), optional
-            Cells allowed (e.g. :func:`feasible_cells`).
+            Cells allowed (e.g. ``feasible_cells(pc, ...)``).
 
         Returns
         -------

@@ -183,7 +183,7 @@ def encounter_of(state: State, nongrav: u.Quantity, *, nongrav_model=None,
     n = int(np.prod(state.shape)) if state.shape else 1
     until = until if until is not None else Time(ENCOUNTER_UNTIL, scale="tdb")
     tab = close_approaches(state, until, bodies=("earth",),
-                           max_distance=ENCOUNTER_MAX_DISTANCE_AU * u.au, nongrav=nongrav,
+                           distance_max=ENCOUNTER_MAX_DISTANCE_AU * u.au, nongrav=nongrav,
                            nongrav_model=nongrav_model,
                            forces=forces, ephemeris=eph, epsilon=epsilon, progress=progress)
     particle = np.asarray(tab["particle"])

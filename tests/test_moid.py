@@ -247,7 +247,7 @@ def test_non_heliocentric_state_is_converted():
 def test_nan_state_rejected():
     s = State.from_arrays(np.array([np.nan, 1.0, 0.0]), np.array([0.0, 0.017, 0.0]),
                           EPOCH.jd1, EPOCH.jd2)
-    with pytest.raises(NonFiniteInputError, match="obj position"):
+    with pytest.raises(NonFiniteInputError, match="state position"):
         moid(s)
 
 

@@ -86,7 +86,8 @@ def main(out: Path, step_days: float) -> None:
         table = rv.ride_share_options(windows[0].best_launch, 15 * u.km**2 / u.s**2)
         print(f"ride-share on {utc_iso(windows[0].best_launch)[:10]} with C3 <= 15 km^2/s^2: "
               f"{len(table)} arrival dates feasible"
-              + (f", best arrival v_inf {table['v_inf_arrival'][0].to_value(u.km / u.s):.2f} km/s on "
+              + (f", best arrival v_inf "
+                 f"{table['v_inf_arrival'][0].to_value(u.km / u.s):.2f} km/s on "
                  f"{utc_iso(table['arrival'][0])[:10]}" if len(table) else ""))
     print(f"figures written to {out}/")
 

@@ -91,7 +91,8 @@ def renamed_kwargs(**renames: str | tuple[str, Callable[[Any], Any]]) -> Callabl
                     kwargs[new] = value if convert is None else convert(value)
             return func(*args, **kwargs)
 
-        wrapper.__deprecated_kwargs__ = {old: new for old, (new, _) in table.items()}  # type: ignore[attr-defined]
+        wrapper.__deprecated_kwargs__ = {  # type: ignore[attr-defined]
+            old: new for old, (new, _) in table.items()}
         return wrapper  # type: ignore[return-value]
 
     return decorate

@@ -12,8 +12,8 @@ import math
 import sys
 from pathlib import Path
 
-from ._common import (add_renamed_flag, add_solution_args, load_solution, output_folder, positive_float,
-                      utc_date)
+from ._common import (add_renamed_flag, add_solution_args, load_solution, output_folder,
+                      positive_float, utc_date)
 
 __all__ = ["register"]
 

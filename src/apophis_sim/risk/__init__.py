@@ -2,13 +2,15 @@
 through a chosen b-plane point (:func:`keyholes`, :func:`orbit_through`, in
 ``risk/keyholes.py``), with the analytic resonant-return circles of Valsecchi et al.
 (2003) (:func:`valsecchi_circle`, ``risk/valsecchi.py``); virtual impactors and their
-impact probability (:func:`impact_probability`, ``risk/impacts.py``); deflection by
+impact probability (:func:`impact_probability`, ``risk/impacts.py``); where an
+impacting orbit meets the ground (:func:`first_impact`, ``risk/impact_point.py``); deflection by
 impulses and kinetic impactors (:func:`deflect`, ``risk/deflection.py``).
 """
 
 from __future__ import annotations
 
 from .deflection import Deflection, deflect, deflection_map, kinetic_impactor_dv, rtn_basis
+from .impact_point import Impact, first_impact, impact_site
 from .impacts import impact_energy_mt, impact_probability, palermo_scale
 from .keyholes import (EDGE_TOL_KM, KEYHOLE_COLUMNS, LineOfVariations, keyholes,
                        line_of_variations, orbit_through)
@@ -17,13 +19,16 @@ from .valsecchi import OpikEncounter, opik_encounter, valsecchi_circle
 __all__ = [
     "Deflection",
     "EDGE_TOL_KM",
+    "Impact",
     "KEYHOLE_COLUMNS",
     "LineOfVariations",
     "OpikEncounter",
     "deflect",
     "deflection_map",
+    "first_impact",
     "impact_energy_mt",
     "impact_probability",
+    "impact_site",
     "keyholes",
     "kinetic_impactor_dv",
     "line_of_variations",

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import warnings
 from pathlib import Path
 
 from ._common import add_solution_args, load_solution, output_folder, positive_float
@@ -49,13 +51,20 @@ def run_risk(args: argparse.Namespace) -> int:
 
     from ..risk import impact_probability
     from ..time import quiet_utc, utc_iso
+    from ..visibility import EarthOrientationWarning
 
     out = output_folder(args.plots)
     sol = load_solution(args)
     bodies = ("earth", "moon") if args.moon else ("earth",)
     now = Time.now()
-    ip = impact_probability(sol, Time(f"{args.until}-01-01", scale="tdb"), bodies=bodies,
-                            now=now, window=args.window * u.km)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", EarthOrientationWarning)
+        ip = impact_probability(sol, Time(f"{args.until}-01-01", scale="tdb"), bodies=bodies,
+                                now=now, window=args.window * u.km)
+    eop_note = any(issubclass(w.category, EarthOrientationWarning) for w in caught)
+    for w in caught:  # anything else is shown as it would have been
+        if not issubclass(w.category, EarthOrientationWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     meta = ip.meta
     with quiet_utc(announce=False):
         rows = [{"date_utc": utc_iso(r["date"], 0), "body": str(r["body"]),
@@ -64,7 +73,11 @@ def run_risk(args: argparse.Namespace) -> int:
                  "log10_ip": float(r["log10_ip"]),
                  "v_impact_km_s": float(r["v_impact"].to_value(u.km / u.s)),
                  "energy_mt": float(getattr(r["energy"], "value", r["energy"])),
-                 "palermo": float(r["palermo"])} for r in ip]
+                 "palermo": float(r["palermo"]),
+                 "impact_confirmed": bool(r["confirmed"]),
+                 "impact_utc": utc_iso(r["impact_time"], 0),
+                 "latitude_deg": _finite(r["latitude"].to_value(u.deg)),
+                 "longitude_deg": _finite(r["longitude"].to_value(u.deg))} for r in ip]
     report = {"object": meta["object"], "solution": meta["solution"],
               "encounter_utc": meta["encounter_utc"], "until": args.until,
               "window_km": meta["window_km"], "virtual_impactors": rows,
@@ -72,6 +85,9 @@ def run_risk(args: argparse.Namespace) -> int:
               "cumulative_log10_ip": meta["cumulative_log10_ip"],
               "assumptions": meta["assumptions"], "method": meta["method"],
               "unresolved": meta["unresolved"]}
+    if eop_note:
+        report["note"] = ("impact points use Earth orientation held at the last tabulated "
+                          "IERS values (a few hundred metres on the ground)")
     if out is not None:
         report["plots"] = [str(_plot(out, sol, args))]
     if args.json:
@@ -89,6 +105,9 @@ def run_risk(args: argparse.Namespace) -> int:
               f"{r['sigma_lov']:+10.2f} sigma  width {r['width_m']:8.1f} m  IP {ip_txt:>10s}  "
               f"{r['energy_mt']:8.0f} Mt at {r['v_impact_km_s']:.2f} km/s  Palermo "
               f"{r['palermo']:.4g}")
+        if r["impact_confirmed"] and r["latitude_deg"] is not None:
+            print(f"      the VI reaches Earth's radius at {r['impact_utc']} UTC, "
+                  f"{r['latitude_deg']:+.2f} deg, {r['longitude_deg']:+.2f} deg E")
     lg = report["cumulative_log10_ip"]
     print(f"  cumulative IP: {report['cumulative_ip']:.3g} (log10 {lg:.4g}); "
           f"{report['assumptions']}")
@@ -97,7 +116,14 @@ def run_risk(args: argparse.Namespace) -> int:
               f"resolve (see --json), returns after an intermediate encounter")
     for path in report.get("plots", []):
         print(f"  wrote {path}")
+    if eop_note:
+        print(f"  note: {report['note']}")
     return 0
+
+
+def _finite(x) -> float | None:
+    x = float(x)
+    return x if math.isfinite(x) else None
 
 
 def _plot(out: Path, sol, args) -> Path:

@@ -35,6 +35,11 @@ def into_keyhole(planets_only):
     return orbit_through(sol, zeta=kh["zeta"][0], ephemeris=planets_only)
 
 
+@pytest.fixture(scope="module")
+def ip_keyhole(into_keyhole, planets_only):
+    return impact_probability(into_keyhole, UNTIL, now=NOW, ephemeris=planets_only)
+
+
 def test_energy_and_palermo_closed_forms():
     """H = 19.09, albedo 0.35 -> D = 1329/sqrt(0.35) 10^(-19.09/5) = 0.341 km; 2.6 g/cm^3,
     12.63 km/s -> ~1 030 Mt. Palermo of IP = f_B dT is 0."""
@@ -52,14 +57,14 @@ def test_energy_and_palermo_closed_forms():
         palermo_scale(-5.0, -1.0, 7.0)
 
 
-def test_orbit_in_the_2036_keyhole_has_a_large_ip(into_keyhole, planets_only):
+def test_orbit_in_the_2036_keyhole_has_a_large_ip(into_keyhole, ip_keyhole, planets_only):
     """The orbit moved into the 2036 keyhole, with #220's covariance: the LOV mass of the
     623 m keyhole (+-0.27 sigma of zeta) is 0.213; with every direction of the covariance
     0.209 (the return's coordinate correlates 0.98 with zeta). 300 clones integrated to
     2036 with plain Monte Carlo (impacts detected in the integrator) agree within 4
     binomial standard errors (measured: 0.185 +- 0.012 from 1 000 clones of two seeds).
     The VI itself hits, at a ground point."""
-    ip = impact_probability(into_keyhole, UNTIL, now=NOW, ephemeris=planets_only)
+    ip = ip_keyhole
     assert len(ip) == 1 and str(ip["resonance"][0]) == "7:6"
     assert ip["date"][0].tdb.iso.startswith("2036-04-13")
     assert 0.15 < ip["ip"][0] < 0.25
@@ -83,6 +88,33 @@ def test_orbit_in_the_2036_keyhole_has_a_large_ip(into_keyhole, planets_only):
     p_mc = len(hit) / n
     se = math.sqrt(ip["ip"][0] * (1 - ip["ip"][0]) / n)
     assert abs(p_mc - ip["ip"][0]) < 4 * se, (p_mc, ip["ip"][0])
+
+
+def test_impact_probability_figure(ip_keyhole):
+    """The IP-by-year figure: one Earth VI drawn at (2036.28, log10 IP), the 1e-7 floor,
+    both in the legend, the searched span on the x axis, no text over text."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from test_ux import assert_no_text_overlap
+
+    from apophis_sim.plotting import plot_impact_probability
+
+    fig, ax = plt.subplots(figsize=(7.5, 4.2), constrained_layout=True)
+    plot_impact_probability(ax, ip_keyhole)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["virtual impactor (earth)", "IP = 1e-7 (monitoring floor)"]
+    x, y = ax.lines[0].get_data()
+    assert x[0] == pytest.approx(ip_keyhole["date"][0].tdb.decimalyear)
+    assert y[0] == pytest.approx(ip_keyhole["log10_ip"][0])
+    lo, hi = ax.get_xlim()
+    assert lo < 2029.3 and hi > 2037.0
+    assert ax.get_ylabel() == "log10 impact probability"
+    assert_no_text_overlap(fig)
+    plt.close(fig)
+    with pytest.raises(InputError):
+        plot_impact_probability(ax, ip_keyhole["date", "ip"])
 
 
 def test_apophis_220_has_no_risk_to_2037(planets_only):

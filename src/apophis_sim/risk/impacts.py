@@ -83,7 +83,8 @@ def palermo_scale(log10_ip, energy_mt, years_to_impact) -> np.ndarray:
 def impact_probability(solution: OrbitSolution, until: Time = Time("2100-01-01", scale="tdb"),
                        *, bodies=("earth",), now: Time | None = None,
                        albedo: float | None = None, density_g_cm3: float = 2.6,
-                       full_covariance: bool = True, **keyhole_kwargs) -> QTable:
+                       full_covariance: bool = True, keyhole_table: QTable | None = None,
+                       **keyhole_kwargs) -> QTable:
     """Virtual impactors through the keyholes of the solution's deep encounter.
 
     Parameters
@@ -104,6 +105,10 @@ def impact_probability(solution: OrbitSolution, until: Time = Time("2100-01-01",
         covariance (one variational integration per VI; default). Otherwise only the
         LOV mass of the keyhole, which overestimates the IP when the outcome depends on
         directions other than zeta (``lov_correlation`` < 1).
+    keyhole_table : QTable, optional
+        :func:`keyholes`'s result for this solution, encounter and horizon (with
+        ``include_moon`` when ``"moon"`` is in ``bodies``), to reuse a search already
+        made; default: search now.
     **keyhole_kwargs
         Passed to :func:`keyholes` (``window``, ``max_k``, ``forces``, ...).
 
@@ -131,7 +136,15 @@ def impact_probability(solution: OrbitSolution, until: Time = Time("2100-01-01",
         from ..errors import UnknownNameError
 
         raise UnknownNameError("impact body", bad[0], ("earth", "moon"))
-    kh = keyholes(solution, until, include_moon="moon" in bodies, **keyhole_kwargs)
+    if keyhole_table is None:
+        kh = keyholes(solution, until, include_moon="moon" in bodies, **keyhole_kwargs)
+    else:
+        kh = keyhole_table
+        missing = [c for c in ("return_date", "body", "zeta", "width", "sigma_lov",
+                               "v_impact") if c not in kh.colnames]
+        if missing or "sigma_zeta_km" not in kh.meta:
+            raise InputError("keyhole_table must be risk.keyholes()'s table (missing "
+                             f"{missing or 'meta sigma_zeta_km'})")
     if "earth" not in bodies:
         kh = kh[kh["body"] != "earth"]
     sig_z = float(kh.meta["sigma_zeta_km"])

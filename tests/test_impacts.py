@@ -141,3 +141,42 @@ def test_cli(capsys):
     with pytest.raises(SystemExit):
         main(["risk", "--until", "1999"])
     capsys.readouterr()
+
+
+def test_impact_monte_carlo_on_the_engine(into_keyhole, ip_keyhole, planets_only, tmp_path):
+    """Plain Monte Carlo on the Dask engine's serial path with impacts detected in the
+    integrator: 96 clones of the orbit moved into the 2036 keyhole give one 2036 Earth
+    event whose Wilson interval holds the VI's IP (0.209); the 2029 encounter columns
+    are bit-identical to a run without impact detection; a second call resumes from the
+    folder (nothing recomputed, same table)."""
+    from apophis_sim.risk import impact_monte_carlo, wilson_interval
+    from apophis_sim.uncertainty import run_monte_carlo
+
+    kw = dict(scheduler="serial", progress=False, chunk_size=32)
+    mc = impact_monte_carlo(into_keyhole, UNTIL, 96, 7, bodies=("earth",), out=tmp_path / "mc",
+                            **kw)
+    assert len(mc) == 1 and mc["body"][0] == "earth"
+    assert mc["date"][0].tdb.iso.startswith("2036-04-13")
+    assert mc["ip_low"][0] <= ip_keyhole["ip"][0] <= mc["ip_high"][0]
+    assert mc.meta["n_clones"] == 96 and mc.meta["complete"]
+    again = impact_monte_carlo(into_keyhole, UNTIL, 96, 7, bodies=("earth",),
+                               out=tmp_path / "mc", **kw)
+    assert again["n_impacts"][0] == mc["n_impacts"][0]
+    plain = run_monte_carlo(32, 7, solution=into_keyhole, **kw)
+    from apophis_sim.uncertainty import load_monte_carlo
+
+    with_imp = load_monte_carlo(tmp_path / "mc")
+    for k in ("time_tdb_jd", "xi_km", "zeta_km", "distance_km"):
+        assert np.array_equal(plain.columns[k], with_imp.columns[k][:32])
+    assert set(np.unique(with_imp.columns["impact_body"])) <= {0, 1}
+    hit = with_imp.columns["impact_body"] == 1
+    assert np.all(with_imp.columns["impact_tdb_jd"][~hit] == 0.0)
+    # Wilson interval: closed-form values for k = 0 and k = n / 2.
+    lo, hi = wilson_interval(0, 100)
+    assert lo == 0.0 and hi == pytest.approx(0.036995, abs=1e-5)
+    lo, hi = wilson_interval(50, 100)
+    assert (lo, hi) == (pytest.approx(0.40383, abs=1e-5), pytest.approx(0.59617, abs=1e-5))
+    with pytest.raises(InputError):
+        impact_monte_carlo(into_keyhole, "2037-01-01", 10, 0)
+    with pytest.raises(UnknownNameError):
+        impact_monte_carlo(into_keyhole, UNTIL, 10, 0, bodies=("mars",), scheduler="serial")

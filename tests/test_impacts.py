@@ -138,9 +138,28 @@ def test_cli(capsys):
     r = json.loads(capsys.readouterr().out)
     assert [v["resonance"] for v in r["virtual_impactors"]] == ["7:6"]
     assert r["virtual_impactors"][0]["date_utc"].startswith("2036-04-13")
+    assert r["virtual_impactors"][0]["impact_confirmed"] is True
     with pytest.raises(SystemExit):
         main(["risk", "--until", "1999"])
+    with pytest.raises(SystemExit):
+        main(["risk", "--mc-clones", "-1"])
     capsys.readouterr()
+
+
+def test_cli_monte_carlo(capsys, tmp_path):
+    """--mc-clones: a seeded Monte Carlo beside the keyhole search (8 clones of #220 to
+    2037: no impact, the 95 % upper bound 1 - 0.05^(1/8))."""
+    assert main(["risk", "--until", "2037", "--json", "--mc-clones", "8", "--seed", "3",
+                 "--scheduler", "serial", "--mc-out", str(tmp_path / "run"),
+                 "--plots", str(tmp_path / "p")]) == 0
+    r = json.loads(capsys.readouterr().out)
+    mc = r["monte_carlo"]
+    assert mc["n_clones"] == 8 and mc["seed"] == 3 and mc["events"] == []
+    assert mc["cumulative_ip"] == 0.0
+    assert mc["cumulative_ip_95"][1] == pytest.approx(3.8415 / 8 / (1 + 3.8415 / 8), rel=1e-4)
+    assert (tmp_path / "run" / "manifest.json").exists()
+    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == [
+        "risk_impact_probability.png", "risk_keyholes.png"]
 
 
 def test_impact_monte_carlo_on_the_engine(into_keyhole, ip_keyhole, planets_only, tmp_path):

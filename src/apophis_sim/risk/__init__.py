@@ -11,7 +11,9 @@ impulses and kinetic impactors (:func:`deflect`, ``risk/deflection.py``).
 
 from __future__ import annotations
 
-from .deflection import Deflection, deflect, deflection_map, kinetic_impactor_dv, rtn_basis
+from .deflection import (Deflection, EncounterShift, KeyholeDeflection, deflect,
+                         deflection_map, dv_for_shift, dv_into_keyhole, kinetic_impactor_dv,
+                         rtn_basis)
 from .impact_point import Impact, first_impact, impact_site
 from .impacts import impact_energy_mt, impact_probability, palermo_scale
 from .keyholes import (EDGE_TOL_KM, KEYHOLE_COLUMNS, LineOfVariations, keyholes,
@@ -22,12 +24,16 @@ from .valsecchi import OpikEncounter, opik_encounter, valsecchi_circle
 __all__ = [
     "Deflection",
     "EDGE_TOL_KM",
+    "EncounterShift",
     "Impact",
+    "KeyholeDeflection",
     "KEYHOLE_COLUMNS",
     "LineOfVariations",
     "OpikEncounter",
     "deflect",
     "deflection_map",
+    "dv_for_shift",
+    "dv_into_keyhole",
     "first_impact",
     "impact_energy_mt",
     "impact_monte_carlo",

@@ -46,8 +46,9 @@ import numpy as np  # noqa: E402
 from astropy.time import Time  # noqa: E402
 
 from apophis_sim import apophis  # noqa: E402
-from apophis_sim.plotting import plot_keyhole_map, plot_keyhole_zoom  # noqa: E402
-from apophis_sim.risk import keyholes  # noqa: E402
+from apophis_sim.plotting import (plot_impact_probability, plot_keyhole_map,  # noqa: E402
+                                  plot_keyhole_zoom)
+from apophis_sim.risk import impact_probability, keyholes  # noqa: E402
 
 
 def main(argv=None) -> None:
@@ -86,6 +87,22 @@ def main(argv=None) -> None:
         plot_keyhole_zoom(fig.add_subplot(gs[1, 1]), tab, centre=row, half_width_km=4.0)
     fig.savefig(out / "keyholes_2029.png", dpi=110)
     print(f"wrote {out / 'keyholes_2029.png'}")
+
+    # Every keyhole is a virtual impactor: its probability (Gaussian mass of the LOV
+    # interval, then the full covariance at the VI), integrated on to its impact.
+    t0 = time.perf_counter()
+    vis = impact_probability(apophis(), Time(f"{args.until}-01-01", scale="tdb"),
+                             keyhole_table=tab, window=args.window * u.km)
+    vis["date", "resonance", "sigma_lov", "log10_ip", "palermo", "confirmed",
+        "latitude", "longitude"].pprint_all()
+    print(f"{len(vis)} virtual impactors in {time.perf_counter() - t0:.1f} s; cumulative "
+          f"log10 IP {vis.meta['cumulative_log10_ip']:.4g}")
+    fig, ax = plt.subplots(figsize=(7.5, 4.2), constrained_layout=True)
+    plot_impact_probability(ax, vis)
+    ax.set_title(f"Apophis (JPL #220): impact probability of each virtual impactor to "
+                 f"{args.until}", fontsize=9)
+    fig.savefig(out / "impact_probability_2029.png", dpi=110)
+    print(f"wrote {out / 'impact_probability_2029.png'}")
 
 
 if __name__ == "__main__":

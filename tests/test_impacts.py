@@ -35,6 +35,11 @@ def into_keyhole(planets_only):
     return orbit_through(sol, zeta=kh["zeta"][0], ephemeris=planets_only)
 
 
+@pytest.fixture(scope="module")
+def ip_keyhole(into_keyhole, planets_only):
+    return impact_probability(into_keyhole, UNTIL, now=NOW, ephemeris=planets_only)
+
+
 def test_energy_and_palermo_closed_forms():
     """H = 19.09, albedo 0.35 -> D = 1329/sqrt(0.35) 10^(-19.09/5) = 0.341 km; 2.6 g/cm^3,
     12.63 km/s -> ~1 030 Mt. Palermo of IP = f_B dT is 0."""
@@ -52,31 +57,64 @@ def test_energy_and_palermo_closed_forms():
         palermo_scale(-5.0, -1.0, 7.0)
 
 
-def test_orbit_in_the_2036_keyhole_has_a_large_ip(into_keyhole, planets_only):
+def test_orbit_in_the_2036_keyhole_has_a_large_ip(into_keyhole, ip_keyhole, planets_only):
     """The orbit moved into the 2036 keyhole, with #220's covariance: the LOV mass of the
     623 m keyhole (+-0.27 sigma of zeta) is 0.213; with every direction of the covariance
     0.209 (the return's coordinate correlates 0.98 with zeta). 300 clones integrated to
-    2036 with plain Monte Carlo agree within 4 binomial standard errors (measured: 0.185
-    +- 0.012 from 1 000 clones of two seeds)."""
-    ip = impact_probability(into_keyhole, UNTIL, now=NOW, ephemeris=planets_only)
+    2036 with plain Monte Carlo (impacts detected in the integrator) agree within 4
+    binomial standard errors (measured: 0.185 +- 0.012 from 1 000 clones of two seeds).
+    The VI itself hits, at a ground point."""
+    ip = ip_keyhole
     assert len(ip) == 1 and str(ip["resonance"][0]) == "7:6"
     assert ip["date"][0].tdb.iso.startswith("2036-04-13")
     assert 0.15 < ip["ip"][0] < 0.25
     assert 0.2 < 10 ** ip["log10_ip_lov"][0] < 0.23
     assert 0.9 < ip["lov_correlation"][0] <= 1.0
     assert ip["palermo"][0] > 1.0  # far above the background: a real threat
+    # The VI orbit, integrated on, enters Earth's radius (the integrator's own detection)
+    # within the hour of the keyhole's return date, at a finite ground point.
+    assert ip["confirmed"][0]
+    assert abs((ip["impact_time"][0] - ip["date"][0]).to_value(u.hour)) < 1.0
+    assert -90 <= ip["latitude"][0].to_value(u.deg) <= 90
+    assert -180 <= ip["longitude"][0].to_value(u.deg) <= 180
     n = 300
     states, ng = clone_states(into_keyhole, sample_parameters(into_keyhole, 36, 0, n))
     tab = close_approaches(states, Time("2036-06-01", scale="tdb"), bodies=("earth",),
                            distance_max=0.01 * u.au, nongrav=ng, ephemeris=planets_only,
                            progress=False)
-    late = tab[tab["time"].jd > 2464000]
-    d = np.full(n, np.inf)
-    for k, dist in zip(np.asarray(late["particle"]), late["distance"].to_value(u.km)):
-        d[k] = min(d[k], dist)
-    p_mc = float(np.mean(d < 6378.137))
+    # Impacts as the integrator detects them (entry through Earth's radius).
+    hit = tab[tab["impact"] & (tab["time"].jd > 2464000)]
+    assert len(set(np.asarray(hit["particle"]).tolist())) == len(hit)  # one per clone
+    p_mc = len(hit) / n
     se = math.sqrt(ip["ip"][0] * (1 - ip["ip"][0]) / n)
     assert abs(p_mc - ip["ip"][0]) < 4 * se, (p_mc, ip["ip"][0])
+
+
+def test_impact_probability_figure(ip_keyhole):
+    """The IP-by-year figure: one Earth VI drawn at (2036.28, log10 IP), the 1e-7 floor,
+    both in the legend, the searched span on the x axis, no text over text."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from test_ux import assert_no_text_overlap
+
+    from apophis_sim.plotting import plot_impact_probability
+
+    fig, ax = plt.subplots(figsize=(7.5, 4.2), constrained_layout=True)
+    plot_impact_probability(ax, ip_keyhole)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["virtual impactor (earth)", "IP = 1e-7 (monitoring floor)"]
+    x, y = ax.lines[0].get_data()
+    assert x[0] == pytest.approx(ip_keyhole["date"][0].tdb.decimalyear)
+    assert y[0] == pytest.approx(ip_keyhole["log10_ip"][0])
+    lo, hi = ax.get_xlim()
+    assert lo < 2029.3 and hi > 2037.0
+    assert ax.get_ylabel() == "log10 impact probability"
+    assert_no_text_overlap(fig)
+    plt.close(fig)
+    with pytest.raises(InputError):
+        plot_impact_probability(ax, ip_keyhole["date", "ip"])
 
 
 def test_apophis_220_has_no_risk_to_2037(planets_only):
@@ -100,6 +138,64 @@ def test_cli(capsys):
     r = json.loads(capsys.readouterr().out)
     assert [v["resonance"] for v in r["virtual_impactors"]] == ["7:6"]
     assert r["virtual_impactors"][0]["date_utc"].startswith("2036-04-13")
+    assert r["virtual_impactors"][0]["impact_confirmed"] is True
     with pytest.raises(SystemExit):
         main(["risk", "--until", "1999"])
+    with pytest.raises(SystemExit):
+        main(["risk", "--mc-clones", "-1"])
     capsys.readouterr()
+
+
+def test_cli_monte_carlo(capsys, tmp_path):
+    """--mc-clones: a seeded Monte Carlo beside the keyhole search (8 clones of #220 to
+    2037: no impact, the 95 % upper bound 1 - 0.05^(1/8))."""
+    assert main(["risk", "--until", "2037", "--json", "--mc-clones", "8", "--seed", "3",
+                 "--scheduler", "serial", "--mc-out", str(tmp_path / "run"),
+                 "--plots", str(tmp_path / "p")]) == 0
+    r = json.loads(capsys.readouterr().out)
+    mc = r["monte_carlo"]
+    assert mc["n_clones"] == 8 and mc["seed"] == 3 and mc["events"] == []
+    assert mc["cumulative_ip"] == 0.0
+    assert mc["cumulative_ip_95"][1] == pytest.approx(3.8415 / 8 / (1 + 3.8415 / 8), rel=1e-4)
+    assert (tmp_path / "run" / "manifest.json").exists()
+    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == [
+        "risk_impact_probability.png", "risk_keyholes.png"]
+
+
+def test_impact_monte_carlo_on_the_engine(into_keyhole, ip_keyhole, planets_only, tmp_path):
+    """Plain Monte Carlo on the Dask engine's serial path with impacts detected in the
+    integrator: 96 clones of the orbit moved into the 2036 keyhole give one 2036 Earth
+    event whose Wilson interval holds the VI's IP (0.209); the 2029 encounter columns
+    are bit-identical to a run without impact detection; a second call resumes from the
+    folder (nothing recomputed, same table)."""
+    from apophis_sim.risk import impact_monte_carlo, wilson_interval
+    from apophis_sim.uncertainty import run_monte_carlo
+
+    kw = dict(scheduler="serial", progress=False, chunk_size=32)
+    mc = impact_monte_carlo(into_keyhole, UNTIL, 96, 7, bodies=("earth",), out=tmp_path / "mc",
+                            **kw)
+    assert len(mc) == 1 and mc["body"][0] == "earth"
+    assert mc["date"][0].tdb.iso.startswith("2036-04-13")
+    assert mc["ip_low"][0] <= ip_keyhole["ip"][0] <= mc["ip_high"][0]
+    assert mc.meta["n_clones"] == 96 and mc.meta["complete"]
+    again = impact_monte_carlo(into_keyhole, UNTIL, 96, 7, bodies=("earth",),
+                               out=tmp_path / "mc", **kw)
+    assert again["n_impacts"][0] == mc["n_impacts"][0]
+    plain = run_monte_carlo(32, 7, solution=into_keyhole, **kw)
+    from apophis_sim.uncertainty import load_monte_carlo
+
+    with_imp = load_monte_carlo(tmp_path / "mc")
+    for k in ("time_tdb_jd", "xi_km", "zeta_km", "distance_km"):
+        assert np.array_equal(plain.columns[k], with_imp.columns[k][:32])
+    assert set(np.unique(with_imp.columns["impact_body"])) <= {0, 1}
+    hit = with_imp.columns["impact_body"] == 1
+    assert np.all(with_imp.columns["impact_tdb_jd"][~hit] == 0.0)
+    # Wilson interval: closed-form values for k = 0 and k = n / 2.
+    lo, hi = wilson_interval(0, 100)
+    assert lo == 0.0 and hi == pytest.approx(0.036995, abs=1e-5)
+    lo, hi = wilson_interval(50, 100)
+    assert (lo, hi) == (pytest.approx(0.40383, abs=1e-5), pytest.approx(0.59617, abs=1e-5))
+    with pytest.raises(InputError):
+        impact_monte_carlo(into_keyhole, "2037-01-01", 10, 0)
+    with pytest.raises(UnknownNameError):
+        impact_monte_carlo(into_keyhole, UNTIL, 10, 0, bodies=("mars",), scheduler="serial")

@@ -159,7 +159,7 @@ def test_integrator_against_kepler_and_invariants(e, point_mass_tables):
     ias15.integrate(2451545.0, 0.0, r0[:, None], v0[:, None], np.array([T]), T + 400.0,
                     np.zeros(0), 1, gm, 11, np.zeros((1, 3)), np.zeros(forces.N_CONSTS), tabs,
                     1e-9, 1.0, 100000, np.full(1, ias15.NO_FORCING), np.zeros(0, dtype=np.int64),
-                    np.zeros(0), np.zeros((1, 0, 1, 3)), np.zeros((1, 0, 1, 3)), x_end, v_end,
+                    np.zeros(0), np.zeros(0), np.zeros((1, 0, 1, 3)), np.zeros((1, 0, 1, 3)), x_end, v_end,
                     np.zeros((1, 1, ias15.EV_COLS)), np.zeros((1, 0, 1, 6)), info)
     x_end = x_end[:, 0]
     v_end = v_end[:, 0]

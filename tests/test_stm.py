@@ -242,7 +242,8 @@ def test_stm_kepler_matches_exact_flow(e, point_mass_tables):
     info = np.zeros((1, 4), dtype=np.int64)
     ias15.integrate(2451545.0, 0.0, x0, v0, np.array([T]), T + 400.0, np.zeros(0), F.F_SUN,
                     gm, 11, np.zeros((1, 3)), np.zeros(F.N_CONSTS), tabs, 1e-12, 1.0, 100000,
-                    forcing, np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros((1, 0, 10, 3)),
+                    forcing, np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0),
+                    np.zeros((1, 0, 10, 3)),
                     np.zeros((1, 0, 10, 3)), x_end, v_end, np.zeros((1, 1, ias15.EV_COLS)),
                     np.zeros((1, 0, 10, 6)), info)
     assert info[0, 0] == ias15.ST_OK

@@ -202,7 +202,7 @@ def _run(ssb: State, ng: np.ndarray, eph: Ephemeris, end: tuple[float, float],
          out: tuple[np.ndarray, np.ndarray],
          forces, event_bodies: Sequence[str], event_rmax_au: float, epsilon: float | None,
          max_steps: int, progress: bool | None, ng_model: np.ndarray | None = None,
-         variational: bool = False) -> _Run:
+         variational: bool = False, impact_radii_au: Sequence[float] | None = None) -> _Run:
     """Integrate all particles of ``ssb`` from their common epoch to ``end`` (two-part
     TDB JD), with outputs at ``out`` (two-part TDB JDs, sorted along the motion).
 
@@ -210,6 +210,10 @@ def _run(ssb: State, ng: np.ndarray, eph: Ephemeris, end: tuple[float, float],
     started from the identity, 3 non-grav partials started from zero); the outputs
     then have a row axis: ``x_out`` (n, m, 10, 3), ``x_end`` (n, 10, 3); without,
     (n, m, 1, 3) and (n, 1, 3).
+
+    ``impact_radii_au`` (one per event body, 0 for none) stops a particle where it
+    enters a body's radius (status ``ST_IMPACT``, an ``EV_IMPACT`` event there):
+    not a failure; the caller reads ``info[:, 0]``.
     """
     eps = _epsilon(epsilon)
     if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) \
@@ -271,6 +275,9 @@ def _run(ssb: State, ng: np.ndarray, eph: Ephemeris, end: tuple[float, float],
     consts = _consts(ng_model)
     ev_arr = np.array(ev_idx, dtype=np.int64)
     ev_r = np.full(len(ev_idx), float(event_rmax_au))
+    ev_imp = np.zeros(len(ev_idx))
+    if impact_radii_au is not None:
+        ev_imp[:] = np.asarray(impact_radii_au, dtype=np.float64)
     # Chunks of particles, so that a progress bar can advance; the integration of a
     # particle does not depend on the chunking (each has its own integrator).
     chunk = max(1, min(n, 256))
@@ -284,10 +291,10 @@ def _run(ssb: State, ng: np.ndarray, eph: Ephemeris, end: tuple[float, float],
         e = min(n, s + chunk)
         _ias15.integrate(jd1, jd2, x0[s:e], v0[s:e], np.full(e - s, t_end), t_limit, out_t,
                          flags, tab.gm, len(names), np.ascontiguousarray(ng[s:e]), consts,
-                         tabs, eps, 1.0, int(max_steps), forcing, ev_arr, ev_r, x_out[s:e],
-                         v_out[s:e], x_end[s:e], v_end[s:e], events[s:e], ev_rows[s:e],
-                         info[s:e])
-    bad = info[:, 0] != _ias15.ST_OK
+                         tabs, eps, 1.0, int(max_steps), forcing, ev_arr, ev_r, ev_imp,
+                         x_out[s:e], v_out[s:e], x_end[s:e], v_end[s:e], events[s:e],
+                         ev_rows[s:e], info[s:e])
+    bad = (info[:, 0] != _ias15.ST_OK) & (info[:, 0] != _ias15.ST_IMPACT)
     if np.any(bad):
         i = int(np.argmax(bad))
         code = int(info[i, 0])
@@ -612,8 +619,8 @@ def close_approaches(state: State | OrbitSolution, until: Time, *,
                      nongrav_model: NongravModel | None = None,
                      forces: Iterable[str] | None = None, ephemeris: Ephemeris | None = None,
                      epsilon: float | None = None, max_steps: int = 1_000_000,
-                     progress: bool | None = None) -> QTable:
-    """Every close approach to ``bodies`` between the epoch and ``until``.
+                     progress: bool | None = None, impacts: bool = True) -> QTable:
+    """Every close approach to ``bodies`` between the epoch and ``until``, and impacts.
 
     Each minimum of the distance is the root of the range-rate rho . rho_dot on
     the integrator's dense output inside the step that contains it (Illinois
@@ -631,6 +638,12 @@ def close_approaches(state: State | OrbitSolution, until: Time, *,
         Report minima closer than this (centre to centre).
     nongrav, nongrav_model, forces, ephemeris, epsilon, max_steps, progress
         As in :func:`propagate_nbody`.
+    impacts : bool
+        Detect impacts inside the integrator (default): a particle that enters a
+        body's equatorial radius (:attr:`apophis_sim.bodies.Body.radius_km`) stops
+        there, and its last row is the entry (``impact`` True, ``distance`` the
+        radius, ``r_rel`` the entry point). With False the bodies are point masses
+        a particle may pass through.
 
     Returns
     -------
@@ -640,8 +653,9 @@ def close_approaches(state: State | OrbitSolution, until: Time, *,
         ``v_rel`` [km/s] (relative speed at closest approach), ``v_inf`` [km/s]
         (hyperbolic excess speed sqrt(v_rel^2 - 2 GM/d), NaN-free: 0 when bound),
         ``r_rel`` [km] and ``v_rel_vec`` [km/s] (body-centred ICRF vectors at
-        closest approach). ``meta`` records the force terms, the ephemeris files,
-        epsilon and the integrator statistics.
+        closest approach), ``impact`` (bool: the row is an impact, at the entry
+        through the body's radius, not a minimum). ``meta`` records the force
+        terms, the ephemeris files, epsilon and the integrator statistics.
     """
     if isinstance(bodies, str):
         bodies = (bodies,)  # one body, not its letters
@@ -652,8 +666,18 @@ def close_approaches(state: State | OrbitSolution, until: Time, *,
     e1, e2 = to_jd_tdb(until, "until")
     if np.ndim(e1):
         raise ShapeMismatchError("until must be a scalar Time")
+    bodies = tuple(bodies)
+    radii = None
+    if impacts:
+        radii = []
+        for b in bodies:
+            try:
+                rk = _bodies.body(b).radius_km
+            except UnknownNameError:  # reported by _run, with the valid names
+                rk = None
+            radii.append((rk or 0.0) / AU_KM)
     run = _run(ssb, ng, eph, (float(e1), float(e2)), (np.zeros(0), np.zeros(0)), forces,
-               tuple(bodies), rmax, epsilon, max_steps, progress, model)
+               bodies, rmax, epsilon, max_steps, progress, model, impact_radii_au=radii)
     rows_p, rows_b, rows_t, rows_ev = [], [], [], []
     for i in range(run.events.shape[0]):
         for k in range(int(run.info[i, 3])):
@@ -679,6 +703,7 @@ def close_approaches(state: State | OrbitSolution, until: Time, *,
     table["v_inf"] = np.sqrt(np.maximum(vinf2, 0.0)) * u.km / u.s
     table["r_rel"] = ev[:, 3:6] * AU_KM * u.km
     table["v_rel_vec"] = ev[:, 6:9] * km_s * u.km / u.s
+    table["impact"] = ev[:, 9] == _ias15.EV_IMPACT
     # Shown as people read them: ISO time, metres in km, m/s in km/s.
     table["time"].format = "isot"
     table["distance"].info.format = ".3f"

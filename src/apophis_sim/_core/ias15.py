@@ -44,17 +44,23 @@ from .forces import JAC_COLS, accel
 
 __all__ = ["integrate", "integrate_serial", "integrate_parallel", "PARALLEL_MIN_PARTICLES",
            "NO_FORCING", "ST_OK", "ST_MAX_STEPS", "ST_STEP_UNDERFLOW", "ST_NONFINITE",
-           "ST_EVENT_OVERFLOW", "EV_COLS"]
+           "ST_EVENT_OVERFLOW", "ST_IMPACT", "EV_COLS", "EV_MINIMUM", "EV_IMPACT"]
 
 ST_OK = 0
 ST_MAX_STEPS = 1
 ST_STEP_UNDERFLOW = 2
 ST_NONFINITE = 3
 ST_EVENT_OVERFLOW = 4
+#: Not a failure: the particle reached a body's surface (``ev_rimp``) and stopped there.
+ST_IMPACT = 5
 
-#: Columns of one close-approach record: body slot, t [day since jd0], distance [au],
-#: relative position (3) [au] and velocity (3) [au/day] w.r.t. the body.
-EV_COLS = 9
+#: Columns of one event record: body slot, t [day since jd0], distance [au],
+#: relative position (3) [au] and velocity (3) [au/day] w.r.t. the body, kind.
+EV_COLS = 10
+#: Kinds of event (column 9): a minimum of the distance, or the entry through a
+#: body's impact radius (the last event of a particle that hits).
+EV_MINIMUM = 0.0
+EV_IMPACT = 1.0
 
 # Gauss-Radau nodes on [0, 1] (h_0 = 0 is the step start).
 _H = np.array([0.0, 0.0562625605369221464656521910318, 0.180240691736892364987579942780,
@@ -232,10 +238,41 @@ def _range_rate(x0, v0, a0, b, t, dt, h, jd0, tabs, body, xp, vp, bp, bv):
             + (xp[0, 2] - bp[2]) * (vp[0, 2] - bv[2]))
 
 
+
+@nb.njit(cache=True, error_model="numpy")
+def _dist(xp, bp):
+    """|particle (row 0) - body| from the arrays _range_rate fills."""
+    dx = xp[0, 0] - bp[0]
+    dy = xp[0, 1] - bp[1]
+    dz = xp[0, 2] - bp[2]
+    return math.sqrt(dx * dx + dy * dy + dz * dz)
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _record(x0, v0, a0, b, t, dt, h, jd0, tabs, body, slot, kind, nrow, xp, vp, bp, bv, xs, vs,
+            ev, ev_rows, n_ev):
+    """Write one event record (and, when kept, every row's state) at fraction h."""
+    _range_rate(x0, v0, a0, b, t, dt, h, jd0, tabs, body, xp, vp, bp, bv)
+    ev[0] = slot
+    ev[1] = t + h * dt
+    ev[2] = _dist(xp, bp)
+    for k in range(3):
+        ev[3 + k] = xp[0, k] - bp[k]
+        ev[6 + k] = vp[0, k] - bv[k]
+    ev[9] = kind
+    if ev_rows.shape[0] > 0:
+        # every row (the variations too) at the event
+        _dense_x(x0, v0, a0, b, dt, h, nrow, xs)
+        _dense_v(v0, a0, b, dt, h, nrow, vs)
+        for r in range(nrow):
+            for k in range(3):
+                ev_rows[n_ev, r, k] = xs[r, k]
+                ev_rows[n_ev, r, 3 + k] = vs[r, k]
+
 @nb.njit(cache=True, error_model="numpy")
 def _integrate_one(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_bodies, ng,
-                   consts, tabs, eps, dt_init, max_steps, forcing, ev_bodies, ev_rmax, x_out,
-                   v_out, x_end, v_end, ev_buf, ev_rows, info):
+                   consts, tabs, eps, dt_init, max_steps, forcing, ev_bodies, ev_rmax, ev_rimp,
+                   x_out, v_out, x_end, v_end, ev_buf, ev_rows, info):
     """Integrate one particle (K rows) from t0 to t_end [days since jd0]; see :func:`integrate`."""
     nbt = tabs[3].shape[0]
     nrow = x_init.shape[0]
@@ -267,6 +304,10 @@ def _integrate_one(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_
     bv = np.zeros(3)
     n_ev_bodies = ev_bodies.shape[0]
     f_start = np.zeros(n_ev_bodies)
+    d_start = np.zeros(n_ev_bodies)
+    d_stop = np.zeros(n_ev_bodies)
+    d_min = np.zeros(n_ev_bodies)
+    h_min = np.zeros(n_ev_bodies)
     n_out = out_t.shape[0]
     i_out = 0
     # Outputs at the start.
@@ -391,13 +432,17 @@ def _integrate_one(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_
         h_end = (t_end - t) / dt_done
         finished = h_end <= 1.0
         h_stop = h_end if finished else 1.0
+        # Pass 1: the minimum of the distance to each event body inside this step.
         for q in range(n_ev_bodies):
             f_start[q] = _range_rate(x0, v0, a0, b, t, dt_done, 0.0, jd0, tabs, ev_bodies[q],
                                      xp, vp, bp, bv) * direction
+            d_start[q] = _dist(xp, bp)
         for q in range(n_ev_bodies):
             f1 = _range_rate(x0, v0, a0, b, t, dt_done, 1.0, jd0, tabs, ev_bodies[q],
                              xp, vp, bp, bv) * direction
+            d_stop[q] = _dist(xp, bp)
             f0 = f_start[q]
+            h_min[q] = -1.0
             if f0 < 0.0 and f1 >= 0.0:
                 # Illinois regula falsi for the root of rho . rho_dot in h.
                 lo, hi = 0.0, 1.0
@@ -422,35 +467,63 @@ def _integrate_one(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_
                         if side == 1:
                             flo *= 0.5
                         side = 1
-                if hm > h_stop:
-                    continue  # after the requested end
+                h_min[q] = hm
                 _range_rate(x0, v0, a0, b, t, dt_done, hm, jd0, tabs, ev_bodies[q],
                             xp, vp, bp, bv)
-                dx = xp[0, 0] - bp[0]
-                dy = xp[0, 1] - bp[1]
-                dz = xp[0, 2] - bp[2]
-                dist = math.sqrt(dx * dx + dy * dy + dz * dz)
-                if dist <= ev_rmax[q]:
-                    if n_ev < max_ev:
-                        ev_buf[n_ev, 0] = q
-                        ev_buf[n_ev, 1] = t + hm * dt_done
-                        ev_buf[n_ev, 2] = dist
-                        ev_buf[n_ev, 3] = dx
-                        ev_buf[n_ev, 4] = dy
-                        ev_buf[n_ev, 5] = dz
-                        ev_buf[n_ev, 6] = vp[0, 0] - bv[0]
-                        ev_buf[n_ev, 7] = vp[0, 1] - bv[1]
-                        ev_buf[n_ev, 8] = vp[0, 2] - bv[2]
-                        if ev_rows.shape[0] > 0:
-                            # every row (the variations too) at the approach
-                            _dense_x(x0, v0, a0, b, dt_done, hm, nrow, xs)
-                            _dense_v(v0, a0, b, dt_done, hm, nrow, vs)
-                            for r in range(nrow):
-                                for k in range(3):
-                                    ev_rows[n_ev, r, k] = xs[r, k]
-                                    ev_rows[n_ev, r, 3 + k] = vs[r, k]
-                    n_ev += 1
-        while i_out < n_out and (out_t[i_out] - (t + dt_done)) * direction <= 0.0:
+                d_min[q] = _dist(xp, bp)
+        # Pass 2: the first entry through an impact radius in this step, if any (from
+        # outside at the step start; a particle inside at its start is the caller's).
+        q_imp = -1
+        h_imp = 2.0
+        for q in range(n_ev_bodies):
+            rq = ev_rimp[q]
+            if rq <= 0.0 or d_start[q] <= rq:
+                continue
+            h_hi = -1.0
+            if d_stop[q] <= rq:
+                h_hi = 1.0
+            elif h_min[q] >= 0.0 and d_min[q] <= rq:
+                h_hi = h_min[q]
+            if h_hi < 0.0:
+                continue
+            lo, hi = 0.0, h_hi  # bisection of |rho(h)| - R: outside at lo, inside at hi
+            for _ in range(200):
+                if (hi - lo) * abs(dt_done) < 1e-13:
+                    break
+                hm = 0.5 * (lo + hi)
+                _range_rate(x0, v0, a0, b, t, dt_done, hm, jd0, tabs, ev_bodies[q],
+                            xp, vp, bp, bv)
+                if _dist(xp, bp) > rq:
+                    lo = hm
+                else:
+                    hi = hm
+            if hi < h_imp and hi <= h_stop:
+                h_imp = hi
+                q_imp = q
+        if q_imp >= 0:
+            h_stop = h_imp
+            h_end = h_imp
+            finished = True
+            status = ST_IMPACT
+        # Pass 3: record the minima up to the end (or the impact), then the impact.
+        for q in range(n_ev_bodies):
+            hm = h_min[q]
+            if hm < 0.0 or hm > h_stop:
+                continue  # no minimum, or after the requested end / the impact
+            if q_imp >= 0 and hm == h_stop:
+                continue
+            if d_min[q] <= ev_rmax[q]:
+                if n_ev < max_ev:
+                    _record(x0, v0, a0, b, t, dt_done, hm, jd0, tabs, ev_bodies[q], q,
+                            EV_MINIMUM, nrow, xp, vp, bp, bv, xs, vs, ev_buf[n_ev],
+                            ev_rows, n_ev)
+                n_ev += 1
+        if q_imp >= 0:
+            if n_ev < max_ev:
+                _record(x0, v0, a0, b, t, dt_done, h_imp, jd0, tabs, ev_bodies[q_imp], q_imp,
+                        EV_IMPACT, nrow, xp, vp, bp, bv, xs, vs, ev_buf[n_ev], ev_rows, n_ev)
+            n_ev += 1
+        while i_out < n_out and (out_t[i_out] - (t + h_stop * dt_done)) * direction <= 0.0:
             h = (out_t[i_out] - t) / dt_done
             _dense_x(x0, v0, a0, b, dt_done, h, nrow, xp)
             _dense_v(v0, a0, b, dt_done, h, nrow, vp)
@@ -490,7 +563,7 @@ def _integrate_one(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_
         _copy3(e, er)
         _predict(br, er, dt / dt_last_done, b, e, tmp7)
 
-    if n_ev > max_ev and status == ST_OK:
+    if n_ev > max_ev and (status == ST_OK or status == ST_IMPACT):
         status = ST_EVENT_OVERFLOW
     info[0] = status
     info[1] = n_steps
@@ -525,8 +598,8 @@ def _predict(br, er, ratio, b, e, tmp7):
 
 @nb.njit(cache=True, error_model="numpy")
 def integrate_serial(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_bodies, ng,
-                     consts, tabs, eps, dt_init, max_steps, forcing, ev_bodies, ev_rmax, x_out,
-                     v_out, x_end, v_end, ev_buf, ev_rows, info):
+                     consts, tabs, eps, dt_init, max_steps, forcing, ev_bodies, ev_rmax, ev_rimp,
+                     x_out, v_out, x_end, v_end, ev_buf, ev_rows, info):
     """:func:`integrate` one particle after the other, in this thread.
 
     Same arguments and results, bit for bit (each particle has its own integrator
@@ -537,21 +610,21 @@ def integrate_serial(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, 
     for i in range(x_init.shape[0]):
         _integrate_one(jd0, t0, x_init[i], v_init[i], t_end[i], t_limit, out_t, flags, gm,
                        n_bodies, ng[i], consts, tabs, eps, dt_init, max_steps, forcing,
-                       ev_bodies, ev_rmax, x_out[i], v_out[i], x_end[i], v_end[i], ev_buf[i],
-                       ev_rows[i], info[i])
+                       ev_bodies, ev_rmax, ev_rimp, x_out[i], v_out[i], x_end[i], v_end[i],
+                       ev_buf[i], ev_rows[i], info[i])
 
 
 @nb.njit(cache=True, parallel=True, error_model="numpy")
 def integrate_parallel(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_bodies, ng,
-                       consts, tabs, eps, dt_init, max_steps, forcing, ev_bodies, ev_rmax, x_out,
-                       v_out, x_end, v_end, ev_buf, ev_rows, info):
+                       consts, tabs, eps, dt_init, max_steps, forcing, ev_bodies, ev_rmax,
+                       ev_rimp, x_out, v_out, x_end, v_end, ev_buf, ev_rows, info):
     """:func:`integrate` with the particles spread over numba's threads (``prange``)."""
     n = x_init.shape[0]
     for i in nb.prange(n):
         _integrate_one(jd0, t0, x_init[i], v_init[i], t_end[i], t_limit, out_t, flags, gm,
                        n_bodies, ng[i], consts, tabs, eps, dt_init, max_steps, forcing,
-                       ev_bodies, ev_rmax, x_out[i], v_out[i], x_end[i], v_end[i], ev_buf[i],
-                       ev_rows[i], info[i])
+                       ev_bodies, ev_rmax, ev_rimp, x_out[i], v_out[i], x_end[i], v_end[i],
+                       ev_buf[i], ev_rows[i], info[i])
 
 
 #: Below this many particles :func:`integrate` runs :func:`integrate_serial`: the
@@ -561,8 +634,8 @@ PARALLEL_MIN_PARTICLES = 2
 
 
 def integrate(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_bodies, ng, consts,
-              tabs, eps, dt_init, max_steps, forcing, ev_bodies, ev_rmax, x_out, v_out, x_end,
-              v_end, ev_buf, ev_rows, info):
+              tabs, eps, dt_init, max_steps, forcing, ev_bodies, ev_rmax, ev_rimp, x_out, v_out,
+              x_end, v_end, ev_buf, ev_rows, info):
     """Integrate N test particles (one IAS15 per particle), each with K rows
     (the particle and K - 1 variational rows); in parallel over particles from
     :data:`PARALLEL_MIN_PARTICLES` on, else serially (the same results, bit for bit).
@@ -600,6 +673,12 @@ def integrate(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_bodie
         Table indices of the bodies whose close approaches are recorded.
     ev_rmax : (E,)
         Record an approach only when the minimum distance is below this [au].
+    ev_rimp : (E,)
+        Impact radius of each event body [au], 0 for none: a particle whose distance
+        falls below it stops at the crossing (found on the dense output of the step
+        that contains it, to < 1e-13 day), records an ``EV_IMPACT`` event there, ends
+        with ``ST_IMPACT`` and has ``x_end, v_end`` at the crossing (outputs after
+        it are left unwritten).
     x_out, v_out : (N, M, K, 3)
         States and variations at ``out_t`` (written).
     x_end, v_end : (N, K, 3)
@@ -616,5 +695,5 @@ def integrate(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_bodie
     kernel = (integrate_parallel if x_init.shape[0] >= PARALLEL_MIN_PARTICLES
               else integrate_serial)
     kernel(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_bodies, ng, consts, tabs,
-           eps, dt_init, max_steps, forcing, ev_bodies, ev_rmax, x_out, v_out, x_end, v_end,
-           ev_buf, ev_rows, info)
+           eps, dt_init, max_steps, forcing, ev_bodies, ev_rmax, ev_rimp, x_out, v_out, x_end,
+           v_end, ev_buf, ev_rows, info)

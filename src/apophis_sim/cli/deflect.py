@@ -29,6 +29,20 @@ def _vector(text: str) -> list[float]:
     return vals
 
 
+def _length(text: str) -> float:
+    """argparse type: a finite, non-zero number of km."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of km, got {text!r}") from None
+    if not math.isfinite(value) or value == 0.0:
+        raise argparse.ArgumentTypeError(f"expected a finite, non-zero number of km, got "
+                                         f"{text!r}")
+    return value
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "deflect", help="apply an impulse to Apophis and show how the 2029 approach moves",
@@ -36,8 +50,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "--at (UTC) to JPL #220 (or an SBDB solution) and compare the 2029 "
                     "approach before and after, by full n-body propagation and by the "
                     "linear (STM) prediction.")
-    p.add_argument("--dv", type=_vector, required=True, metavar="R,T,N",
-                   help="impulse in mm/s, e.g. 0,1,0 (1 mm/s along the track)")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--dv", type=_vector, metavar="R,T,N",
+                      help="impulse in mm/s, e.g. 0,1,0 (1 mm/s along the track)")
+    what.add_argument("--shift-distance", type=_length, metavar="KM",
+                      help="find the impulse that changes the 2029 distance by KM (iterated "
+                           "on full propagations to 1 m)")
+    what.add_argument("--shift-zeta", type=_length, metavar="KM",
+                      help="find the impulse that moves the 2029 b-plane zeta by KM (e.g. "
+                           "toward a keyhole)")
+    p.add_argument("--direction", choices=("R", "T", "N", "min"), default="T",
+                   help="axis of the impulse found by --shift-* (default T, along the "
+                        "track; min: least impulse)")
     p.add_argument("--frame", choices=("rtn", "icrf"), default="rtn",
                    help="axes of --dv (default rtn)")
     p.add_argument("--at", required=True, help="UTC date of the impulse (before the flyby)")
@@ -54,7 +78,7 @@ def run_deflect(args: argparse.Namespace) -> int:
     import numpy as np
 
     from ..errors import InputError
-    from ..risk import deflect, deflection_map
+    from ..risk import deflect, deflection_map, dv_for_shift
     from ..time import utc_iso
     from ..uncertainty import linear_encounter
 
@@ -65,7 +89,16 @@ def run_deflect(args: argparse.Namespace) -> int:
     if at.jd >= before.time.jd - 1.0:
         raise InputError(f"--at must be at least a day before the encounter "
                          f"({utc_iso(before.time)} UTC)")
-    d = deflect(sol, np.array(args.dv) * u.mm / u.s, at, frame=args.frame)
+    shift = None
+    if args.dv is None:
+        if args.frame != "rtn":
+            raise InputError("--frame applies to --dv only; --shift-* finds an RTN impulse")
+        kw = ({"distance": args.shift_distance * u.km} if args.shift_distance is not None
+              else {"zeta": args.shift_zeta * u.km})
+        shift = dv_for_shift(sol, at, direction=args.direction, **kw)
+        d = shift.deflection
+    else:
+        d = deflect(sol, np.array(args.dv) * u.mm / u.s, at, frame=args.frame)
     after = linear_encounter(d.solution)
     m = deflection_map(sol, at)
     g = np.array([[m["ddistance"][k].value, m["dxi"][k].value, m["dzeta"][k].value,
@@ -85,12 +118,24 @@ def run_deflect(args: argparse.Namespace) -> int:
                               "zeta_km": float(pred[2]), "time_s": float(pred[3])},
         "distance_3sigma_km": 3 * after.distance_sigma.to_value(u.km),
     }
+    if shift is not None:
+        report["shift"] = {"quantity": shift.quantity,
+                           "target_km": float(shift.target.to_value(u.km)),
+                           "achieved_km": float(shift.achieved.to_value(u.km)),
+                           "dv_mm_s": float(shift.dv.to_value(u.mm / u.s)),
+                           "dv_linear_rtn_mm_s": shift.dv_linear.to_value(u.mm / u.s).tolist(),
+                           "direction": args.direction, "iterations": shift.iterations}
     if out is not None:
         report["plots"] = [str(_plot(out, sol, before.time))]
     if args.json:
         print(json.dumps(report, indent=1))
         return 0
     b, a, p = report["before"], report["after"], report["linear_prediction"]
+    if shift is not None:
+        sh = report["shift"]
+        print(f"{report['solution']}: {sh['dv_mm_s']:.4g} mm/s ({args.direction}) moves the "
+              f"2029 {sh['quantity']} by {sh['achieved_km']:+.4f} km (asked {sh['target_km']:+g} "
+              f"km; {sh['iterations']} full propagations)")
     print(f"{report['solution']}: impulse (R, T, N) = ({dv_rtn[0]:.4g}, "
           f"{dv_rtn[1]:.4g}, {dv_rtn[2]:.4g}) mm/s at {report['at_utc']} UTC")
     print(f"  encounter {report['encounter_utc']} UTC (full n-body propagation before / after; "

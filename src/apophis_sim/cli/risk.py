@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import warnings
 from pathlib import Path
 
 from ._common import add_solution_args, load_solution, output_folder, positive_float
@@ -39,23 +41,56 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--moon", action="store_true", help="also Moon impacts")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--plots", metavar="DIR", default=None,
-                   help="write risk_keyholes.png (b-plane map and zooms) into DIR")
+                   help="write risk_keyholes.png (b-plane map and zooms) and "
+                        "risk_impact_probability.png into DIR")
+    p.add_argument("--mc-clones", type=_count, default=0, metavar="N",
+                   help="also estimate the impact probability by plain Monte Carlo with N "
+                        "clones followed to --until (impacts detected in the integrator; on "
+                        "Dask; IPs below ~3/N are not resolved)")
+    p.add_argument("--seed", type=_count, default=0, help="seed of the Monte Carlo clones")
+    p.add_argument("--mc-out", metavar="DIR", default=None,
+                   help="run folder of the Monte Carlo (durable, resumable)")
+    p.add_argument("--scheduler", default=None,
+                   help="Dask scheduler of the Monte Carlo: 'serial', an address, or none for "
+                        "a local cluster")
     p.set_defaults(func=run_risk)
+
+
+def _count(text: str) -> int:
+    """argparse type: an integer >= 0."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {n}")
+    return n
 
 
 def run_risk(args: argparse.Namespace) -> int:
     import astropy.units as u
     from astropy.time import Time
 
-    from ..risk import impact_probability
+    from ..risk import impact_probability, keyholes
     from ..time import quiet_utc, utc_iso
+    from ..visibility import EarthOrientationWarning
 
     out = output_folder(args.plots)
+    if args.mc_out is not None:
+        output_folder(args.mc_out, "--mc-out")
     sol = load_solution(args)
     bodies = ("earth", "moon") if args.moon else ("earth",)
     now = Time.now()
-    ip = impact_probability(sol, Time(f"{args.until}-01-01", scale="tdb"), bodies=bodies,
-                            now=now, window=args.window * u.km)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", EarthOrientationWarning)
+        until = Time(f"{args.until}-01-01", scale="tdb")
+        kh = keyholes(sol, until, include_moon=args.moon, window=args.window * u.km)
+        ip = impact_probability(sol, until, bodies=bodies, now=now, keyhole_table=kh,
+                                window=args.window * u.km)
+    eop_note = any(issubclass(w.category, EarthOrientationWarning) for w in caught)
+    for w in caught:  # anything else is shown as it would have been
+        if not issubclass(w.category, EarthOrientationWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     meta = ip.meta
     with quiet_utc(announce=False):
         rows = [{"date_utc": utc_iso(r["date"], 0), "body": str(r["body"]),
@@ -64,7 +99,11 @@ def run_risk(args: argparse.Namespace) -> int:
                  "log10_ip": float(r["log10_ip"]),
                  "v_impact_km_s": float(r["v_impact"].to_value(u.km / u.s)),
                  "energy_mt": float(getattr(r["energy"], "value", r["energy"])),
-                 "palermo": float(r["palermo"])} for r in ip]
+                 "palermo": float(r["palermo"]),
+                 "impact_confirmed": bool(r["confirmed"]),
+                 "impact_utc": utc_iso(r["impact_time"], 0),
+                 "latitude_deg": _finite(r["latitude"].to_value(u.deg)),
+                 "longitude_deg": _finite(r["longitude"].to_value(u.deg))} for r in ip]
     report = {"object": meta["object"], "solution": meta["solution"],
               "encounter_utc": meta["encounter_utc"], "until": args.until,
               "window_km": meta["window_km"], "virtual_impactors": rows,
@@ -72,8 +111,25 @@ def run_risk(args: argparse.Namespace) -> int:
               "cumulative_log10_ip": meta["cumulative_log10_ip"],
               "assumptions": meta["assumptions"], "method": meta["method"],
               "unresolved": meta["unresolved"]}
+    if args.mc_clones:
+        from ..risk import impact_monte_carlo
+
+        mc = impact_monte_carlo(sol, Time(f"{args.until}-01-01", scale="tdb"), args.mc_clones,
+                                args.seed, bodies=bodies, out=args.mc_out,
+                                scheduler=args.scheduler)
+        report["monte_carlo"] = {
+            "n_clones": mc.meta["n_clones"], "seed": mc.meta["seed"],
+            "cumulative_ip": mc.meta["cumulative_ip"],
+            "cumulative_ip_95": mc.meta["cumulative_ip_95"],
+            "events": [{"date_utc": utc_iso(r["date"], 0), "body": str(r["body"]),
+                        "n_impacts": int(r["n_impacts"]), "ip": float(r["ip"]),
+                        "ip_95": [float(r["ip_low"]), float(r["ip_high"])]} for r in mc],
+            "out": mc.meta["out"]}
+    if eop_note:
+        report["note"] = ("impact points use Earth orientation held at the last tabulated "
+                          "IERS values (a few hundred metres on the ground)")
     if out is not None:
-        report["plots"] = [str(_plot(out, sol, args))]
+        report["plots"] = [str(p) for p in _plot(out, sol, args, kh, ip)]
     if args.json:
         print(json.dumps(report, indent=1, default=str))
         return 0
@@ -89,30 +145,44 @@ def run_risk(args: argparse.Namespace) -> int:
               f"{r['sigma_lov']:+10.2f} sigma  width {r['width_m']:8.1f} m  IP {ip_txt:>10s}  "
               f"{r['energy_mt']:8.0f} Mt at {r['v_impact_km_s']:.2f} km/s  Palermo "
               f"{r['palermo']:.4g}")
+        if r["impact_confirmed"] and r["latitude_deg"] is not None:
+            print(f"      the VI reaches Earth's radius at {r['impact_utc']} UTC, "
+                  f"{r['latitude_deg']:+.2f} deg, {r['longitude_deg']:+.2f} deg E")
     lg = report["cumulative_log10_ip"]
     print(f"  cumulative IP: {report['cumulative_ip']:.3g} (log10 {lg:.4g}); "
           f"{report['assumptions']}")
     if report["unresolved"]:
         print(f"  not covered: {len(report['unresolved'])} resonances the search could not "
               f"resolve (see --json), returns after an intermediate encounter")
+    mcr = report.get("monte_carlo")
+    if mcr:
+        lo, hi = mcr["cumulative_ip_95"]
+        print(f"  Monte Carlo, {mcr['n_clones']} clones (seed {mcr['seed']}): cumulative IP "
+              f"{mcr['cumulative_ip']:.3g} (95 %: {lo:.3g} .. {hi:.3g})")
+        for e in mcr["events"]:
+            print(f"    {e['date_utc']} UTC {e['body']:<5s} {e['n_impacts']} impacts, IP "
+                  f"{e['ip']:.3g} (95 %: {e['ip_95'][0]:.3g} .. {e['ip_95'][1]:.3g})")
     for path in report.get("plots", []):
         print(f"  wrote {path}")
+    if eop_note:
+        print(f"  note: {report['note']}")
     return 0
 
 
-def _plot(out: Path, sol, args) -> Path:
-    import astropy.units as u
+def _finite(x) -> float | None:
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _plot(out: Path, sol, args, tab, ip) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
-    from astropy.time import Time
 
-    from ..plotting import plot_keyhole_map, plot_keyhole_zoom
-    from ..risk import keyholes
+    from ..plotting import plot_impact_probability, plot_keyhole_map, plot_keyhole_zoom
 
-    tab = keyholes(sol, Time(f"{args.until}-01-01", scale="tdb"), window=args.window * u.km)
     fig = plt.figure(figsize=(9.5, 5.6), constrained_layout=True)
     gs = fig.add_gridspec(2, 2, width_ratios=[1.6, 1])
     ax = fig.add_subplot(gs[:, 0])
@@ -122,7 +192,13 @@ def _plot(out: Path, sol, args) -> Path:
     if len(tab):
         row = int(np.argmin(np.abs(tab["distance"])))
         plot_keyhole_zoom(fig.add_subplot(gs[1, 1]), tab, centre=row, half_width_km=4.0)
-    path = out / "risk_keyholes.png"
-    fig.savefig(path, dpi=110)
+    paths = [out / "risk_keyholes.png", out / "risk_impact_probability.png"]
+    fig.savefig(paths[0], dpi=110)
     plt.close(fig)
-    return path
+    fig, ax = plt.subplots(figsize=(7.5, 4.2), constrained_layout=True)
+    plot_impact_probability(ax, ip)
+    ax.set_title(f"{sol.name}: impact probability of each virtual impactor to {args.until}",
+                 fontsize=9)
+    fig.savefig(paths[1], dpi=110)
+    plt.close(fig)
+    return paths

@@ -11,7 +11,7 @@ from .flyby import (GEO_RADIUS_KM, plot_bplane, plot_distance_speed, plot_flyby_
 from .orbits import PROJECTIONS, orbit_track, plot_orbit, plot_position
 from .keyholes import keyhole_band, plot_keyhole_map, plot_keyhole_zoom
 from .porkchop import PORKCHOP_QUANTITIES, plot_porkchop, plot_transfer
-from .risk import plot_deflection_map
+from .risk import plot_deflection_map, plot_impact_probability
 from .sky import plot_observer_distance, plot_sky_track, sky_ellipse
 from .uncertainty import (covariance_ellipse, plot_bplane_scatter, plot_distance_band,
                           plot_distance_histogram, plot_uncertainty_growth)
@@ -22,6 +22,6 @@ __all__ = ["GEO_RADIUS_KM", "PROJECTIONS", "orbit_track", "plot_bplane", "plot_d
 __all__ += ["PORKCHOP_QUANTITIES", "plot_porkchop", "plot_transfer"]
 __all__ += ["covariance_ellipse", "plot_bplane_scatter", "plot_distance_band",
             "plot_distance_histogram", "plot_uncertainty_growth"]
-__all__ += ["plot_deflection_map"]
+__all__ += ["plot_deflection_map", "plot_impact_probability"]
 __all__ += ["keyhole_band", "plot_keyhole_map", "plot_keyhole_zoom"]
 __all__ += ["plot_observer_distance", "plot_sky_track", "sky_ellipse"]

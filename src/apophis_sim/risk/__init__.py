@@ -2,28 +2,43 @@
 through a chosen b-plane point (:func:`keyholes`, :func:`orbit_through`, in
 ``risk/keyholes.py``), with the analytic resonant-return circles of Valsecchi et al.
 (2003) (:func:`valsecchi_circle`, ``risk/valsecchi.py``); virtual impactors and their
-impact probability (:func:`impact_probability`, ``risk/impacts.py``); deflection by
+impact probability (:func:`impact_probability`, ``risk/impacts.py``); where an
+impacting orbit meets the ground (:func:`first_impact`, ``risk/impact_point.py``); plain
+Monte Carlo impact probability on the Dask engine (:func:`impact_monte_carlo`,
+``risk/montecarlo.py``); deflection by
 impulses and kinetic impactors (:func:`deflect`, ``risk/deflection.py``).
 """
 
 from __future__ import annotations
 
-from .deflection import Deflection, deflect, deflection_map, kinetic_impactor_dv, rtn_basis
+from .deflection import (Deflection, EncounterShift, KeyholeDeflection, deflect,
+                         deflection_map, dv_for_shift, dv_into_keyhole, kinetic_impactor_dv,
+                         rtn_basis)
+from .impact_point import Impact, first_impact, impact_site
 from .impacts import impact_energy_mt, impact_probability, palermo_scale
 from .keyholes import (EDGE_TOL_KM, KEYHOLE_COLUMNS, LineOfVariations, keyholes,
                        line_of_variations, orbit_through)
+from .montecarlo import impact_monte_carlo, wilson_interval
 from .valsecchi import OpikEncounter, opik_encounter, valsecchi_circle
 
 __all__ = [
     "Deflection",
     "EDGE_TOL_KM",
+    "EncounterShift",
+    "Impact",
+    "KeyholeDeflection",
     "KEYHOLE_COLUMNS",
     "LineOfVariations",
     "OpikEncounter",
     "deflect",
     "deflection_map",
+    "dv_for_shift",
+    "dv_into_keyhole",
+    "first_impact",
     "impact_energy_mt",
+    "impact_monte_carlo",
     "impact_probability",
+    "impact_site",
     "keyholes",
     "kinetic_impactor_dv",
     "line_of_variations",
@@ -32,4 +47,5 @@ __all__ = [
     "palermo_scale",
     "rtn_basis",
     "valsecchi_circle",
+    "wilson_interval",
 ]

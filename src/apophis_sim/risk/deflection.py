@@ -38,7 +38,8 @@ from ..time import dt_days, to_jd_tdb, utc_iso
 from ..uncertainty.linear import icrf_partials, parameter_space, variational_approaches
 from ..units import AU_KM
 
-__all__ = ["deflect", "deflection_map", "kinetic_impactor_dv", "rtn_basis", "Deflection"]
+__all__ = ["Deflection", "EncounterShift", "KeyholeDeflection", "deflect", "deflection_map",
+           "dv_for_shift", "dv_into_keyhole", "kinetic_impactor_dv", "rtn_basis"]
 
 _KM_S = AU_KM / 86400.0
 _MM_S_IN_AU_D = 1e-6 / _KM_S  # 1 mm/s in au/day
@@ -302,3 +303,298 @@ def deflection_map(solution: OrbitSolution, times: Time, *, until: Time | None =
 Deflection.__init__ = renamed_kwargs(  # type: ignore[method-assign]
     dv_icrf_mm_s=("dv_icrf", lambda x: np.asarray(x) * (u.mm / u.s)),
     dv_rtn_mm_s=("dv_rtn", lambda x: np.asarray(x) * (u.mm / u.s)))(Deflection.__init__)
+
+
+@dataclasses.dataclass(frozen=True)
+class EncounterShift:
+    """The impulse that moves an encounter by a chosen amount (:func:`dv_for_shift`).
+
+    Attributes
+    ----------
+    dv_rtn : Quantity [mm/s], shape (3,)
+        The impulse (R, T, N) at ``at``, iterated on full propagations.
+    dv_linear : Quantity [mm/s], shape (3,)
+        The first-order (STM) answer the iteration started from.
+    target, achieved : Quantity [km]
+        Requested and achieved change of the encounter quantity (full propagation).
+    quantity : str
+        ``"zeta"`` or ``"distance"``.
+    deflection : Deflection
+        The deflected solution.
+    iterations : int
+        Full propagations of the deflected orbit used.
+    """
+
+    dv_rtn: u.Quantity
+    dv_linear: u.Quantity
+    target: u.Quantity
+    achieved: u.Quantity
+    quantity: str
+    deflection: Deflection
+    iterations: int
+
+    @property
+    def dv(self) -> u.Quantity:
+        """|dv| [mm/s]."""
+        return np.linalg.norm(self.dv_rtn.to_value(u.mm / u.s)) * u.mm / u.s
+
+    def __repr__(self) -> str:
+        r, t, n = self.dv_rtn.to_value(u.mm / u.s) + 0.0  # no "-0"
+        return (f"<EncounterShift {self.quantity} {self.target.to_value(u.km):+.3f} km "
+                f"(achieved {self.achieved.to_value(u.km):+.4f}): dv (R, T, N) = ({r:.4g}, "
+                f"{t:.4g}, {n:.4g}) mm/s at {utc_iso(self.deflection.at)} UTC, "
+                f"{self.iterations} iterations>")
+
+
+def dv_for_shift(solution: OrbitSolution, at: Time, *, zeta: u.Quantity | None = None,
+                 distance: u.Quantity | None = None, direction: str = "T",
+                 tolerance: u.Quantity = 1.0 * u.m, max_iterations: int = 8,
+                 forces: Sequence[str] | None = None, ephemeris: Ephemeris | None = None,
+                 epsilon: float | None = None) -> EncounterShift:
+    """The impulse at ``at`` that changes the next encounter's ``zeta`` (b-plane) or
+    ``distance`` by the given amount, along one RTN axis or in the cheapest direction.
+
+    The first-order answer comes from the STM (:func:`deflection_map`'s gradient g:
+    along an axis dv = shift / g_k; ``direction="min"``: the least-norm impulse
+    dv = g shift / |g|^2); a secant iteration on the impulse's size along that direction,
+    each step a full propagation of the deflected solution (:func:`deflect`), then brings
+    the achieved change within ``tolerance`` of the request.
+
+    Parameters
+    ----------
+    solution : OrbitSolution
+    at : Time
+        When the impulse is applied (before the encounter).
+    zeta, distance : Quantity [length]
+        The change wanted (exactly one of them): of the b-plane coordinate zeta (toward a
+        keyhole) or of the closest-approach distance.
+    direction : {"R", "T", "N", "min"}
+        An RTN axis, or the direction of least impulse.
+    tolerance : Quantity [length]
+        Stop when the achieved change is this close to the request.
+    max_iterations : int
+        Most full propagations.
+    forces, ephemeris, epsilon
+        As in :func:`apophis_sim.propagate_nbody`.
+
+    Returns
+    -------
+    EncounterShift
+    """
+    from ..errors import ConvergenceError, UnknownNameError
+    from ..units import to_canonical
+    from ..uncertainty import linear_encounter
+
+    if not isinstance(solution, OrbitSolution):
+        raise InputError(f"solution must be an OrbitSolution, got {type(solution).__name__}")
+    if (zeta is None) == (distance is None):
+        raise InputError("give exactly one of zeta= or distance= (the change wanted, a length)")
+    quantity = "zeta" if zeta is not None else "distance"
+    want = float(to_canonical(zeta if zeta is not None else distance, u.km, quantity))
+    if want == 0.0:
+        raise InputError(f"{quantity} must be a non-zero change")
+    if direction not in ("R", "T", "N", "min"):
+        raise UnknownNameError("direction", direction, ("R", "T", "N", "min"))
+    tol = float(to_canonical(tolerance, u.km, "tolerance"))
+    if not tol > 0:
+        raise InputError("tolerance must be a positive length")
+    if isinstance(max_iterations, bool) or not isinstance(max_iterations, int) \
+            or max_iterations < 1:
+        raise InputError(f"max_iterations must be a positive integer, got {max_iterations!r}")
+    kw = {"forces": forces, "ephemeris": ephemeris, "epsilon": epsilon}
+    m = deflection_map(solution, at, **kw)
+    col = "dzeta" if quantity == "zeta" else "ddistance"
+    g = np.array([m[col][k].to_value(u.km / (u.mm / u.s)) for k in range(3)])
+    if direction == "min":
+        unit = g / np.linalg.norm(g)
+        rate = float(np.linalg.norm(g))             # km per mm/s along unit
+    else:
+        k = "RTN".index(direction)
+        unit = np.zeros(3)
+        unit[k] = 1.0
+        rate = float(g[k])
+    if rate == 0.0:
+        raise InputError(f"an impulse along {direction} does not move the encounter's "
+                         f"{quantity} at first order; choose another direction")
+    before = linear_encounter(solution, **kw)
+    index = 3 if quantity == "zeta" else 1
+    base = float(before.nominal_vector[index])
+
+    def achieved(size: float) -> tuple[float, Deflection]:
+        d = deflect(solution, size * unit * u.mm / u.s, at, frame="rtn", **kw)
+        after = linear_encounter(d.solution, **kw)
+        return float(after.nominal_vector[index]) - base, d
+
+    s0 = want / rate
+    f0, d0 = achieved(s0)
+    it = 1
+    s_prev, f_prev = 0.0, 0.0
+    s, f, d = s0, f0, d0
+    while abs(f - want) > tol:
+        if it >= max_iterations:
+            raise ConvergenceError(
+                f"the impulse did not converge in {max_iterations} full propagations "
+                f"(achieved {f:+.4f} km of {want:+.4f} km); raise max_iterations or ask for "
+                f"a smaller change")
+        slope = (f - f_prev) / (s - s_prev)
+        s_prev, f_prev = s, f
+        s = s + (want - f) / slope
+        f, d = achieved(s)
+        it += 1
+    return EncounterShift(dv_rtn=s * unit * u.mm / u.s, dv_linear=s0 * unit * u.mm / u.s,
+                          target=want * u.km, achieved=f * u.km, quantity=quantity,
+                          deflection=d, iterations=it)
+
+
+@dataclasses.dataclass(frozen=True)
+class KeyholeDeflection:
+    """The impulse along one direction that puts an orbit in a keyhole's centre
+    (:func:`dv_into_keyhole`).
+
+    Attributes
+    ----------
+    dv_rtn : Quantity [mm/s], shape (3,)
+        The impulse (R, T, N) at ``at`` that minimises the return's impact parameter.
+    dv_linear : Quantity [mm/s], shape (3,)
+        The STM estimate from the keyhole's zeta on the line of variations.
+    b_return, capture_radius : Quantity [km]
+        The return's b-plane impact parameter at that impulse, and the focused radius
+        of the body (b_return < capture_radius: the deflected orbit hits).
+    return_date : Time
+        The return's closest approach.
+    deflection : Deflection
+        The deflected solution.
+    evaluations : int
+        Full propagations of deflected orbits used.
+    """
+
+    dv_rtn: u.Quantity
+    dv_linear: u.Quantity
+    b_return: u.Quantity
+    capture_radius: u.Quantity
+    return_date: Time
+    deflection: Deflection
+    evaluations: int
+
+    @property
+    def dv(self) -> u.Quantity:
+        """|dv| [mm/s]."""
+        return np.linalg.norm(self.dv_rtn.to_value(u.mm / u.s)) * u.mm / u.s
+
+    @property
+    def hits(self) -> bool:
+        """Whether the deflected orbit's return is an impact (b < focused radius)."""
+        return bool(self.b_return < self.capture_radius)
+
+    def __repr__(self) -> str:
+        r, t, n = self.dv_rtn.to_value(u.mm / u.s) + 0.0
+        return (f"<KeyholeDeflection dv (R, T, N) = ({r:.5g}, {t:.5g}, {n:.5g}) mm/s at "
+                f"{utc_iso(self.deflection.at)} UTC: return {utc_iso(self.return_date)} UTC "
+                f"b = {self.b_return.to_value(u.km):,.0f} km "
+                f"({'inside' if self.hits else 'outside'} the "
+                f"{self.capture_radius.to_value(u.km):,.0f} km focused radius)>")
+
+
+def dv_into_keyhole(solution: OrbitSolution, at: Time, keyhole_table, row: int = 0, *,
+                    direction: str = "T", window: float = 0.05,
+                    forces: Sequence[str] | None = None, ephemeris: Ephemeris | None = None,
+                    epsilon: float | None = None) -> KeyholeDeflection:
+    """The impulse at ``at``, along one RTN axis (or the least-impulse direction), that
+    sends the orbit through the centre of a keyhole: the return's b-plane impact
+    parameter is minimised over the impulse's size.
+
+    An impulse moves the encounter's b-plane point along a line that in general does not
+    follow the line of variations, so it crosses the keyhole's arc elsewhere than the
+    keyhole table's (LOV) centre: the STM estimate (the keyhole's zeta shift over the
+    zeta gain) only starts a bounded Brent search (within ``window`` of it, relative),
+    each evaluation a full propagation of the deflected solution to the return.
+
+    Parameters
+    ----------
+    solution : OrbitSolution
+    at : Time
+        When the impulse is applied (before the encounter).
+    keyhole_table : QTable
+        :func:`apophis_sim.risk.keyholes`'s result for this solution.
+    row : int
+        The keyhole (row of ``keyhole_table``).
+    direction : {"R", "T", "N", "min"}
+        An RTN axis, or the direction of least impulse for the zeta shift.
+    window : float
+        Relative half-width of the searched impulse sizes around the STM estimate.
+    forces, ephemeris, epsilon
+        As in :func:`apophis_sim.propagate_nbody`.
+
+    Returns
+    -------
+    KeyholeDeflection
+    """
+    from scipy.optimize import minimize_scalar
+
+    from ..errors import ConvergenceError, UnknownNameError
+    from ..uncertainty import linear_encounter
+    from ..uncertainty.encounter import bplane_coordinates
+
+    if not isinstance(solution, OrbitSolution):
+        raise InputError(f"solution must be an OrbitSolution, got {type(solution).__name__}")
+    cols = getattr(keyhole_table, "colnames", ())
+    if not all(c in cols for c in ("return_date", "body", "zeta")):
+        raise InputError("keyhole_table must be risk.keyholes()'s table")
+    if isinstance(row, bool) or not isinstance(row, (int, np.integer)) \
+            or not 0 <= row < len(keyhole_table):
+        raise InputError(f"row must be an index into the {len(keyhole_table)} keyholes, "
+                         f"got {row!r}")
+    if direction not in ("R", "T", "N", "min"):
+        raise UnknownNameError("direction", direction, ("R", "T", "N", "min"))
+    if not (isinstance(window, (int, float)) and 0 < window < 1):
+        raise InputError(f"window must be a fraction in (0, 1), got {window!r}")
+    kw = {"forces": forces, "ephemeris": ephemeris, "epsilon": epsilon}
+    eph = ephemeris if ephemeris is not None else Ephemeris.open()
+    kw["ephemeris"] = eph
+    m = deflection_map(solution, at, **kw)
+    g = np.array([m["dzeta"][k].to_value(u.km / (u.mm / u.s)) for k in range(3)])
+    if direction == "min":
+        unit, rate = g / np.linalg.norm(g), float(np.linalg.norm(g))
+    else:
+        unit = np.eye(3)["RTN".index(direction)]
+        rate = float(g["RTN".index(direction)])
+    if rate == 0.0:
+        raise InputError(f"an impulse along {direction} does not move zeta at first order")
+    base = linear_encounter(solution, **kw)
+    s0 = (float(keyhole_table["zeta"][row].to_value(u.km)) - float(base.nominal_vector[3])) / rate
+    body = str(keyhole_table["body"][row])
+    t_ret = keyhole_table["return_date"][row].tdb
+    gm = _nbody._bodies.body(body).gm_au3_d2 * AU_KM**3 / 86400.0**2
+    n_eval = [0]
+    last: dict = {}
+
+    def b_return(size: float) -> float:
+        n_eval[0] += 1
+        d = deflect(solution, size * unit * u.mm / u.s, at, frame="rtn", **kw)
+        tab = _nbody.close_approaches(d.solution, t_ret + 40 * u.day, bodies=(body,),
+                                      distance_max=0.2 * u.au, impacts=False, **kw)
+        near = np.abs(tab["time"].tdb.jd - t_ret.jd) < 40.0
+        if not np.any(near):
+            return math.inf
+        k = int(np.flatnonzero(near)[np.argmin(tab["distance"][near].to_value(u.km))])
+        _, vb = eph.posvel(body, tab["time"][k].tdb.jd1, tab["time"][k].tdb.jd2, centre="sun")
+        bp = bplane_coordinates(tab["r_rel"][k].to_value(u.km),
+                                tab["v_rel_vec"][k].to_value(u.km / u.s), gm, vb * _KM_S)
+        b = float(bp.b_km)
+        if b < last.get("b", math.inf):
+            last.update(b=b, size=size, d=d, time=tab["time"][k],
+                        vinf=float(bp.v_inf_km_s))
+        return b
+
+    lo, hi = sorted((s0 * (1 - window), s0 * (1 + window)))
+    minimize_scalar(b_return, bounds=(lo, hi), method="bounded",
+                    options={"xatol": 1e-7 * abs(s0), "maxiter": 200})
+    if "d" not in last:
+        raise ConvergenceError(f"no return to {body} near {utc_iso(t_ret)} UTC for impulses "
+                               f"of {lo:.4g} to {hi:.4g} mm/s; widen window")
+    r_body = _nbody._bodies.body(body).radius_km
+    b_c = r_body * math.sqrt(1.0 + 2.0 * gm / (r_body * last["vinf"] ** 2))
+    return KeyholeDeflection(dv_rtn=last["size"] * unit * u.mm / u.s,
+                             dv_linear=s0 * unit * u.mm / u.s, b_return=last["b"] * u.km,
+                             capture_radius=b_c * u.km, return_date=last["time"],
+                             deflection=last["d"], evaluations=n_eval[0])

@@ -24,8 +24,11 @@ dT the years from ``now`` to the impact.
 Limits, stated: only the impacts reachable through a keyhole of the chosen encounter
 found by :func:`keyholes` within its ``window`` (returns after an intermediate
 encounter, and keyholes the search reports as unresolved, are not covered: they are
-listed in ``meta``); the Torino scale and the impact point on the ground are not
-computed.
+listed in ``meta``). Each virtual impactor is also integrated on to its impact, which
+the integrator detects itself (``confirmed``), and its entry point on the ground is
+given (:func:`~apophis_sim.risk.first_impact`). The Torino scale is not computed: its
+category boundaries are a chart (Binzel 2000, PSS 48, 297; Morrison et al. 2004) whose
+exact lines are not reproduced here.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from scipy.special import log_ndtr
 
 from ..errors import InputError
 from ..solution import OrbitSolution
+from .impact_point import Impact, first_impact
 from .keyholes import keyholes
 
 __all__ = ["impact_probability", "impact_energy_mt", "palermo_scale"]
@@ -109,7 +113,8 @@ def palermo_scale(log10_ip, energy_mt, years_to_impact) -> np.ndarray:
 def impact_probability(solution: OrbitSolution, until: Time = Time("2100-01-01", scale="tdb"),
                        *, bodies=("earth",), now: Time | None = None,
                        albedo: float | None = None, density_g_cm3: float = 2.6,
-                       full_covariance: bool = True, **keyhole_kwargs) -> QTable:
+                       full_covariance: bool = True, keyhole_table: QTable | None = None,
+                       **keyhole_kwargs) -> QTable:
     """Virtual impactors through the keyholes of the solution's deep encounter.
 
     Parameters
@@ -130,6 +135,10 @@ def impact_probability(solution: OrbitSolution, until: Time = Time("2100-01-01",
         covariance (one variational integration per VI; default). Otherwise only the
         LOV mass of the keyhole, which overestimates the IP when the outcome depends on
         directions other than zeta (``lov_correlation`` < 1).
+    keyhole_table : QTable, optional
+        :func:`keyholes`'s result for this solution, encounter and horizon (with
+        ``include_moon`` when ``"moon"`` is in ``bodies``), to reuse a search already
+        made; default: search now.
     **keyhole_kwargs
         Passed to :func:`keyholes` (``window``, ``max_k``, ``forces``, ...).
 
@@ -140,7 +149,11 @@ def impact_probability(solution: OrbitSolution, until: Time = Time("2100-01-01",
         ``resonance``, ``sigma_lov`` (centre), ``width`` [m], ``ip``, ``log10_ip``
         (full covariance), ``log10_ip_lov`` (LOV only), ``lov_correlation`` (of the
         return coordinate with zeta: the LOV's share), ``v_impact`` [km/s],
-        ``energy`` [Mt], ``palermo``. ``meta`` holds the
+        ``energy`` [Mt], ``palermo``; ``confirmed`` (the VI orbit, integrated on,
+        enters the body's radius: the integrator's own impact detection),
+        ``impact_time`` (its entry, TDB; the return date when not confirmed),
+        ``latitude``/``longitude`` [deg] (WGS84 ground point of the entry, Earth
+        only; NaN otherwise). ``meta`` holds the
         cumulative IP and Palermo scale, the assumptions, the searched window and
         what the keyhole search could not resolve.
     """
@@ -153,7 +166,15 @@ def impact_probability(solution: OrbitSolution, until: Time = Time("2100-01-01",
         from ..errors import UnknownNameError
 
         raise UnknownNameError("impact body", bad[0], ("earth", "moon"))
-    kh = keyholes(solution, until, include_moon="moon" in bodies, **keyhole_kwargs)
+    if keyhole_table is None:
+        kh = keyholes(solution, until, include_moon="moon" in bodies, **keyhole_kwargs)
+    else:
+        kh = keyhole_table
+        missing = [c for c in ("return_date", "body", "zeta", "width", "sigma_lov",
+                               "v_impact") if c not in kh.colnames]
+        if missing or "sigma_zeta_km" not in kh.meta:
+            raise InputError("keyhole_table must be risk.keyholes()'s table (missing "
+                             f"{missing or 'meta sigma_zeta_km'})")
     if "earth" not in bodies:
         kh = kh[kh["body"] != "earth"]
     sig_z = float(kh.meta["sigma_zeta_km"])
@@ -172,11 +193,20 @@ def impact_probability(solution: OrbitSolution, until: Time = Time("2100-01-01",
     #    the whole covariance, and the impact chord |zeta' - zeta'_c| < sqrt(b_c^2 - xi'^2).
     log_ip = np.array(log_ip_lov, dtype=np.float64)
     corr = np.full(len(kh), np.nan)
-    if full_covariance:
-        for k in range(len(kh)):
-            res = _vi_log_ip(solution, kh, k, keyhole_kwargs)
+    hits: list[Impact | None] = []
+    for k in range(len(kh)):
+        vi, p_star = _vi_orbit(solution, kh, k, keyhole_kwargs)
+        if full_covariance:
+            res = _vi_log_ip(solution, vi, p_star, kh, k, keyhole_kwargs)
             if res is not None:
                 log_ip[k], corr[k] = res
+        # The VI (the keyhole-centre orbit) integrated to its impact: the integrator's
+        # own detection, and where on the ground.
+        hits.append(first_impact(vi, kh["return_date"][k].tdb + 60 * u.day,
+                                 bodies=(str(kh["body"][k]),),
+                                 **{key: keyhole_kwargs[key] for key in
+                                    ("forces", "ephemeris", "epsilon")
+                                    if key in keyhole_kwargs}))
     log10_ip = log_ip / _LN10
     ip = np.exp(log_ip)
     t = QTable()
@@ -190,6 +220,18 @@ def impact_probability(solution: OrbitSolution, until: Time = Time("2100-01-01",
     t["log10_ip_lov"] = np.asarray(log_ip_lov) / _LN10
     t["lov_correlation"] = corr
     t["v_impact"] = kh["v_impact"]
+    t["confirmed"] = np.array([h is not None for h in hits], dtype=bool)
+    jd_hit = np.array([h.time.tdb.jd if h is not None else np.nan for h in hits])
+    if len(kh):
+        t["impact_time"] = Time(np.where(np.isfinite(jd_hit), jd_hit,
+                                         kh["return_date"].tdb.jd), format="jd", scale="tdb")
+        t["impact_time"].format = "isot"
+    else:
+        t["impact_time"] = Time([], format="jd", scale="tdb")
+    t["latitude"] = np.array([h.latitude.to_value(u.deg) if h is not None else np.nan
+                              for h in hits]) * u.deg
+    t["longitude"] = np.array([h.longitude.to_value(u.deg) if h is not None else np.nan
+                               for h in hits]) * u.deg
     if solution.H is not None and len(kh):
         energy = impact_energy_mt(float(solution.H), kh["v_impact"].to_value(u.km / u.s),
                                   albedo=albedo, density_g_cm3=density_g_cm3)
@@ -229,16 +271,26 @@ def _log_interval(lo, hi) -> np.ndarray:
         return lb + np.log1p(-np.exp(la - lb))
 
 
-def _vi_log_ip(solution: OrbitSolution, kh, k: int, kwargs) -> tuple[float, float] | None:
-    """log IP of keyhole ``k`` with the full covariance, and the LOV correlation."""
-    from ..uncertainty.linear import parameter_space, variational_approaches
+def _vi_orbit(solution: OrbitSolution, kh, k: int, kwargs) -> tuple[OrbitSolution, np.ndarray]:
+    """The virtual impactor of keyhole ``k``: the solution moved along the LOV to the
+    keyhole's centre, and its parameters."""
     from .keyholes import _moved, line_of_variations
 
     lov = line_of_variations(solution, forces=kwargs.get("forces"),
                              ephemeris=kwargs.get("ephemeris"), epsilon=kwargs.get("epsilon"))
     zeta_c = float(kh["zeta"][k].to_value(u.km))
     p_star = lov.parameters(zeta_c - lov.zeta_km)[0]
-    vi = _moved(solution, p_star)
+    return _moved(solution, p_star), p_star
+
+
+def _vi_log_ip(solution: OrbitSolution, vi: OrbitSolution, p_star: np.ndarray, kh, k: int,
+               kwargs) -> tuple[float, float] | None:
+    """log IP of keyhole ``k`` with the full covariance, and the LOV correlation."""
+    from ..uncertainty.linear import parameter_space, variational_approaches
+    from .keyholes import line_of_variations
+
+    lov = line_of_variations(solution, forces=kwargs.get("forces"),
+                             ephemeris=kwargs.get("ephemeris"), epsilon=kwargs.get("epsilon"))
     body = str(kh["body"][k])
     t_ret = kh["return_date"][k].tdb
     evs = variational_approaches(vi, t_ret + 60 * u.day, bodies=(body,), max_distance_au=0.05,

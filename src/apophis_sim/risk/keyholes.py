@@ -235,7 +235,7 @@ def line_of_variations(solution: OrbitSolution, *, encounter: Time | None = None
     # Opik variables from the nominal's body-centred state at closest approach.
     tab = close_approaches(sol, Time(t_enc + 1.0, format="jd", scale="tdb"), bodies=(body,),
                            distance_max=0.01 * u.au, forces=forces, ephemeris=eph,
-                           epsilon=epsilon)
+                           epsilon=epsilon, impacts=False)
     row = int(np.argmin(tab["distance"].to_value(u.km)))
     t = tab["time"][row]
     r_rel = tab["r_rel"][row].to_value(u.km)
@@ -295,7 +295,7 @@ def _evaluate_group(lov, s_km, t_exp, eph, forces, epsilon, out, sel):
         tab = close_approaches(states, end, bodies=(lov.body,),
                                distance_max=_RETURN_SEARCH_AU * u.au, nongrav=ng,
                                nongrav_model=sol.nongrav_model, forces=forces, ephemeris=eph,
-                               epsilon=epsilon, progress=False)
+                               epsilon=epsilon, progress=False, impacts=False)
     except ConvergenceError:
         if len(s_km) == 1:
             return
@@ -806,7 +806,7 @@ def orbit_through(solution: OrbitSolution, zeta: u.Quantity, xi: u.Quantity | No
         p = p + c @ kk.T @ np.linalg.solve(kk @ c @ kk.T, d)
         cur = _moved(sol, p)
         tab = close_approaches(cur, until, bodies=(body,), distance_max=0.01 * u.au,
-                               forces=forces, ephemeris=eph, epsilon=epsilon)
+                               forces=forces, ephemeris=eph, epsilon=epsilon, impacts=False)
         if len(tab) == 0:
             raise ConvergenceError(f"the corrected orbit has no approach to {body} before "
                                    f"{until.tdb.iso}: the target is too far from the nominal")

@@ -28,9 +28,9 @@ from ..nbody import _epsilon as _nbody_epsilon
 from .encounter import ENCOUNTER_MAX_DISTANCE_AU, ENCOUNTER_UNTIL, encounter_of
 from .sampling import (PARAMETER_LABELS, _check_seed, _nominal, clone_states, covariance_factor,
                        sample_parameters, standard_normals)
-from .store import (_FORMAT, RESULT_COLUMNS, _finished_chunks, _prepare_out, _read_chunk, _run_id,
-                    _write_chunk, check_output_folder, clean_temporaries, move_aside,
-                    read_manifest, run_lock)
+from .store import (_FORMAT, IMPACT_BODIES, RESULT_COLUMNS, _finished_chunks, _prepare_out,
+                    _read_chunk, _run_id, _write_chunk, check_output_folder, clean_temporaries,
+                    move_aside, read_manifest, run_columns, run_lock)
 
 #: Most chunks of one run. Each chunk is one file in the run folder and one Dask
 #: task (~1 ms of scheduler time and ~1 kB of scheduler memory each): 10^6 chunks
@@ -152,8 +152,9 @@ def _solution_digest(sol: OrbitSolution) -> str:
 
 
 def _run_parameters(sol: OrbitSolution, seed: int, n_clones: int, chunk_size: int,
-                    forces: tuple[str, ...], files: tuple[str, ...], epsilon: float) -> dict:
-    return {
+                    forces: tuple[str, ...], files: tuple[str, ...], epsilon: float,
+                    impacts: dict | None = None) -> dict:
+    params = {
         "format": _FORMAT,
         "seed": seed,
         "n_clones": n_clones,
@@ -166,6 +167,9 @@ def _run_parameters(sol: OrbitSolution, seed: int, n_clones: int, chunk_size: in
                   "sampling": "x = x0 + L z, L from eigh of the correlation matrix; "
                               "z of clone k from PCG64(SeedSequence(seed, spawn_key=(k,)))"},
     }
+    if impacts:  # only then: the run id of an encounter-only run is unchanged
+        params["model"]["impacts"] = impacts
+    return params
 
 
 
@@ -185,6 +189,31 @@ class _ChunkSpec:
     forces: tuple[str, ...]
     epsilon: float
     numba_threads: int | None
+    impacts_until: tuple[float, float] | None = None
+    impact_bodies: tuple[str, ...] = ()
+
+
+def _first_impacts(states, ng, spec: _ChunkSpec, eph: Ephemeris, n: int) -> dict[str, Any]:
+    """Each clone's first impact on ``spec.impact_bodies`` before ``spec.impacts_until``,
+    detected inside the integrator (entry through the body's radius)."""
+    from astropy.time import Time
+
+    from ..nbody import close_approaches
+
+    until = Time(spec.impacts_until[0], spec.impacts_until[1], format="jd", scale="tdb")
+    # Minima are not wanted here: a 1e-6 au (150 km) threshold keeps only impacts.
+    tab = close_approaches(states, until, bodies=spec.impact_bodies, distance_max=1e-6 * u.au,
+                           nongrav=ng, nongrav_model=spec.solution.nongrav_model,
+                           forces=spec.forces, ephemeris=eph, epsilon=spec.epsilon,
+                           progress=False, impacts=True)
+    jd = np.zeros(n)
+    body = np.zeros(n, dtype=np.int64)
+    hits = tab[tab["impact"]]
+    for k, t, b in zip(np.asarray(hits["particle"]), hits["time"].tdb.jd,
+                       np.asarray(hits["body"])):
+        jd[k] = t
+        body[k] = IMPACT_BODIES.index(str(b))
+    return {"impact_tdb_jd": jd, "impact_body": body}
 
 
 def _simulate_chunk(spec: _ChunkSpec, chunk: int) -> dict[str, Any]:
@@ -210,6 +239,8 @@ def _simulate_chunk(spec: _ChunkSpec, chunk: int) -> dict[str, Any]:
     cols.update(enc)
     for j, name in enumerate(PARAMETER_LABELS):
         cols[f"p_{name}"] = params[:, j]
+    if spec.impacts_until is not None:
+        cols.update(_first_impacts(states, ng, spec, eph, stop - start))
     return {"chunk": chunk, "columns": cols, "ephemeris_files": list(eph.files),
             "pid": os.getpid()}
 
@@ -224,7 +255,8 @@ class MonteCarloResult:
         :data:`RESULT_COLUMNS`, sorted by clone index: ``clone``, ``time_tdb_jd``
         [TDB JD, day; float64, ~4e-6 s resolution], ``distance_km``,
         ``v_rel_km_s``, ``v_inf_km_s``, ``xi_km``, ``zeta_km`` and the clone's
-        parameters ``p_e`` ... ``p_A2`` (JPL's units).
+        parameters ``p_e`` ... ``p_A2`` (JPL's units); with impact detection
+        (``impacts_until``) also ``impact_tdb_jd`` and ``impact_body``.
     parameters : dict
         The run parameters (as in the manifest): seed, n_clones, chunk_size,
         solution, model.
@@ -272,10 +304,11 @@ class MonteCarloResult:
                           for k in self.columns["clone"]]) if self.n_clones else np.zeros((0, 8))
 
 
-def _assemble(parts: dict[int, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+def _assemble(parts: dict[int, dict[str, np.ndarray]],
+              columns: tuple[str, ...] = RESULT_COLUMNS) -> dict[str, np.ndarray]:
     if not parts:
-        return {k: np.zeros(0) for k in RESULT_COLUMNS}
-    cols = {k: np.concatenate([parts[c][k] for c in sorted(parts)]) for k in RESULT_COLUMNS}
+        return {k: np.zeros(0) for k in columns}
+    cols = {k: np.concatenate([parts[c][k] for c in sorted(parts)]) for k in columns}
     order = np.argsort(cols["clone"], kind="stable")
     return {k: v[order] for k, v in cols.items()}
 
@@ -463,7 +496,8 @@ def run_monte_carlo(n_clones: int, seed: int, *, solution: OrbitSolution | None 
                     epsilon: float | None = None, progress: bool | None = None,
                     on_chunk: Callable[[int], None] | None = None,
                     lock_timeout: float = 0.0, connect_timeout: float = 5.0,
-                    worker_timeout: float = 120.0) -> MonteCarloResult:
+                    worker_timeout: float = 120.0, impacts_until: Any = None,
+                    impact_bodies: Sequence[str] = ("earth", "moon")) -> MonteCarloResult:
     """Monte Carlo of the 2029 encounter: N clones drawn from the covariance, on Dask.
 
     Clone ``k`` has parameters ``x0 + L z_k`` (:func:`sample_parameters`, ``z_k``
@@ -537,6 +571,14 @@ def run_monte_carlo(n_clones: int, seed: int, *, solution: OrbitSolution | None 
         How long the cluster may have no workers before the run ends with
         :class:`WorkersLostError` [s] (default 120: enough for an adaptive
         cluster to start one).
+    impacts_until : Time, optional
+        Also follow every clone to this date with impact detection inside the
+        integrator (entry through the radius of a body of ``impact_bodies``): adds
+        the columns ``impact_tdb_jd`` (first impact, 0.0 when none) and
+        ``impact_body`` (0 none, 1 Earth, 2 Moon). See
+        :func:`apophis_sim.risk.impact_monte_carlo`.
+    impact_bodies : sequence of {"earth", "moon"}
+        Bodies whose surface ends a clone (with ``impacts_until``).
 
 
     Returns
@@ -587,15 +629,41 @@ def run_monte_carlo(n_clones: int, seed: int, *, solution: OrbitSolution | None 
     _nominal(sol)
     eph = Ephemeris.open()
     force_names = tuple(resolve_forces(forces, eph))
+    impacts = None
+    until_jd = None
+    if impacts_until is not None:
+        from ..time import to_jd_tdb
+
+        if isinstance(impact_bodies, str):
+            impact_bodies = (impact_bodies,)
+        impact_bodies = tuple(str(b).lower() for b in impact_bodies)
+        bad = [b for b in impact_bodies if b not in IMPACT_BODIES[1:]]
+        if bad or not impact_bodies:
+            from ..errors import UnknownNameError
+
+            raise UnknownNameError("impact_bodies", bad[0] if bad else "(none)",
+                                   IMPACT_BODIES[1:])
+        j1, j2 = to_jd_tdb(impacts_until, "impacts_until")
+        if np.ndim(j1):
+            raise InputError("impacts_until must be a scalar Time")
+        until_jd = (float(j1), float(j2))
+        ep1, ep2 = sol.state.jd_tdb
+        if (until_jd[0] - float(np.ravel(ep1)[0])) + (until_jd[1] - float(np.ravel(ep2)[0])) <= 0:
+            raise InputError("impacts_until must be after the solution epoch")
+        impacts = {"until_tdb_jd": until_jd[0] + until_jd[1], "bodies": list(impact_bodies),
+                   "detection": "entry through the body's equatorial radius, inside the "
+                                "integrator"}
     params = _run_parameters(sol, seed, n_clones, chunk_size, force_names, eph.files,
-                             float(epsilon))
+                             float(epsilon), impacts)
+    columns = run_columns(params)
     run_id = _run_id(params)
     parts: dict[int, dict[str, np.ndarray]] = {}
     reused: list[int] = []
     computed: list[int] = []
     serial = isinstance(scheduler, str) and scheduler == "serial"
     threads = numba_threads if numba_threads is not None else (None if serial else 1)
-    spec = _ChunkSpec(sol, seed, n_clones, chunk_size, force_names, float(epsilon), threads)
+    spec = _ChunkSpec(sol, seed, n_clones, chunk_size, force_names, float(epsilon), threads,
+                      until_jd, tuple(impact_bodies) if impacts else ())
     show = progress if progress is not None else sys.stderr.isatty()
 
     with contextlib.ExitStack() as stack:
@@ -607,7 +675,7 @@ def run_monte_carlo(n_clones: int, seed: int, *, solution: OrbitSolution | None 
                 if c >= n_chunks:
                     raise IncompatibleRunError(f"{p} is beyond the {n_chunks} chunks of this run")
                 try:
-                    parts[c] = _read_chunk(p, run_id)
+                    parts[c] = _read_chunk(p, run_id, columns)
                 except CorruptChunkError as exc:
                     move_aside(p, exc.reason)
                     continue
@@ -629,8 +697,8 @@ def run_monte_carlo(n_clones: int, seed: int, *, solution: OrbitSolution | None 
                     f"chunk {c} was computed with ephemeris files {res['ephemeris_files']}, the "
                     f"run uses {list(eph.files)}: install the same ephemerides on every worker")
             if out_path is not None:
-                _write_chunk(out_path, c, res["columns"], run_id)
-            parts[c] = {k: np.asarray(res["columns"][k]) for k in RESULT_COLUMNS}
+                _write_chunk(out_path, c, res["columns"], run_id, columns)
+            parts[c] = {k: np.asarray(res["columns"][k]) for k in columns}
             computed.append(c)
             if bar is not None:
                 bar.update(1)
@@ -644,8 +712,8 @@ def run_monte_carlo(n_clones: int, seed: int, *, solution: OrbitSolution | None 
             with _dask_client(scheduler, n_workers, float(connect_timeout)) as client:
                 _run_on_dask(client, spec, run_id, todo, store, lambda: len(parts), n_chunks,
                              out_path, float(worker_timeout))
-    return MonteCarloResult(_assemble(parts), params, out_path, sorted(computed), reused,
-                            _time.perf_counter() - t_start)
+    return MonteCarloResult(_assemble(parts, columns), params, out_path, sorted(computed),
+                            reused, _time.perf_counter() - t_start)
 
 
 def load_monte_carlo(out: str | os.PathLike) -> MonteCarloResult:
@@ -687,5 +755,6 @@ def load_monte_carlo(out: str | os.PathLike) -> MonteCarloResult:
         chunks = _finished_chunks(path)
     except OSError as exc:
         raise InputError(f"{path} cannot be listed: {exc.strerror or exc}") from None
-    parts = {c: _read_chunk(p, run_id) for c, p in chunks.items()}
-    return MonteCarloResult(_assemble(parts), params, path, [], sorted(parts), 0.0)
+    columns = run_columns(params)
+    parts = {c: _read_chunk(p, run_id, columns) for c, p in chunks.items()}
+    return MonteCarloResult(_assemble(parts, columns), params, path, [], sorted(parts), 0.0)

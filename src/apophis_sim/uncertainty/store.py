@@ -45,6 +45,17 @@ from .sampling import PARAMETER_LABELS
 #: Columns of a Monte Carlo result (one row per clone).
 RESULT_COLUMNS = ("clone", "time_tdb_jd", "distance_km", "v_rel_km_s", "v_inf_km_s",
                   "xi_km", "zeta_km") + tuple(f"p_{name}" for name in PARAMETER_LABELS)
+#: Extra columns of a run with impact detection to a horizon (``impacts_until``): the
+#: TDB JD of each clone's first impact (0.0 when none) and its body (0 none, 1 Earth,
+#: 2 Moon: :data:`IMPACT_BODIES`).
+IMPACT_COLUMNS = ("impact_tdb_jd", "impact_body")
+IMPACT_BODIES = ("none", "earth", "moon")
+
+
+def run_columns(params: dict) -> tuple[str, ...]:
+    """The result columns of a run, from its parameters (manifest)."""
+    return RESULT_COLUMNS + (IMPACT_COLUMNS if params.get("model", {}).get("impacts")
+                             else ())
 _MANIFEST = "manifest.json"
 _LOCK = ".lock"
 _FORMAT = "apophis_sim.montecarlo/1"
@@ -219,13 +230,14 @@ def _content_digest(cols: dict[str, np.ndarray], run_id: str, chunk: int) -> str
     return h.hexdigest()
 
 
-def _write_chunk(out: Path, chunk: int, cols: dict[str, np.ndarray], run_id: str) -> Path:
+def _write_chunk(out: Path, chunk: int, cols: dict[str, np.ndarray], run_id: str,
+                 columns: tuple[str, ...] = RESULT_COLUMNS) -> Path:
     """Write one chunk as Parquet: to a temporary name in the same folder, fsync,
     then ``os.replace`` (atomic on POSIX): a reader sees the whole file or none."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    arrays = {k: np.asarray(cols[k]) for k in RESULT_COLUMNS}
+    arrays = {k: np.asarray(cols[k]) for k in columns}
     table = pa.table(arrays, metadata={
         "apophis_sim.run_id": run_id, "apophis_sim.chunk": str(chunk),
         _SHA_KEY.decode(): _content_digest(arrays, run_id, chunk)})
@@ -236,7 +248,8 @@ def _write_chunk(out: Path, chunk: int, cols: dict[str, np.ndarray], run_id: str
     return final
 
 
-def _read_chunk(path: Path, run_id: str) -> dict[str, np.ndarray]:
+def _read_chunk(path: Path, run_id: str,
+                columns: tuple[str, ...] = RESULT_COLUMNS) -> dict[str, np.ndarray]:
     """Read and verify one chunk.
 
     Raises
@@ -255,7 +268,7 @@ def _read_chunk(path: Path, run_id: str) -> dict[str, np.ndarray]:
         if path.stat().st_size == 0:
             raise CorruptChunkError(path, "empty file")
         table = pq.read_table(path)
-        cols = {k: table.column(k).to_numpy() for k in RESULT_COLUMNS}
+        cols = {k: table.column(k).to_numpy() for k in columns}
     except CorruptChunkError:
         raise
     except (OSError, pa.ArrowException, KeyError, ValueError) as exc:

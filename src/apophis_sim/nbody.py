@@ -640,7 +640,7 @@ def close_approaches(state: State | OrbitSolution, until: Time, *,
         As in :func:`propagate_nbody`.
     impacts : bool
         Detect impacts inside the integrator (default): a particle that enters a
-        body's equatorial radius (:attr:`apophis_sim.bodies.Body.radius_km`) stops
+        body's equatorial radius (``Body.radius_km`` of :mod:`apophis_sim.bodies`) stops
         there, and its last row is the entry (``impact`` True, ``distance`` the
         radius, ``r_rel`` the entry point). With False the bodies are point masses
         a particle may pass through.

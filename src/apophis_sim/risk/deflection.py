@@ -335,7 +335,7 @@ class EncounterShift:
 
     @property
     def dv(self) -> u.Quantity:
-        """|dv| [mm/s]."""
+        """``|dv|`` [mm/s]."""
         return np.linalg.norm(self.dv_rtn.to_value(u.mm / u.s)) * u.mm / u.s
 
     def __repr__(self) -> str:
@@ -356,7 +356,7 @@ def dv_for_shift(solution: OrbitSolution, at: Time, *, zeta: u.Quantity | None =
 
     The first-order answer comes from the STM (:func:`deflection_map`'s gradient g:
     along an axis dv = shift / g_k; ``direction="min"``: the least-norm impulse
-    dv = g shift / |g|^2); a secant iteration on the impulse's size along that direction,
+    ``dv = g shift / |g|^2``); a secant iteration on the impulse's size along that direction,
     each step a full propagation of the deflected solution (:func:`deflect`), then brings
     the achieved change within ``tolerance`` of the request.
 
@@ -478,7 +478,7 @@ class KeyholeDeflection:
 
     @property
     def dv(self) -> u.Quantity:
-        """|dv| [mm/s]."""
+        """``|dv|`` [mm/s]."""
         return np.linalg.norm(self.dv_rtn.to_value(u.mm / u.s)) * u.mm / u.s
 
     @property

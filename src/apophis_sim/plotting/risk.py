@@ -32,7 +32,7 @@ def plot_deflection_map(ax: Axes, table, **kwargs) -> Axes:
     import astropy.units as u
 
     for col in ("lead_time", "direction", "dv_per_km"):
-        if col not in table.colnames:
+        if col not in getattr(table, "colnames", ()):
             raise InputError(f"table must come from risk.deflection_map (missing {col!r})")
     colours = {"R": "tab:blue", "T": "tab:red", "N": "tab:green"}
     names = {"R": "radial", "T": "along-track (transverse)", "N": "normal"}
@@ -83,7 +83,7 @@ def plot_impact_probability(ax: Axes, table, *, floor_log10: float = -7.0,
         ``ax``.
     """
     for col in ("date", "log10_ip", "body", "resonance"):
-        if col not in table.colnames:
+        if col not in getattr(table, "colnames", ()):
             raise InputError(f"table must come from risk.impact_probability (missing {col!r})")
     if years is None:
         years = _searched_years(table)

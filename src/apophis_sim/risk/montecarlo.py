@@ -108,6 +108,14 @@ def impact_monte_carlo(solution: OrbitSolution, until: Time, n_clones: int, seed
     if not (isinstance(cluster_days, (int, float)) and math.isfinite(cluster_days)
             and cluster_days > 0):
         raise InputError(f"cluster_days must be a positive number of days, got {cluster_days!r}")
+    from ..time import to_jd_tdb
+
+    u1, u2 = to_jd_tdb(until, "until")
+    e1, e2 = solution.state.jd_tdb
+    ahead = (float(np.ravel(u1)[0]) - float(np.ravel(e1)[0])) \
+        + (float(np.ravel(u2)[0]) - float(np.ravel(e2)[0]))
+    if np.ndim(u1) or ahead <= 0:
+        raise InputError("until must be one date after the solution epoch")
     res = run_monte_carlo(n_clones, seed, solution=solution, chunk_size=chunk_size, out=out,
                           scheduler=scheduler, impacts_until=until, impact_bodies=tuple(bodies),
                           **run_kwargs)

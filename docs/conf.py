@@ -7,7 +7,10 @@ Build (from the repository root)::
 
 Everything builds offline: no intersphinx inventories are fetched; references to
 numpy/astropy/matplotlib types stay plain text (see ``nitpick_ignore_regex``).
-The quickstart notebook is executed on every build and a cell error fails it.
+Every build executes the tour notebook ``examples/apophis_2029.ipynb`` (through the
+symlink ``docs/notebooks/apophis_2029.ipynb``; a cell error fails it) and every
+``examples/*.py`` script (sphinx-gallery, into ``docs/auto_examples/``; an error in a
+script fails it).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ extensions = [
     "sphinx.ext.viewcode",
     "numpydoc",
     "myst_nb",
+    "sphinx_gallery.gen_gallery",
     "reexports",  # docs/_ext/reexports.py: the table of apophis_sim's re-exported names
     "apidocs",    # docs/_ext/apidocs.py: one page per object, references follow imports
 ]
@@ -69,7 +73,9 @@ apophis_api_modules = [
 apophis_table_modules = ["apophis_sim"]
 
 source_suffix = {".rst": "restructuredtext", ".ipynb": "myst-nb", ".md": "myst-nb"}
-exclude_patterns = ["_build", "**.ipynb_checkpoints", "Thumbs.db", ".DS_Store"]
+exclude_patterns = ["_build", "**.ipynb_checkpoints", "Thumbs.db", ".DS_Store",
+                    # sphinx-gallery's notebook downloads of the scripts: files, not pages
+                    "auto_examples/*.ipynb"]
 root_doc = "index"
 templates_path = []
 
@@ -126,11 +132,28 @@ nitpick_ignore = [
 ]
 
 # -- myst-nb ----------------------------------------------------------------
-nb_execution_mode = "force"       # the quickstart runs on every build ...
+nb_execution_mode = "force"       # the tour notebook runs on every build ...
 nb_execution_raise_on_error = True  # ... and a failing cell fails the build
 nb_execution_timeout = 300        # per cell [s]; the whole notebook takes ~30 s
 nb_execution_show_tb = True
 myst_enable_extensions = ["dollarmath"]
+
+# -- sphinx-gallery -----------------------------------------------------------
+# The gallery of examples/*.py: every script runs on every build (about a minute in all
+# on 2 cores), as ``python examples/NAME.py --out DIR`` would; docs/_ext/gallery.py gives
+# it a temporary --out folder and shows the PNG files it writes there.
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"\.py$",          # execute every example, not only plot_*.py
+    "reset_argv": "gallery.reset_argv",
+    "image_scrapers": ("gallery.png_scraper",),
+    "within_subsection_order": "gallery.NarrativeOrder",
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "min_reported_time": 1,
+    "show_signature": False,
+}
 
 # -- HTML -------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"

@@ -1,4 +1,7 @@
-"""The 13 April 2029 flyby of (99942) Apophis: every figure, from JPL's orbit solution.
+"""The 2029 flyby: every figure
+============================
+
+The 13 April 2029 flyby of (99942) Apophis: every figure, from JPL's orbit solution.
 
 Run::
 
@@ -47,7 +50,7 @@ from apophis_sim.visibility import EarthOrientationWarning  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--out", type=Path, default=Path("out/flyby_2029"),
                         help="folder for the PNG figures")
     args = parser.parse_args()

@@ -1,4 +1,7 @@
-"""Keyholes of Apophis's 2029 b-plane: where the flyby would have to pass to come back
+"""Keyholes of the 2029 b-plane
+============================
+
+Keyholes of Apophis's 2029 b-plane: where the flyby would have to pass to come back
 and hit the Earth.
 
 Run::
@@ -52,7 +55,7 @@ from apophis_sim.risk import impact_probability, keyholes  # noqa: E402
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--until", type=int, default=2040,
                         help="last return year searched (default 2040, CI-sized)")

@@ -1,4 +1,7 @@
-"""How well do we know where Apophis passes Earth in 2029? A Monte Carlo on Dask.
+"""Monte Carlo on the B-plane
+==========================
+
+How well do we know where Apophis passes Earth in 2029? A Monte Carlo on Dask.
 
 Run::
 
@@ -54,7 +57,7 @@ JPL_3SIGMA_RANGE_KM = (38_008.181, 38_014.737)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--clones", type=int, default=96)
     parser.add_argument("--seed", type=int, default=2029)

@@ -1,4 +1,7 @@
-"""The orbits of Earth and (99942) Apophis around the 2029 flyby, in two-body geometry.
+"""Orbits of Earth and Apophis around the flyby (two-body)
+=======================================================
+
+The orbits of Earth and (99942) Apophis around the 2029 flyby, in two-body geometry.
 
 Run::
 
@@ -97,7 +100,7 @@ def earth_state(t: Time) -> tuple[State, str]:
 
 
 def main(argv: list[str] | None = None) -> Path:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--out", type=Path, default=Path("out"),
                         help="output folder (created if missing; default: out/)")
     args = parser.parse_args(argv)

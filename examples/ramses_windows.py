@@ -1,4 +1,7 @@
-"""When can a spacecraft launched from Earth rendezvous with Apophis before its 2029 flyby?
+"""Ramses launch windows
+=====================
+
+When can a spacecraft launched from Earth rendezvous with Apophis before its 2029 flyby?
 
 Run::
 
@@ -21,7 +24,7 @@ porkchop holds the launch energy C3, the declination of the launch asymptote
 (DLA, which Tanegashima's latitude limits), the arrival v_inf (the rendezvous
 delta-v) and the total delta-v. ``launch_windows`` then keeps the launch dates
 for which some arrival meets the documented default constraints (C3 <= 30
-km^2/s^2, |DLA| <= 40 deg, arrival v_inf <= 2.5 km/s, arrival by 2029-02-13)
+km^2/s^2, ``|DLA|`` <= 40 deg, arrival v_inf <= 2.5 km/s, arrival by 2029-02-13)
 and ranks the windows by their best total delta-v.
 
 The figures: the C3 and total delta-v porkchops (dotted: time of flight;
@@ -93,7 +96,7 @@ def main(out: Path, step_days: float) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--out", type=Path, default=Path("out"), help="output folder")
     parser.add_argument("--step", type=float, default=2.0, help="grid step [days]")
     args = parser.parse_args()

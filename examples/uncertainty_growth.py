@@ -1,4 +1,7 @@
-"""What the 2029 flyby does to what we know about Apophis: uncertainty at any time.
+"""Uncertainty growth through the flyby
+====================================
+
+What the 2029 flyby does to what we know about Apophis: uncertainty at any time.
 
 Run::
 
@@ -55,7 +58,7 @@ FLYBY = Time("2029-04-13 21:46", scale="tdb")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--until", default="2036-04-13", help="last date (UTC)")
     args = parser.parse_args()

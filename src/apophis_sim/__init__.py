@@ -8,9 +8,18 @@ subpackages: ``import apophis_sim`` then ``apophis_sim.encounter`` (or
 ``.plotting``) works without a second import.
 """
 
-from __future__ import annotations
+import sys
 
-from . import errors
+# Checked before anything else is imported, in syntax every Python 3 parses, so that an
+# older interpreter (e.g. with PYTHONPATH=src or a copied tree) gets this one sentence
+# instead of a SyntaxError or a confusing failure deep inside a dependency.
+if sys.version_info < (3, 11):  # noqa: UP036 (keep in step with requires-python)
+    raise ImportError(
+        "apophis_sim needs Python 3.11 or newer; this is Python %d.%d (%s). Install it "
+        "with a newer interpreter, e.g. python3.12 -m venv venv && venv/bin/pip install ."
+        % (sys.version_info[0], sys.version_info[1], sys.executable))
+
+from . import errors  # noqa: E402 (after the version check)
 from .elements import Elements, Moid, moid, orbit_class
 from .ephemeris import Ephemeris
 from .nbody import (FORCE_NAMES, StateTransition, close_approaches, propagate_nbody,

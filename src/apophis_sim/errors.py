@@ -244,3 +244,36 @@ class WorkersLostError(ClusterError):
     """Dask gave up on a chunk after its workers died (``KilledWorker``), or the
     cluster had no workers for longer than the worker timeout. Finished chunks are
     kept in the run folder; rerun with the same folder to resume."""
+
+
+# --------------------------------------------------------------------------- optional extras
+__all__ += ["MissingDependencyError"]
+
+
+class MissingDependencyError(ApophisSimError, ImportError):
+    """A feature needs a package of an optional extra that is not installed (e.g. the
+    Monte Carlo engine needs ``dask``, ``distributed`` and ``pyarrow``, the
+    ``distributed`` extra). Raised when the feature is called, never on import; the
+    message names the missing packages and the command that installs them, e.g.
+    ``pip install "apophis_sim[distributed]"``.
+
+    Attributes
+    ----------
+    feature : str
+        What was called.
+    missing : tuple of str
+        The modules that could not be imported.
+    extra : str
+        The extra that installs them.
+    """
+
+    def __init__(self, feature: str, missing: Iterable[str], extra: str):
+        self.feature = feature
+        self.missing = tuple(missing)
+        self.extra = extra
+        self.install = f'pip install "apophis_sim[{extra}]"'
+        names = ", ".join(self.missing)
+        verb = "is" if len(self.missing) == 1 else "are"
+        super().__init__(f"{feature} needs {names} (the optional '{extra}' extra), which "
+                         f"{verb} not installed: {self.install}",
+                         name=self.missing[0] if self.missing else None)

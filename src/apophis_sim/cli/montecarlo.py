@@ -174,9 +174,11 @@ def _montecarlo_run(args: argparse.Namespace) -> int:
     from ..errors import OutputPathError
     from ..time import quiet_utc
     from ..uncertainty import run_monte_carlo
+    from ..uncertainty.montecarlo import require_engine
     from ..uncertainty.store import check_output_folder
 
-    # Every output path is checked before the computation, which can take hours.
+    # The 'distributed' extra, then every output path, before the computation (hours).
+    require_engine(args.scheduler, args.out)
     if args.out is not None:
         check_output_folder(args.out, "--out")
     if args.plots is not None:

@@ -13,7 +13,11 @@ i, A1, A2) at the solution epoch. This module carries it to the close approach o
 * **by Monte Carlo** (:func:`run_monte_carlo`): seeded clones drawn from the
   covariance, each integrated with the full force model, in chunks that run as
   Dask tasks (an embedded ``LocalCluster`` by default, or an existing cluster),
-  written per chunk atomically as Parquet so that a run can be resumed.
+  written per chunk atomically as Parquet so that a run can be resumed. Dask and
+  pyarrow are the optional ``distributed`` extra, ``pip install
+  "apophis_sim[distributed]"``; without it, importing this module and the linear
+  mapping work, and :func:`run_monte_carlo` raises
+  :class:`~apophis_sim.errors.MissingDependencyError` saying so.
 
 Both give the close-approach time, distance and Opik/Valsecchi B-plane
 coordinates (:func:`bplane_coordinates`).

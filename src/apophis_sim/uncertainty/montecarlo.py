@@ -19,6 +19,7 @@ from typing import Any
 import astropy.units as u
 import numpy as np
 
+from .._extras import require
 from ..ephemeris import Ephemeris
 from ..errors import (ClusterError, CorruptChunkError, IncompatibleRunError, InputError,
                       NonFiniteInputError,
@@ -313,6 +314,15 @@ def _assemble(parts: dict[int, dict[str, np.ndarray]],
     return {k: v[order] for k, v in cols.items()}
 
 
+def require_engine(scheduler: Any, out: Any) -> None:
+    """Raise :class:`MissingDependencyError` unless the packages of the ``distributed``
+    extra that this run needs are installed: Dask unless ``scheduler == "serial"``,
+    pyarrow when ``out`` is given (Parquet chunks)."""
+    serial = isinstance(scheduler, str) and scheduler == "serial"
+    require((() if serial else ("dask", "distributed")) + (("pyarrow",) if out is not None else ()),
+            "run_monte_carlo" + ("" if serial else " (on Dask)"))
+
+
 def _check_scheduler(scheduler: Any) -> None:
     """Refuse a scheduler argument that cannot work, before anything is computed."""
     if scheduler is None or (isinstance(scheduler, str) and scheduler == "serial"):
@@ -326,7 +336,7 @@ def _check_scheduler(scheduler: Any) -> None:
         return
     try:
         from distributed import Client
-    except ImportError:  # pragma: no cover - distributed is a dependency
+    except ImportError:  # without the 'distributed' extra no Client can exist
         Client = ()
     if not isinstance(scheduler, Client):
         raise InputError(f"scheduler must be None (embedded LocalCluster), 'serial', a "
@@ -500,6 +510,10 @@ def run_monte_carlo(n_clones: int, seed: int, *, solution: OrbitSolution | None 
                     impact_bodies: Sequence[str] = ("earth", "moon")) -> MonteCarloResult:
     """Monte Carlo of the 2029 encounter: N clones drawn from the covariance, on Dask.
 
+    Needs the ``distributed`` extra (``pip install "apophis_sim[distributed]"``:
+    dask, distributed, pyarrow); only ``scheduler="serial"`` without ``out`` runs
+    on the core install.
+
     Clone ``k`` has parameters ``x0 + L z_k`` (:func:`sample_parameters`, ``z_k``
     from ``(seed, k)`` only) and is integrated from the solution epoch through
     the 2029 Earth approach with the full force model (:func:`encounter_of`).
@@ -604,6 +618,10 @@ def run_monte_carlo(n_clones: int, seed: int, *, solution: OrbitSolution | None 
         Dask gave up on a chunk, or the cluster had no workers for ``worker_timeout``.
     ConvergenceError
         A clone has no 2029 approach or its integration failed.
+    MissingDependencyError
+        The ``distributed`` extra is not installed (``pip install
+        "apophis_sim[distributed]"``): Dask is needed unless ``scheduler="serial"``,
+        pyarrow whenever ``out`` is given.
     """
     t_start = _time.perf_counter()
     for name, value in (("n_clones", n_clones), ("chunk_size", chunk_size)):
@@ -623,6 +641,8 @@ def run_monte_carlo(n_clones: int, seed: int, *, solution: OrbitSolution | None 
             raise InputError(f"{name} must be a finite number of seconds "
                              f"{'>= 0' if name == 'lock_timeout' else '> 0'}, got {value!r}")
     _check_scheduler(scheduler)
+    serial = isinstance(scheduler, str) and scheduler == "serial"
+    require_engine(scheduler, out)  # before any folder is created or anything computed
     out_path = check_output_folder(out, "out") if out is not None else None
     sol = solution if solution is not None else apophis()
     covariance_factor(sol.covariance)  # validate here, not in every worker
@@ -660,7 +680,6 @@ def run_monte_carlo(n_clones: int, seed: int, *, solution: OrbitSolution | None 
     parts: dict[int, dict[str, np.ndarray]] = {}
     reused: list[int] = []
     computed: list[int] = []
-    serial = isinstance(scheduler, str) and scheduler == "serial"
     threads = numba_threads if numba_threads is not None else (None if serial else 1)
     spec = _ChunkSpec(sol, seed, n_clones, chunk_size, force_names, float(epsilon), threads,
                       until_jd, tuple(impact_bodies) if impacts else ())
@@ -743,7 +762,10 @@ def load_monte_carlo(out: str | os.PathLike) -> MonteCarloResult:
         rerunning ``run_monte_carlo`` with this folder recomputes it).
     IncompatibleRunError
         A chunk file belongs to another run.
+    MissingDependencyError
+        pyarrow (the ``distributed`` extra) is not installed.
     """
+    require(("pyarrow",), "load_monte_carlo")
     path = Path(out)
     if not path.is_dir():
         raise InputError(f"{path} is not a folder: not a Monte Carlo run folder")

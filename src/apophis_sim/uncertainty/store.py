@@ -40,6 +40,7 @@ import numpy as np
 
 from ..errors import (CorruptChunkError, CorruptChunkWarning, IncompatibleRunError,
                       ManifestError, OutputPathError, RunLockedError)
+from .._extras import import_optional
 from .sampling import PARAMETER_LABELS
 
 #: Columns of a Monte Carlo result (one row per clone).
@@ -223,19 +224,25 @@ def clean_temporaries(out: Path) -> list[Path]:
 def _content_digest(cols: dict[str, np.ndarray], run_id: str, chunk: int) -> str:
     """SHA-256 over run id, chunk index and every column's name, dtype, shape, bytes."""
     h = hashlib.sha256(f"{_FORMAT}\0{run_id}\0{chunk}\0".encode())
-    for k in RESULT_COLUMNS:
+    for k in cols:  # every column of the chunk, in the run's column order
         a = np.ascontiguousarray(cols[k])
         h.update(f"{k}\0{a.dtype.str}\0{a.shape}\0".encode())
         h.update(a.tobytes())
     return h.hexdigest()
 
 
+def _pyarrow(feature: str) -> tuple[Any, Any]:
+    """``(pyarrow, pyarrow.parquet)``, or :class:`MissingDependencyError` naming the
+    ``distributed`` extra (pyarrow is not a core dependency)."""
+    pa = import_optional("pyarrow", feature)
+    return pa, import_optional("pyarrow.parquet", feature)
+
+
 def _write_chunk(out: Path, chunk: int, cols: dict[str, np.ndarray], run_id: str,
                  columns: tuple[str, ...] = RESULT_COLUMNS) -> Path:
     """Write one chunk as Parquet: to a temporary name in the same folder, fsync,
     then ``os.replace`` (atomic on POSIX): a reader sees the whole file or none."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    pa, pq = _pyarrow("writing Monte Carlo chunks")
 
     arrays = {k: np.asarray(cols[k]) for k in columns}
     table = pa.table(arrays, metadata={
@@ -258,9 +265,10 @@ def _read_chunk(path: Path, run_id: str,
         Unreadable, not Parquet, missing columns or checksum, or checksum mismatch.
     IncompatibleRunError
         A sound chunk of another run.
+    MissingDependencyError
+        pyarrow (the ``distributed`` extra) is not installed.
     """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    pa, pq = _pyarrow("reading Monte Carlo chunks")
 
     m = _CHUNK_RE.match(path.name)
     chunk = int(m.group(1)) if m else -1

@@ -39,7 +39,7 @@ from . import bodies as _bodies
 from ._core import bplane as _bp
 from ._core import frames as _frames
 from .elements import Elements, orbit_class
-from .errors import InputError, OrbitTypeError
+from .errors import InputError, OrbitTypeError, TooManyRowsError
 from .units import to_canonical
 
 __all__ = ["Hyperbola", "BPlane", "hyperbola", "bplane", "capture_radius", "OrbitChange",
@@ -277,6 +277,38 @@ def orbit_change(solution, encounter_time: Time, offset: u.Quantity = 30 * u.day
     return _change_from(propagate_nbody_grid(solution, times, ephemeris=ephemeris), ephemeris)
 
 
+#: Most samples :func:`analyse_flyby` keeps around the approach (2 window / step + 1);
+#: each costs a few kB (state, frames, visibility), so 200 000 is about a GB at most.
+MAX_TRACK_POINTS = 200_000
+
+
+def _scalar_days(value, name: str) -> float:
+    arr = to_canonical(value, u.day, name)
+    if np.ndim(arr) != 0:
+        raise InputError(f"{name} must be a scalar time interval (e.g. 5 * u.min), got "
+                         f"shape {np.shape(arr)}")
+    return float(arr)
+
+
+def _track_size(window, step) -> tuple[float, int]:
+    """(half-width [day], samples) of analyse_flyby's track, refused before allocating
+    when ``window``/``step`` are not positive or the track would be too long."""
+    half = _scalar_days(window, "window")
+    dstep = _scalar_days(step, "step")
+    if half <= 0:
+        raise InputError(f"window must be a positive half-width (e.g. 1 * u.day), got {window}")
+    if dstep <= 0:
+        raise InputError(f"step must be a positive interval (e.g. 5 * u.min), got {step}")
+    samples = 2.0 * half / dstep + 1.0
+    if not samples <= MAX_TRACK_POINTS:
+        raise TooManyRowsError(
+            f"step {step} over window +-{window} is {samples:,.0f} samples (about "
+            f"{samples * 4e3 / 2**30:,.1f} GiB), more than the limit of {MAX_TRACK_POINTS:,}; "
+            f"pass a larger step (>= {2.0 * half * 1440.0 / (MAX_TRACK_POINTS - 1):.3g} min "
+            f"for this window) or a shorter window")
+    return half, int(round(2.0 * half / dstep)) + 1
+
+
 def _offset_days(offset: u.Quantity) -> float:
     dt = float(to_canonical(offset, u.day, "offset"))
     if dt <= 0:
@@ -369,9 +401,19 @@ def analyse_flyby(solution, until: Time, body: str = "earth", *, also: tuple[str
         default: JPL's full model, see :func:`apophis_sim.close_approaches`).
     window, step : Quantity [time]
         Half-width and sampling step of the trajectory kept around the approach
-        (for plots, the brightness curve and the ground track).
+        (for plots, the brightness curve and the ground track). Both positive;
+        at most ``encounter.MAX_TRACK_POINTS`` (200 000) samples (2 window / step + 1).
     max_distance : Quantity [length]
         Approaches farther than this are not reported.
+
+    Raises
+    ------
+    InputError
+        ``window`` or ``step`` is not a positive scalar interval (checked before
+        anything is integrated); no approach closer than ``max_distance``.
+    TooManyRowsError
+        The track would hold more than ``encounter.MAX_TRACK_POINTS`` (200 000)
+        samples (the message gives the size and the smallest step allowed).
 
     Warns
     -----
@@ -384,6 +426,8 @@ def analyse_flyby(solution, until: Time, body: str = "earth", *, also: tuple[str
     from .nbody import close_approaches, propagate_nbody_grid
     from .visibility import visibility
 
+    half, n = _track_size(window, step)  # checked before anything is integrated
+    _ = float(to_canonical(max_distance, u.au, "max_distance"))
     eph = ephemeris if ephemeris is not None else Ephemeris.open()
     table = close_approaches(solution, until, bodies=(body,) + tuple(also),
                              max_distance=max_distance, ephemeris=eph, forces=forces)
@@ -394,9 +438,6 @@ def analyse_flyby(solution, until: Time, body: str = "earth", *, also: tuple[str
     t_ca = row["time"]
     _, v_body = eph.posvel(body, t_ca.tdb.jd1, t_ca.tdb.jd2, centre="sun")
     bp = bplane(row["r_rel"], row["v_rel_vec"], v_body * _bodies.AU_KM / 86400.0 * _KM_S, body)
-    half = float(to_canonical(window, u.day, "window"))
-    dstep = float(to_canonical(step, u.day, "step"))
-    n = int(round(2 * half / dstep)) + 1
     dt = _offset_days(30 * u.day)
     # One integration serves the track, the brightness and the orbit change.
     offsets = np.concatenate([np.linspace(-half, half, n), [-dt, dt]])

@@ -256,8 +256,7 @@ def lambert(r1: u.Quantity, r2: u.Quantity, tof: u.Quantity, *, gm: u.Quantity |
     mu = _sun_gm(gm)
     if np.any(tof_d <= 0):
         raise InputError(f"tof must be > 0 (arrival after departure); got min {tof_d.min()} day")
-    if isinstance(revs, bool) or int(revs) != revs or revs < 0:
-        raise InputError(f"revs must be an integer >= 0, got {revs!r}")
+    revs = _check_max_revs(revs, "revs")
     code = _branch_code(branch)
     for name, a in (("r1", r1_au), ("r2", r2_au)):
         if a.ndim == 0 or a.shape[-1] != 3:
@@ -553,6 +552,56 @@ def _transfer_grid(r_dep: np.ndarray, v_dep: np.ndarray, r_arr: np.ndarray, v_ar
                 total=vd_mag + va_mag)
 
 
+#: Largest ``max_revs`` accepted by :func:`porkchop` and :func:`lambert`: beyond a few
+#: dozen revolutions a two-impulse arc is not a transfer anyone flies, and the grid
+#: search stops anyway where no arc can exist (see :func:`max_useful_revs`).
+MAX_REVS = 100
+
+
+def max_useful_revs(r1: np.ndarray, r2: np.ndarray, tof_d: np.ndarray, mu: float) -> int:
+    """Most complete revolutions any cell of a grid can fly (0 when none).
+
+    An arc of N revolutions lasts more than N periods of its orbit, and no orbit
+    joining r1 and r2 has a shorter period than the minimum-energy one
+    (a_m = s / 2, s the semi-perimeter of the transfer triangle). So
+    T_min(N) >= N 2 pi sqrt(a_m^3 / mu), and revolution counts above
+    tof / P(a_m) have no solution in any cell.
+
+    Parameters
+    ----------
+    r1 : ndarray (N, 3), r2 : ndarray (M, 3)
+        Departure and arrival positions [au].
+    tof_d : ndarray (N, M)
+        Times of flight [day].
+    mu : float
+        GM [au^3/day^2].
+    """
+    if tof_d.size == 0:
+        return 0
+    with np.errstate(all="ignore"):
+        n1 = np.linalg.norm(r1, axis=-1)[:, None]
+        n2 = np.linalg.norm(r2, axis=-1)[None, :]
+        c = np.linalg.norm(r2[None, :, :] - r1[:, None, :], axis=-1)
+        a_m = (n1 + n2 + c) / 4.0
+        period = 2.0 * np.pi * np.sqrt(a_m ** 3 / mu)
+        ratio = np.where(np.isfinite(tof_d) & (tof_d > 0) & (period > 0), tof_d / period, 0.0)
+    top = float(np.max(ratio)) if ratio.size else 0.0
+    return int(min(np.floor(top), MAX_REVS)) if np.isfinite(top) else MAX_REVS
+
+
+def _check_max_revs(max_revs, name: str = "max_revs") -> int:
+    ok = (not isinstance(max_revs, (bool, np.bool_))
+          and isinstance(max_revs, (int, np.integer, float, np.floating))
+          and np.isfinite(max_revs) and int(max_revs) == max_revs and max_revs >= 0)
+    if not ok:
+        raise InputError(f"{name} must be an integer >= 0, got {max_revs!r:.60}")
+    if max_revs > MAX_REVS:
+        raise InputError(f"{name} = {max_revs} is more than {MAX_REVS} revolutions; pass "
+                         f"0 .. {MAX_REVS} (multi-revolution arcs need tof > N orbital "
+                         f"periods, so large counts have no solution on any launch grid)")
+    return int(max_revs)
+
+
 def porkchop_arrays(r_dep: np.ndarray, v_dep: np.ndarray, r_arr: np.ndarray,
                     v_arr: np.ndarray, tof_d: np.ndarray, mu: float, *, max_revs: int = 0,
                     prograde: bool = True, progress: bool | None = None,
@@ -604,7 +653,9 @@ def porkchop_arrays(r_dep: np.ndarray, v_dep: np.ndarray, r_arr: np.ndarray,
         rows = slice(s, min(n, s + chunk_rows))
         best_total = np.full((rows.stop - s, m), np.inf)
         first_status = None
-        for revs in range(max_revs + 1):
+        # No N-revolution arc exists where tof < N P(a_m) <= T_min(N): stop there.
+        top = min(max_revs, max_useful_revs(r_dep[rows], r_arr, tof_d[rows], mu))
+        for revs in range(top + 1):
             for branch in ((0,) if revs == 0 else (0, 1)):
                 g = _transfer_grid(r_dep[rows], v_dep[rows], r_arr, v_arr, tof_d[rows], mu,
                                    revs, branch, prograde)
@@ -669,7 +720,10 @@ def porkchop(departure_times: Time, arrival_times: Time, origin: str | State | O
         Complete revolutions tried per cell, 0 .. max_revs (both Lambert branches
         for >= 1); the arc of least total delta-v is kept and its count stored in
         ``revs``. Default 0 (direct transfers), which is what launch windows of
-        less than a year need.
+        less than a year need. At most ``MAX_REVS`` (100); the search stops at the
+        largest count any cell can fly (an N-revolution arc lasts more than N
+        periods of the minimum-energy orbit, see :func:`max_useful_revs`), so a
+        large ``max_revs`` costs no more than the useful one.
     prograde : bool
         Prograde (default; the only sensible choice between near-ecliptic
         orbits) or retrograde transfers.
@@ -693,7 +747,8 @@ def porkchop(departure_times: Time, arrival_times: Time, origin: str | State | O
     UnknownNameError
         Unknown body name (the message lists the valid ones).
     InputError
-        Negative ``max_revs``, an unsupported end type, or the Sun as an end.
+        ``max_revs`` not an integer in 0 .. ``MAX_REVS`` (100), an unsupported end
+        type, or the Sun as an end.
     EphemerisRangeError
         Dates outside DE440.
 
@@ -714,8 +769,7 @@ def porkchop(departure_times: Time, arrival_times: Time, origin: str | State | O
     """
     from .nbody import apophis
 
-    if isinstance(max_revs, bool) or int(max_revs) != max_revs or max_revs < 0:
-        raise InputError(f"max_revs must be an integer >= 0, got {max_revs!r}")
+    max_revs = _check_max_revs(max_revs)
     if target is None:
         target = apophis()
     with one_utc_warning():  # two UTC grids: one warning, on the caller's line

@@ -86,6 +86,7 @@ __all__ = [
     "DEFAULT_C3_MAX",
     "DEFAULT_DLA_MAX",
     "LambertSolution",
+    "MAX_REVS",
     "LaunchWindow",
     "Porkchop",
     "STATUS_NONPOSITIVE_TOF",
@@ -554,11 +555,11 @@ def _transfer_grid(r_dep: np.ndarray, v_dep: np.ndarray, r_arr: np.ndarray, v_ar
 
 #: Largest ``max_revs`` accepted by :func:`porkchop` and :func:`lambert`: beyond a few
 #: dozen revolutions a two-impulse arc is not a transfer anyone flies, and the grid
-#: search stops anyway where no arc can exist (see :func:`max_useful_revs`).
+#: search stops anyway where no arc can exist (see ``_max_useful_revs``).
 MAX_REVS = 100
 
 
-def max_useful_revs(r1: np.ndarray, r2: np.ndarray, tof_d: np.ndarray, mu: float) -> int:
+def _max_useful_revs(r1: np.ndarray, r2: np.ndarray, tof_d: np.ndarray, mu: float) -> int:
     """Most complete revolutions any cell of a grid can fly (0 when none).
 
     An arc of N revolutions lasts more than N periods of its orbit, and no orbit
@@ -654,7 +655,7 @@ def porkchop_arrays(r_dep: np.ndarray, v_dep: np.ndarray, r_arr: np.ndarray,
         best_total = np.full((rows.stop - s, m), np.inf)
         first_status = None
         # No N-revolution arc exists where tof < N P(a_m) <= T_min(N): stop there.
-        top = min(max_revs, max_useful_revs(r_dep[rows], r_arr, tof_d[rows], mu))
+        top = min(max_revs, _max_useful_revs(r_dep[rows], r_arr, tof_d[rows], mu))
         for revs in range(top + 1):
             for branch in ((0,) if revs == 0 else (0, 1)):
                 g = _transfer_grid(r_dep[rows], v_dep[rows], r_arr, v_arr, tof_d[rows], mu,
@@ -722,7 +723,7 @@ def porkchop(departure_times: Time, arrival_times: Time, origin: str | State | O
         ``revs``. Default 0 (direct transfers), which is what launch windows of
         less than a year need. At most ``MAX_REVS`` (100); the search stops at the
         largest count any cell can fly (an N-revolution arc lasts more than N
-        periods of the minimum-energy orbit, see :func:`max_useful_revs`), so a
+        periods of the minimum-energy orbit, see ``_max_useful_revs``), so a
         large ``max_revs`` costs no more than the useful one.
     prograde : bool
         Prograde (default; the only sensible choice between near-ecliptic

@@ -291,6 +291,11 @@ def _check_scheduler(scheduler: Any) -> None:
                          f"scheduler address or a distributed.Client, got {scheduler!r}")
 
 
+def max_local_workers() -> int:
+    """Most worker processes of an embedded LocalCluster: 4 per core, at least 64."""
+    return max(64, 4 * (os.cpu_count() or 1))
+
+
 @contextlib.contextmanager
 def _dask_client(scheduler: Any, n_workers: int | None,
                  connect_timeout_s: float = 5.0) -> Iterator[Any]:
@@ -558,8 +563,15 @@ def run_monte_carlo(n_clones: int, seed: int, *, solution: OrbitSolution | None 
     for name, value in (("n_clones", n_clones), ("chunk_size", chunk_size)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
             raise InputError(f"{name} must be a positive integer, got {value!r}")
-    if n_workers is not None and (not isinstance(n_workers, (int, np.integer)) or n_workers <= 0):
-        raise InputError(f"n_workers must be a positive integer, got {n_workers!r}")
+    for name, value in (("n_workers", n_workers), ("numba_threads", numba_threads)):
+        if value is not None and (isinstance(value, bool)
+                                  or not isinstance(value, (int, np.integer)) or value <= 0):
+            raise InputError(f"{name} must be a positive integer, got {value!r:.60}")
+    if n_workers is not None and n_workers > max_local_workers():
+        raise InputError(f"n_workers = {n_workers:,} worker processes is more than this "
+                         f"machine can run ({os.cpu_count() or 1} cores, limit "
+                         f"{max_local_workers()}); pass n_workers <= {max_local_workers()}, "
+                         f"or a scheduler address for a larger cluster")
     epsilon = _nbody_epsilon(epsilon)
     seed = _check_seed(seed)
     n_clones, chunk_size = int(n_clones), int(chunk_size)

@@ -328,6 +328,10 @@ def _check_not_radial(r: np.ndarray, v: np.ndarray, name: str) -> None:
 # ----------------------------------------------------------------------------- MOID
 
 
+#: Largest ``n_grid`` of :func:`moid` (the grid search costs n_grid^2 per pair).
+MOID_MAX_GRID = 4096
+
+
 @dataclass(frozen=True)
 class Moid:
     """Minimum orbit intersection distance of two heliocentric two-body orbits.
@@ -458,7 +462,11 @@ def moid(obj: State | OrbitSolution, other: str | State | OrbitSolution = "earth
     from .ephemeris import Ephemeris
 
     if not isinstance(n_grid, (int, np.integer)) or isinstance(n_grid, bool) or n_grid < 16:
-        raise InputError(f"n_grid must be an integer >= 16, got {n_grid!r}")
+        raise InputError(f"n_grid must be an integer >= 16, got {n_grid!r:.60}")
+    if n_grid > MOID_MAX_GRID:
+        raise InputError(f"n_grid = {n_grid:,} is more than {MOID_MAX_GRID:,} samples per "
+                         f"orbit; pass 16 .. {MOID_MAX_GRID:,} (the default 128 already "
+                         f"brackets every local minimum of ordinary orbits)")
     s1 = _heliocentric_icrf(obj, "obj", ephemeris)
     if isinstance(other, str):
         eph = ephemeris if ephemeris is not None else Ephemeris.open()

@@ -22,7 +22,7 @@ import erfa
 import numpy as np
 from astropy.time import Time
 
-from .errors import InputError, NonFiniteInputError, TimeInputError
+from .errors import InputError, NonFiniteInputError, TimeInputError, TooManyRowsError
 
 __all__ = ["UTCAssumptionWarning", "to_jd_tdb", "from_jd_tdb", "dt_days", "quiet_utc", "utc_iso",
            "utc_dates", "one_utc_warning", "user_stacklevel"]
@@ -182,6 +182,10 @@ def utc_iso(t: Time, seconds: int = 0) -> str | np.ndarray:
         return utc.iso
 
 
+#: Most dates :func:`utc_dates` returns (80 MB a float64 array).
+MAX_DATES = 10_000_000
+
+
 def utc_dates(start: str | Time, stop: str | Time, step=None) -> Time:
     """Calendar dates at UTC midnights (or ``start + k step``) from ``start`` to ``stop``
     inclusive, returned as TDB :class:`~astropy.time.Time`: the grid people mean when
@@ -202,20 +206,46 @@ def utc_dates(start: str | Time, stop: str | Time, step=None) -> Time:
     ------
     TimeInputError
         Unparseable dates, a non-positive step, or ``stop`` before ``start``.
+    TooManyRowsError
+        More than ``MAX_DATES`` (10^7) dates; the message gives the smallest step.
     """
     import astropy.units as u
 
-    step_d = 1.0 if step is None else float(u.Quantity(step).to_value(u.day))
-    if not step_d > 0:
+    from .units import to_canonical
+
+    if step is None:
+        step_d = 1.0
+    else:
+        step_arr = to_canonical(step, u.day, "step", finite=False)
+        if np.ndim(step_arr) != 0:
+            raise InputError(f"step must be a scalar time (e.g. 1 * u.day), got shape "
+                             f"{np.shape(step_arr)}")
+        step_d = float(step_arr)
+    if not (step_d > 0 and np.isfinite(step_d)):
         raise TimeInputError(f"step must be a positive time, got {step!r}")
+    for name, given in (("start", start), ("stop", stop)):
+        if isinstance(given, Time) and not np.all(np.isfinite(given.jd1 + given.jd2)):
+            raise NonFiniteInputError(f"{name} is not a finite date (NaN or inf); pass a "
+                                      "calendar date such as '2029-01-01'")
     try:
         with quiet_utc(announce=False):
             m0 = Time(start, scale="utc").utc.mjd if not isinstance(start, Time) else start.utc.mjd
             m1 = Time(stop, scale="utc").utc.mjd if not isinstance(stop, Time) else stop.utc.mjd
     except ValueError as exc:
         raise TimeInputError(f"cannot read {start!r} / {stop!r} as dates ({exc})") from None
+    for name, m, given in (("start", m0, start), ("stop", m1, stop)):
+        if np.ndim(m) != 0:
+            raise InputError(f"{name} must be one date, got shape {np.shape(m)}")
+        if not np.isfinite(m):
+            raise NonFiniteInputError(f"{name} is not a finite date: {given!r:.60}")
     if m1 < m0:
         raise TimeInputError(f"stop {stop!r} is before start {start!r}")
+    n = np.floor((m1 - m0 + 1e-9) / step_d) + 1
+    if n > MAX_DATES:
+        raise TooManyRowsError(
+            f"step {step} from {start} to {stop} makes {n:,.0f} dates, more than the limit "
+            f"of {MAX_DATES:,}; pass a larger step (>= {(m1 - m0) / (MAX_DATES - 1):.3g} day) "
+            "or a shorter span")
     mjd = m0 + np.arange(0.0, (m1 - m0) + 1e-9, step_d)
     with quiet_utc(announce=False), warnings.catch_warnings(record=True) as log:
         warnings.simplefilter("always")

@@ -395,6 +395,10 @@ def observer(solution, times: Time, site: Any = "500", *, uncertainty: bool | No
                          f"{type(solution).__name__}")
     eph = ephemeris if ephemeris is not None else Ephemeris.open()
     st: Site = resolve_site(site)
+    if (isinstance(max_rows, (bool, np.bool_)) or not isinstance(max_rows, (int, np.integer))
+            or max_rows <= 0):
+        raise InputError(f"max_rows must be a positive integer (default {MAX_ROWS:,}), got "
+                         f"{max_rows!r:.60}")
     jd1, jd2 = _check_times(times, eph, int(max_rows))
     has_cov = isinstance(solution, OrbitSolution) and np.size(solution.covariance) > 0
     if uncertainty is None:

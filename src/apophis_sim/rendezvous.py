@@ -69,7 +69,8 @@ from astropy.time import Time
 
 from . import bodies as _bodies
 from ._core import lambert as _lam
-from .errors import ConvergenceError, InputError, ShapeMismatchError, UnknownNameError
+from .errors import (ConvergenceError, InputError, ShapeMismatchError, TooManyRowsError,
+                     UnknownNameError)
 from .state import State
 from .time import dt_days, from_jd_tdb, one_utc_warning, to_jd_tdb, utc_iso
 from .units import AU, AU_KM, DAY, GM_UNIT, to_canonical
@@ -86,6 +87,7 @@ __all__ = [
     "DEFAULT_C3_MAX",
     "DEFAULT_DLA_MAX",
     "LambertSolution",
+    "MAX_PORKCHOP_CELLS",
     "MAX_REVS",
     "LaunchWindow",
     "Porkchop",
@@ -559,6 +561,11 @@ def _transfer_grid(r_dep: np.ndarray, v_dep: np.ndarray, r_arr: np.ndarray, v_ar
 MAX_REVS = 100
 
 
+#: Largest porkchop grid (departures x arrivals); each cell holds ~300 bytes of results.
+MAX_PORKCHOP_CELLS = 4_000_000
+_BYTES_PER_CELL = 300
+
+
 def _max_useful_revs(r1: np.ndarray, r2: np.ndarray, tof_d: np.ndarray, mu: float) -> int:
     """Most complete revolutions any cell of a grid can fly (0 when none).
 
@@ -750,6 +757,8 @@ def porkchop(departure_times: Time, arrival_times: Time, origin: str | State | O
     InputError
         ``max_revs`` not an integer in 0 .. ``MAX_REVS`` (100), an unsupported end
         type, or the Sun as an end.
+    TooManyRowsError
+        More than ``MAX_PORKCHOP_CELLS`` (4 x 10^6) cells (about 1 GiB of results).
     EphemerisRangeError
         Dates outside DE440.
 
@@ -776,6 +785,13 @@ def porkchop(departure_times: Time, arrival_times: Time, origin: str | State | O
     with one_utc_warning():  # two UTC grids: one warning, on the caller's line
         dep, d1, d2 = _ensure_times(departure_times, "departure_times")
         arr, a1, a2 = _ensure_times(arrival_times, "arrival_times")
+    cells = d1.size * a1.size
+    if cells > MAX_PORKCHOP_CELLS:
+        raise TooManyRowsError(
+            f"departure_times x arrival_times = {d1.size:,} x {a1.size:,} = {cells:,} cells "
+            f"(~{cells * _BYTES_PER_CELL / 2**30:,.1f} GiB), more than the limit of "
+            f"{MAX_PORKCHOP_CELLS:,}; use a coarser step or shorter date ranges (or several "
+            "porkchops)")
     mu = _sun_gm(gm)
     r_dep, v_dep = _end_posvel(origin, dep, d1, d2, ephemeris, "origin")
     r_arr, v_arr = _end_posvel(target, arr, a1, a2, ephemeris, "target")

@@ -291,6 +291,25 @@ def _check_scheduler(scheduler: Any) -> None:
                          f"scheduler address or a distributed.Client, got {scheduler!r}")
 
 
+def _probe_scheduler(address: str, timeout_s: float) -> None:
+    """Fail at once when nothing listens at a ``tcp://host:port`` address (Dask's own
+    client retries a refused connection until its timeout)."""
+    import socket
+
+    m = re.match(r"^(?:tcp://)?\[?([^\s\[\]/]+?)\]?:(\d+)$", address)
+    if m is None:  # other protocols (tls://, ucx://, inproc://): leave them to Dask
+        return
+    host, port = m.group(1), int(m.group(2))
+    try:
+        with socket.create_connection((host, port), timeout=max(timeout_s, 1e-3)):
+            pass
+    except OSError as exc:
+        raise SchedulerUnreachableError(
+            f"no Dask scheduler answered at {address} ({exc.strerror or exc}); start one "
+            f"there (dask scheduler), fix the address, or omit scheduler for an embedded "
+            f"LocalCluster") from None
+
+
 def max_local_workers() -> int:
     """Most worker processes of an embedded LocalCluster: 4 per core, at least 64."""
     return max(64, 4 * (os.cpu_count() or 1))
@@ -326,6 +345,7 @@ def _dask_client(scheduler: Any, n_workers: int | None,
     elif isinstance(scheduler, Client):
         yield scheduler
     elif isinstance(scheduler, str):
+        _probe_scheduler(scheduler, connect_timeout_s)
         try:
             client = Client(scheduler, timeout=connect_timeout_s)
         except (OSError, TimeoutError) as exc:
@@ -335,6 +355,11 @@ def _dask_client(scheduler: Any, n_workers: int | None,
                 f"scheduler for an embedded LocalCluster") from None
         except ValueError as exc:
             raise InputError(f"scheduler {scheduler!r}: {exc}") from None
+        except Exception as exc:  # noqa: BLE001 - e.g. MemoryError from a non-Dask server's reply
+            raise SchedulerUnreachableError(
+                f"something answered at {scheduler} but not as a Dask scheduler "
+                f"({type(exc).__name__}: {str(exc)[:120]}); check the address and port of "
+                f"your 'dask scheduler'") from None
         try:
             yield client
         finally:

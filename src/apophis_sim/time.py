@@ -21,6 +21,7 @@ import warnings
 import erfa
 import numpy as np
 from astropy.time import Time
+from astropy.utils import iers
 
 from .errors import InputError, NonFiniteInputError, TimeInputError, TooManyRowsError
 
@@ -49,13 +50,21 @@ class quiet_utc(warnings.catch_warnings):
         self._announce = announce
 
     def __enter__(self):
-        self._log = super().__enter__()
+        # Never download (leap seconds, IERS): astropy's bundled tables only.
+        self._offline = iers.conf.set_temp("auto_download", False)
+        self._offline.__enter__()
+        try:
+            self._log = super().__enter__()
+        except BaseException:
+            self._offline.__exit__(None, None, None)
+            raise
         warnings.simplefilter("always")
         return self._log
 
     def __exit__(self, *exc) -> None:
         log = self._log
         super().__exit__(*exc)
+        self._offline.__exit__(*exc)
         dubious = False
         for w in log:
             if "dubious year" in str(w.message).lower():
@@ -134,6 +143,8 @@ def to_jd_tdb(t: Time, name: str = "time") -> tuple[np.ndarray, np.ndarray]:
     _check_finite_jd(jd1_raw, jd2_raw, name)
     if t.scale == "tdb":
         jd1, jd2 = jd1_raw, jd2_raw
+    elif t.scale == "ut1":
+        jd1, jd2 = _ut1_to_tdb(t, name)
     else:
         try:
             with quiet_utc(announce=t.scale == "utc"):
@@ -145,6 +156,47 @@ def to_jd_tdb(t: Time, name: str = "time") -> tuple[np.ndarray, np.ndarray]:
         jd1, jd2 = (np.asarray(getattr(x, "unmasked", x), dtype=np.float64)
                     for x in (tdb.jd1, tdb.jd2))
         _check_finite_jd(jd1, jd2, name)
+    return jd1, jd2
+
+
+#: Said once per conversion when UT1 lies outside the bundled IERS tables.
+UT1_EXTRAPOLATED = ("UT1 outside the bundled IERS tables: UT1-UTC is held at its last "
+                    "tabulated value (|UT1-UTC| < 0.9 s by definition of UTC); no IERS data "
+                    "is downloaded. Pass a Time with scale='tdb' (or 'tt', 'utc') to avoid it")
+
+
+def _ut1_to_tdb(t: Time, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """UT1 -> TDB with astropy's bundled IERS-A/B tables only: never a download, never a
+    write to the astropy cache. Beyond the tables UT1-UTC is held (one
+    EarthOrientationWarning); before them (1962) a typed error says what to pass."""
+    from .visibility import EarthOrientationWarning
+
+    t_min = Time(1962, format="jyear", scale="utc")
+    try:
+        with iers.conf.set_temp("auto_max_age", None), \
+                iers.conf.set_temp("iers_degraded_accuracy", "warn"), \
+                quiet_utc(announce=True) as log:
+            if np.any(t.jd1 + t.jd2 < t_min.jd1 + t_min.jd2 - 1.0):
+                raise InputError(
+                    f"{name} is a UT1 time before 1962, where the IERS tables start; pass it "
+                    f"as TT or TDB (e.g. Time(..., scale='tt')): UT1-UTC is not tabulated there")
+            tdb = t.tdb
+            jd1 = np.asarray(tdb.jd1, dtype=np.float64)
+            jd2 = np.asarray(tdb.jd2, dtype=np.float64)
+            extrapolated = any(
+                any(k in str(w.message).lower() for k in ("iers", "ut1", "degraded"))
+                for w in log)
+            log[:] = [w for w in log if not any(
+                k in str(w.message).lower() for k in ("iers", "ut1", "degraded"))]
+    except (ValueError, IndexError, ArithmeticError, erfa.ErfaError) as exc:
+        if isinstance(exc, InputError):
+            raise
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"{name} cannot be converted from UT1 to TDB with the bundled IERS "
+                         f"tables ({first}); pass a Time with scale='tdb' or 'tt'") from None
+    if extrapolated:
+        warnings.warn(UT1_EXTRAPOLATED, EarthOrientationWarning, stacklevel=user_stacklevel())
+    _check_finite_jd(jd1, jd2, name)
     return jd1, jd2
 
 

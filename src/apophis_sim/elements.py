@@ -308,15 +308,28 @@ def _dimensionless(x, name: str) -> u.Quantity:
     return u.Quantity(arr)
 
 
+def scaled(x: np.ndarray) -> np.ndarray:
+    """``x`` divided by its largest |component| along the last axis (zero rows kept):
+    same directions, norms between 1 and sqrt(3), so that cross products and norms of
+    finite vectors never overflow or underflow (|x| from 1e-300 to 1e300)."""
+    m = np.max(np.abs(x), axis=-1, keepdims=True)
+    return x / np.where(m > 0, m, 1.0)
+
+
+def parallel(r: np.ndarray, v: np.ndarray, rtol: float) -> np.ndarray:
+    """|r x v| <= rtol |r| |v| (v = 0 or v parallel to r), overflow-free."""
+    rs, vs = scaled(r), scaled(v)
+    h = np.linalg.norm(np.cross(rs, vs), axis=-1)
+    return h <= rtol * np.linalg.norm(rs, axis=-1) * np.linalg.norm(vs, axis=-1)
+
+
 def _check_not_radial(r: np.ndarray, v: np.ndarray, name: str) -> None:
     check_finite(r, f"{name}.r")
     check_finite(v, f"{name}.v")
-    rn = np.linalg.norm(r, axis=-1)
-    if np.any(rn == 0):
+    if np.any(np.all(r == 0, axis=-1)):
         raise InputError(f"{name} has r = 0 (the object at the centre): no orbit is defined; "
                          "pass a state with r != 0")
-    h = np.linalg.norm(np.cross(r, v), axis=-1)
-    radial = h <= 1e-12 * rn * np.linalg.norm(v, axis=-1)
+    radial = parallel(r, v, 1e-12)
     if np.any(radial):
         idx = tuple(int(i) for i in np.argwhere(np.atleast_1d(radial))[0])
         raise OrbitTypeError(

@@ -38,7 +38,7 @@ from astropy.time import Time
 from . import bodies as _bodies
 from ._core import bplane as _bp
 from ._core import frames as _frames
-from .elements import Elements, orbit_class
+from .elements import Elements, orbit_class, parallel
 from .errors import InputError, OrbitTypeError, TooManyRowsError
 from .units import to_canonical
 
@@ -118,12 +118,10 @@ def _unit(v: np.ndarray) -> np.ndarray:
 def check_flyby_state(r: np.ndarray, v: np.ndarray, r_name: str, v_name: str) -> None:
     """Typed errors for a body-centred state with no osculating hyperbola axes:
     r = 0, or r parallel to v (h = 0, a head-on course)."""
-    rn = np.linalg.norm(r, axis=-1)
-    if np.any(rn == 0):
+    if np.any(np.all(r == 0, axis=-1)):
         raise InputError(f"{r_name} = 0 (the object at the body's centre): no flyby geometry; "
                          f"pass the position relative to the body's centre")
-    hn = np.linalg.norm(np.cross(r, v), axis=-1)
-    if np.any(hn <= 1e-12 * rn * np.linalg.norm(v, axis=-1)):
+    if np.any(parallel(r, v, 1e-12)):
         raise OrbitTypeError(
             f"{r_name} is parallel to {v_name} (angular momentum h = 0): a radial, head-on "
             "course (b = 0) has no orbital plane to orient the B vector; pass a state with "
@@ -133,9 +131,7 @@ def check_flyby_state(r: np.ndarray, v: np.ndarray, r_name: str, v_name: str) ->
 def check_body_velocity(s_hat: np.ndarray, vp: np.ndarray, name: str) -> None:
     """zeta is minus the projection of the body's velocity on the B-plane: typed error
     when that projection vanishes (zero velocity, or velocity along the asymptote)."""
-    vpn = np.linalg.norm(vp, axis=-1)
-    proj = np.linalg.norm(np.cross(s_hat, vp), axis=-1)
-    if np.any(proj <= 1e-9 * vpn) or np.any(vpn == 0):
+    if np.any(np.all(vp == 0, axis=-1)) or np.any(parallel(s_hat, vp, 1e-9)):
         raise InputError(
             f"{name} is zero or parallel to the incoming asymptote: its projection on the "
             "B-plane, which defines the zeta axis, vanishes; pass the body's heliocentric "
@@ -167,10 +163,16 @@ def hyperbola(r_rel: u.Quantity, v_rel: u.Quantity, body: str = "earth") -> Hype
     v = _vec(v_rel, _KM_S, "v_rel")
     mu = _bodies.body(body).gm_au3_d2 * _bodies.AU_KM**3 / 86400.0**2
     check_flyby_state(r, v, "r_rel", "v_rel")
-    if np.any(np.sum(v * v, axis=-1) <= 2.0 * mu / np.linalg.norm(r, axis=-1)):
+    if np.any(np.sum(v * v, axis=-1) * np.linalg.norm(r, axis=-1) <= 2.0 * mu):
         raise OrbitTypeError(f"r_rel, v_rel: the motion relative to {body} is bound (v^2 < 2 mu / r); a B-plane "
                              "exists only for hyperbolic flybys")
-    h = _bp.hyperbola_arrays(r, v, mu)
+    with np.errstate(all="ignore"):
+        h = _bp.hyperbola_arrays(r, v, mu)
+    if not all(np.all(np.isfinite(h[k])) for k in ("e", "q", "a", "v_inf", "b", "s_hat",
+                                                      "h_hat", "e_hat")):
+        raise InputError("r_rel, v_rel: the hyperbola cannot be represented in float64 "
+                         "(r_rel or v_rel so small or large that h = r x v underflows or "
+                         "overflows); pass km and km/s vectors of a physical flyby")
     return Hyperbola(e=h["e"], q=h["q"] * u.km, a=h["a"] * u.km, v_inf=h["v_inf"] * _KM_S,
                      b=h["b"] * u.km, asymptote_in=h["s_hat"], h_hat=h["h_hat"],
                      e_hat=h["e_hat"])
@@ -224,8 +226,13 @@ def bplane(r_rel: u.Quantity, v_rel: u.Quantity, body_velocity: u.Quantity,
     if np.any(np.linalg.norm(np.cross(s, _ECLIPTIC_POLE_ICRF), axis=-1) <= 1e-12):
         raise OrbitTypeError("the incoming asymptote is parallel to the ecliptic pole: the "
                              "Kizner T axis (S x pole) is undefined; use xi and zeta")
-    bvec = hyp.b.to_value(u.km)[..., None] * _unit(np.cross(s, hyp.h_hat))
-    xi_hat, zeta_hat, t_hat, r_hat = _bp.bplane_axes(s, vp, _ECLIPTIC_POLE_ICRF)
+    with np.errstate(all="ignore"):
+        bvec = hyp.b.to_value(u.km)[..., None] * _unit(np.cross(s, hyp.h_hat))
+        xi_hat, zeta_hat, t_hat, r_hat = _bp.bplane_axes(s, vp, _ECLIPTIC_POLE_ICRF)
+    if not all(np.all(np.isfinite(x)) for x in (bvec, xi_hat, zeta_hat, t_hat, r_hat)):
+        raise InputError("r_rel, v_rel, body_velocity: the B-plane axes cannot be represented "
+                         "in float64 (vectors too small or too large); pass km and km/s "
+                         "vectors of a physical flyby")
     return BPlane(
         xi=np.sum(bvec * xi_hat, axis=-1) * u.km,
         zeta=np.sum(bvec * zeta_hat, axis=-1) * u.km,

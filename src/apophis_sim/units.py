@@ -10,9 +10,10 @@ from __future__ import annotations
 import astropy.units as u
 import numpy as np
 
-from .errors import NonFiniteInputError, PhysicalTypeError
+from .errors import InputError, NonFiniteInputError, PhysicalTypeError
 
-__all__ = ["AU", "DAY", "AU_PER_DAY", "GM_UNIT", "AU_KM", "to_canonical", "check_finite"]
+__all__ = ["AU", "DAY", "AU_PER_DAY", "GM_UNIT", "AU_KM", "to_canonical", "check_finite",
+           "check_magnitude", "MAX_MAGNITUDE"]
 
 AU = u.au
 DAY = u.day
@@ -78,4 +79,21 @@ def to_canonical(value, unit: u.UnitBase, name: str, *, finite: bool = True) -> 
                 f"({value.unit.physical_type})") from None
     if finite:
         check_finite(out, name)
+        check_magnitude(out, name, unit)
     return out
+
+
+#: Largest |value| accepted in canonical units (au, day, km, km/s, rad, ...): far beyond
+#: anything physical, and small enough that products of six such numbers stay finite
+#: in float64 (so no kernel overflows to inf/NaN on a finite input).
+MAX_MAGNITUDE = 1e50
+
+
+def check_magnitude(arr: np.ndarray, name: str, unit: u.UnitBase | None = None) -> None:
+    """Typed error for finite values beyond ``MAX_MAGNITUDE`` (overflow guard)."""
+    a = np.abs(np.asarray(arr, dtype=np.float64))
+    if a.size and np.max(a) > MAX_MAGNITUDE:
+        what = f" {unit.to_string()}" if unit is not None and unit.to_string() else ""
+        raise InputError(f"{name} has a value of magnitude {np.max(a):.3g}{what}, beyond the "
+                         f"{MAX_MAGNITUDE:g} this library accepts (float64 products would "
+                         f"overflow); pass a physical value")

@@ -401,3 +401,290 @@ def test_encounter_statistics_typed():
         encounter_statistics({k: v for k, v in good.items() if k != "distance_km"})
     with pytest.raises(errors.NonFiniteInputError, match="distance_km"):
         encounter_statistics({**good, "distance_km": [1.0, float("nan")]})
+
+
+# --------------------------------------------------------------------------- cause 6: limits
+def time_bound(seconds: float):
+    """Fail the test when its body has not finished after ``seconds`` (a hang guard, not
+    a performance assert)."""
+    import functools
+    import threading
+
+    def deco(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            box: dict = {}
+
+            def target():
+                try:
+                    fn(*args, **kwargs)
+                except BaseException as exc:  # noqa: BLE001 - re-raised below
+                    box["exc"] = exc
+
+            t = threading.Thread(target=target, daemon=True, name=fn.__name__)
+            t.start()
+            t.join(seconds)
+            if t.is_alive():
+                pytest.fail(f"{fn.__name__} did not finish within {seconds} s")
+            if "exc" in box:
+                raise box["exc"]
+
+        return wrapper
+
+    return deco
+
+
+def _peak_mib(fn) -> float:
+    """Run ``fn`` (expected to raise an apophis_sim error) and return the peak of the
+    Python allocations it made [MiB]."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        fn()
+    finally:
+        peak = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+    return peak
+
+
+@pytest.fixture
+def no_integration(monkeypatch):
+    """Fail if an n-body integration starts: limits are checked before computing."""
+    import apophis_sim.nbody as nb
+
+    def refuse(*a, **k):
+        raise AssertionError("integrated before validating the arguments")
+
+    for name in ("close_approaches", "propagate_nbody_grid"):
+        monkeypatch.setattr(nb, name, refuse)
+
+
+@time_bound(60)
+@pytest.mark.parametrize("step, window, exc, words", [
+    (0 * u.min, 1 * u.day, errors.InputError, ("step", "positive")),
+    (-5 * u.min, 1 * u.day, errors.InputError, ("step", "positive")),
+    (np.nan * u.min, 1 * u.day, errors.NonFiniteInputError, ("step",)),
+    (5.0, 1 * u.day, errors.PhysicalTypeError, ("step",)),
+    ([5, 6] * u.min, 1 * u.day, errors.InputError, ("step", "scalar")),
+    (5 * u.min, -1 * u.day, errors.InputError, ("window", "positive")),
+    (1e-9 * u.day, 1 * u.day, errors.TooManyRowsError, ("step", "2,000,000,001", "200,000")),
+    (1 * u.s, 10 * u.day, errors.TooManyRowsError, ("step", "larger step")),
+])
+def test_analyse_flyby_refuses_bad_steps_before_integrating(no_integration, step, window,
+                                                           exc, words):
+    from apophis_sim import apophis
+
+    box = {}
+
+    def call():
+        with pytest.raises(exc) as info:
+            encounter.analyse_flyby(apophis(), Time("2029-04-20", scale="tdb"),
+                                    step=step, window=window)
+        box["msg"] = str(info.value)
+
+    assert _peak_mib(call) < 64  # refused from the size estimate, nothing allocated
+    assert all(w in box["msg"] for w in words), box["msg"]
+
+
+def test_analyse_flyby_track_size_accepts_the_limit():
+    # The largest accepted track is exactly the limit; one more sample is refused.
+    half, n = encounter._track_size(1 * u.day, (2.0 / (encounter.MAX_TRACK_POINTS - 1)) * u.day)
+    assert (half, n) == (1.0, encounter.MAX_TRACK_POINTS)
+    with pytest.raises(errors.TooManyRowsError):
+        encounter._track_size(1 * u.day, (2.0 / encounter.MAX_TRACK_POINTS) * u.day)
+
+
+def _circular_target():
+    # A heliocentric target on a 1.3 au circular orbit, two-body propagated: no n-body.
+    a = 1.3
+    return State([a, 0.0, 0.0] * u.au, [0.0, K / np.sqrt(a), 0.0] * u.au / u.day, T0)
+
+
+def _grid(n_dep=30, n_arr=30, span=900.0):
+    dep = T0 + np.linspace(0.0, 300.0, n_dep) * u.day
+    arr = T0 + np.linspace(60.0, span, n_arr) * u.day
+    return dep, arr
+
+
+@time_bound(120)
+@pytest.mark.parametrize("bad", [101, 100_000, -1, 1.5, "3", None, True, np.nan])
+def test_porkchop_and_lambert_refuse_absurd_revolutions(bad):
+    from apophis_sim import rendezvous
+
+    dep, arr = _grid(3, 3)
+    with pytest.raises(errors.InputError, match=r"\bmax_revs\b"):
+        rendezvous.porkchop(dep, arr, "earth", _circular_target(), max_revs=bad)
+    with pytest.raises(errors.InputError, match=r"\brevs\b"):
+        rendezvous.lambert([1, 0, 0] * u.au, [0, 1, 0] * u.au, 400 * u.day, revs=bad)
+
+
+@time_bound(300)
+def test_porkchop_multirev_search_stops_where_no_arc_exists(monkeypatch):
+    from apophis_sim import rendezvous
+
+    dep, arr = _grid()
+    target = _circular_target()
+    real = rendezvous._transfer_grid
+    calls: list[int] = []
+
+    def counting(*args):
+        calls.append(args[6])  # revs
+        return real(*args)
+
+    monkeypatch.setattr(rendezvous, "_transfer_grid", counting)
+    pc = rendezvous.porkchop(dep, arr, "earth", target, max_revs=rendezvous.MAX_REVS)
+    top = max(calls)
+    # Multi-revolution arcs exist on this grid (tof up to 900 d, periods ~260 d) ...
+    assert top >= 2 and pc.revs.max() >= 1
+    # ... the search stopped long before MAX_REVS, at the bound of _max_useful_revs ...
+    r1, r2 = pc.r_departure.to_value(u.au), pc.r_arrival.to_value(u.au)
+    tof = pc.tof.to_value(u.day)
+    mu = float(pc.gm.to_value(u.au**3 / u.day**2))
+    assert top == rendezvous._max_useful_revs(r1, r2, tof, mu) < rendezvous.MAX_REVS
+    # ... the bound is safe: no cell has an arc of one revolution more ...
+    i, j = np.nonzero(tof > 0)
+    more = rendezvous.lambert(r1[i] * u.au, r2[j] * u.au, tof[i, j] * u.day, revs=top + 1,
+                              on_failure="mask")
+    assert np.all(more.status != 0), "an arc exists beyond the search's revolution bound"
+    # ... and asking for exactly the useful count gives the same porkchop.
+    same = rendezvous.porkchop(dep, arr, "earth", target, max_revs=top)
+    np.testing.assert_array_equal(same.total_dv.value, pc.total_dv.value)
+    np.testing.assert_array_equal(same.revs, pc.revs)
+
+
+@time_bound(60)
+def test_porkchop_refuses_huge_grids_before_any_ephemeris(monkeypatch):
+    from apophis_sim import rendezvous
+
+    def refuse(*a, **k):
+        raise AssertionError("computed before checking the grid size")
+
+    monkeypatch.setattr(rendezvous, "_end_posvel", refuse)
+    dep = T0 + np.arange(3000) * 0.1 * u.day
+    with pytest.raises(errors.TooManyRowsError, match=r"departure_times x arrival_times.*9,000,000"):
+        rendezvous.porkchop(dep, dep, "earth", _circular_target())
+
+
+@time_bound(60)
+def test_utc_dates_size_is_estimated_before_allocating():
+    from apophis_sim.time import utc_dates
+
+    def call():
+        with pytest.raises(errors.TooManyRowsError, match=r"\bstep\b.*dates.*10,000,000"):
+            utc_dates("2000-01-01", "2100-01-01", 1e-6 * u.s)
+
+    assert _peak_mib(call) < 64
+    with pytest.raises(errors.PhysicalTypeError, match=r"\bstep\b"):
+        utc_dates("2000-01-01", "2001-01-01", 5)
+    with pytest.raises(errors.NonFiniteInputError, match=r"\bstart\b"):
+        utc_dates(NAN_T, "2030-01-01")
+    assert len(utc_dates("2020-01-01", "2020-01-31")) == 31  # valid input unchanged
+
+
+@time_bound(120)
+def test_counts_are_bounded():
+    import apophis_sim
+    from apophis_sim import tables
+    from apophis_sim.uncertainty import run_monte_carlo
+
+    sol = apophis_sim.apophis()
+    with pytest.raises(errors.InputError, match=r"\bn_grid\b.*4,096"):
+        apophis_sim.moid(sol, n_grid=10**7)
+    with pytest.raises(errors.InputError, match=r"\bmax_rows\b"):
+        tables.observer(sol, T0, "500", max_rows=-1)
+    with pytest.raises(errors.InputError, match=r"\bn_workers\b"):
+        run_monte_carlo(2, 1, n_workers=10**6, progress=False)
+    with pytest.raises(errors.InputError, match=r"\bnumba_threads\b"):
+        run_monte_carlo(2, 1, numba_threads="x", scheduler="serial", progress=False)
+    peak = _peak_mib(lambda: pytest.raises(errors.InputError, run_monte_carlo, 10**10, 1,
+                                           chunk_size=1, scheduler="serial", progress=False))
+    assert peak < 64
+
+
+@pytest.mark.parametrize("fn, words", [
+    (lambda: state(r=(1e300, 0.0, 0.0)), ("r", "1e+50")),
+    (lambda: state(v=(0.0, 1e60, 0.0)), ("v", "1e+50")),
+    (lambda: bplane_coordinates([1e300, 0, 0], [0, 10, 0], MU_EARTH_KM3_S2, [0, 30, 0]),
+     ("r_rel_km",)),
+    (lambda: encounter.bplane([1e-300, 1e-300, 0] * u.km, [0, 1e40, 1e40] * u.km / u.s,
+                              [0, 30, 0] * u.km / u.s), ("r_rel",)),
+])
+def test_absurd_magnitudes_are_typed_without_warnings(fn, words):
+    with pytest.raises(errors.ApophisSimError) as info:
+        fn()
+    assert all(names_argument(info.value, w) or w in str(info.value) for w in words), info.value
+
+
+# --------------------------------------------------------------------------- cause 9: UT1
+_OFFLINE_UT1 = r"""
+import os, socket, sys, urllib.request, warnings
+def refuse(*a, **k):
+    raise AssertionError("the network was touched")
+socket.socket.connect = refuse
+socket.create_connection = refuse
+urllib.request.urlopen = refuse
+import numpy as np, astropy.units as u
+from astropy.time import Time
+import apophis_sim
+from apophis_sim import State, errors, propagate, tables
+from apophis_sim.time import to_jd_tdb
+from apophis_sim.visibility import EarthOrientationWarning
+
+def offset_s(t):  # TDB - UT1 [s] of one UT1 Time
+    jd1, jd2 = to_jd_tdb(t, "t")
+    return float(((jd1 - t.jd1) + (jd2 - t.jd2)) * 86400.0)
+
+with warnings.catch_warnings(record=True) as w:
+    warnings.simplefilter("always")
+    inside = offset_s(Time("2020-01-10", scale="ut1"))       # tabulated (IERS-B)
+assert not [x for x in w if issubclass(x.category, EarthOrientationWarning)], w
+# TDB - UT1 = (TT - UTC) - (UT1 - UTC) + (TDB - TT), |UT1 - UTC| < 0.9 s, |TDB - TT| < 2 ms
+assert abs(inside - 69.184) < 0.9, inside
+with warnings.catch_warnings(record=True) as w:
+    warnings.simplefilter("always")
+    beyond = offset_s(Time("2029-04-13", scale="ut1"))       # past the tables: held
+assert abs(beyond - 69.184) < 0.9, beyond
+assert [x for x in w if issubclass(x.category, EarthOrientationWarning)], [str(x.message) for x in w]
+try:
+    to_jd_tdb(Time("1900-01-01", scale="ut1"), "when")
+except errors.InputError as exc:
+    assert "when" in str(exc) and "scale='tt'" in str(exc), exc
+else:
+    raise AssertionError("UT1 before 1962 accepted")
+t_ut1 = Time("2029-04-13 21:00", scale="ut1")
+warnings.simplefilter("ignore")
+s = State([1, 0, 0] * u.au, [0, 0.0172, 0] * u.au / u.day, t_ut1)
+assert abs((s.epoch.tdb - Time("2029-04-13 21:01:09.2", scale="tdb")).to_value(u.s)) < 1
+out = propagate(s, t_ut1 + 1 * u.day)
+assert np.all(np.isfinite(out.r_au))
+sol = apophis_sim.apophis()
+tab = tables.observer(sol, Time(["2029-04-13 12:00", "2029-04-13 13:00"], scale="ut1"), "500",
+                      uncertainty=False)
+assert len(tab) == 2
+apophis_sim.close_approaches(sol, Time(sol.orbit_epoch.tdb.jd + 5, format="jd", scale="ut1"))
+print("OFFLINE-OK")
+"""
+
+
+@time_bound(300)
+def test_ut1_times_never_touch_the_network_or_home(tmp_path):
+    """A UT1 Time anywhere a time is accepted: astropy's bundled IERS tables only, no
+    socket, nothing written under $HOME (~/.astropy, ~/.cache/astropy)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    home = tmp_path / "home"
+    home.mkdir()
+    src = str(Path(apophis_sim.__file__).resolve().parents[1])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XDG_")}
+    env.update(HOME=str(home), PYTHONPATH=src + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    # numba's cache lives beside the package, not under HOME; astropy's config and
+    # cache dirs follow HOME.
+    done = subprocess.run([sys.executable, "-c", _OFFLINE_UT1], capture_output=True, text=True,
+                          env=env, timeout=280)
+    assert done.returncode == 0 and "OFFLINE-OK" in done.stdout, done.stderr[-3000:]
+    written = sorted(str(p.relative_to(home)) for p in home.rglob("*"))
+    assert written == [], f"files written under HOME: {written}"

@@ -305,7 +305,8 @@ def _probe_scheduler(address: str, timeout_s: float) -> None:
             pass
     except OSError as exc:
         raise SchedulerUnreachableError(
-            f"no Dask scheduler answered at {address} ({exc.strerror or exc}); start one "
+            f"no Dask scheduler answered at {address} within {timeout_s:g} s "
+            f"({exc.strerror or exc}); start one "
             f"there (dask scheduler), fix the address, or omit scheduler for an embedded "
             f"LocalCluster") from None
 

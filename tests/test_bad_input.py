@@ -193,7 +193,7 @@ def test_time_boundary_typed_or_finite(jd, scale):
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_nonfinite_target_time(bad):
     with pytest.raises(errors.NonFiniteInputError, match=r"\bto\b"):
-        propagate(state(), T0 + bad * u.day)
+        propagate(state(), shifted(bad))
 
 
 def test_nan_epoch():

@@ -128,8 +128,14 @@ def bplane_coordinates(r_rel_km: np.ndarray, v_rel_km_s: np.ndarray, gm_km3_s2: 
     with np.errstate(all="ignore"):
         hyp = _bp.hyperbola_arrays(r, v, mu)
     check_body_velocity(hyp["s_hat"], ve, "earth_velocity_km_s")
-    xi_hat, zeta_hat, _, _ = _bp.bplane_axes(hyp["s_hat"], ve, np.array([0.0, 0.0, 1.0]))
+    with np.errstate(all="ignore"):  # underflow (e.g. a subnormal velocity) is checked below
+        xi_hat, zeta_hat, _, _ = _bp.bplane_axes(hyp["s_hat"], ve, np.array([0.0, 0.0, 1.0]))
     b_vec = hyp["b_vec"]
+    if np.isfinite(b_vec).all() and not (np.isfinite(xi_hat).all()
+                                         and np.isfinite(zeta_hat).all()):
+        raise InputError("earth_velocity_km_s is too small to define the B-plane axes in "
+                         "float64 (its projection on the B-plane underflows); pass the "
+                         "planet's heliocentric velocity in km/s (Earth: ~30 km/s)")
     if not (np.isfinite(b_vec).all() and np.isfinite(xi_hat).all() and np.isfinite(zeta_hat).all()):
         raise InputError("r_rel_km, v_rel_km_s, gm_km3_s2: the hyperbola overflows float64 "
                          "(e = v^2 r / GM too large); pass GM in km^3/s^2 (Earth: 398600.435) "

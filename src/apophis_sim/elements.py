@@ -68,7 +68,7 @@ class Elements:
                  tp: Time, epoch: Time, frame: str = "ecliptic", centre: str = "sun",
                  gm: u.Quantity | None = None) -> None:
         q_au = to_canonical(q, AU, "q")
-        e_val = to_canonical(e if isinstance(e, u.Quantity) else u.Quantity(e), u.one, "e")
+        e_val = to_canonical(e if isinstance(e, u.Quantity) else _dimensionless(e, "e"), u.one, "e")
         inc_rad = to_canonical(inc, u.rad, "inc")
         raan_rad = to_canonical(raan, u.rad, "raan")
         argp_rad = to_canonical(argp, u.rad, "argp")
@@ -112,7 +112,7 @@ class Elements:
             a > 0 with e >= 1, or a < 0 with e <= 1 (a parabola has no a; use q and tp).
         """
         a_au = to_canonical(a, AU, "a")
-        e_val = to_canonical(e if isinstance(e, u.Quantity) else u.Quantity(e), u.one, "e")
+        e_val = to_canonical(e if isinstance(e, u.Quantity) else _dimensionless(e, "e"), u.one, "e")
         m_rad = to_canonical(M, u.rad, "M")
         centre_c = validate_centre(centre)
         mu = gm_canonical(gm, centre_c)
@@ -485,7 +485,10 @@ def moid(obj: State | OrbitSolution, other: str | State | OrbitSolution = "earth
         eph = ephemeris if ephemeris is not None else Ephemeris.open()
         if other.lower() in ("sun", "ssb"):
             raise UnknownNameError("body", other, tuple(n for n in eph.bodies
-                                                       if n not in ("sun",)))
+                                                       if n not in ("sun",)), argument="other")
+        if other.lower() not in eph.bodies:
+            raise UnknownNameError("body", other, tuple(n for n in eph.bodies if n != "sun"),
+                                   argument="other")
         jd1, jd2 = s1.jd_tdb
         r2, v2 = eph.posvel(other, np.broadcast_to(jd1, s1.shape),
                             np.broadcast_to(jd2, s1.shape), centre="sun")

@@ -190,11 +190,17 @@ def capture_radius(body: str, v_inf: u.Quantity, radius: u.Quantity | None = Non
         if r_km is None:
             raise InputError(f"no radius is known for {body}; pass radius=...")
     else:
-        r_km = float(to_canonical(radius, u.km, "radius"))
+        r_arr = to_canonical(radius, u.km, "radius")
+        if np.ndim(r_arr) != 0:
+            raise InputError(f"radius must be a scalar length (e.g. 6378 * u.km), got shape "
+                             f"{np.shape(r_arr)}")
+        r_km = float(r_arr)
     mu = b.gm_au3_d2 * _bodies.AU_KM**3 / 86400.0**2
     vinf = to_canonical(v_inf, _KM_S, "v_inf")
-    if np.any(vinf <= 0) or r_km <= 0:
-        raise InputError("v_inf and radius must be positive (a flyby has v_inf > 0)")
+    if np.any(vinf <= 0):
+        raise InputError(f"v_inf must be positive (a flyby has v_inf > 0), got {v_inf}")
+    if r_km <= 0:
+        raise InputError(f"radius must be positive, got {radius}")
     return r_km * np.sqrt(1.0 + 2.0 * mu / (r_km * vinf * vinf)) * u.km
 
 

@@ -67,12 +67,15 @@ class ShapeMismatchError(InputError):
 class UnknownNameError(ApophisSimError, KeyError):
     """A name (frame, centre, body, force term) is not one of the valid options."""
 
-    def __init__(self, kind: str, name: object, valid: Iterable[str]):
+    def __init__(self, kind: str, name: object, valid: Iterable[str],
+                 argument: str | None = None):
         self.kind = kind
         self.name = name
         self.valid = tuple(valid)
+        self.argument = argument
+        where = f"{argument}: " if argument and argument != kind else ""
         super().__init__(
-            f"unknown {kind} {name!r}; valid {kind} names are: {', '.join(self.valid)}"
+            f"{where}unknown {kind} {name!r}; valid {kind} names are: {', '.join(self.valid)}"
         )
 
     def __str__(self) -> str:  # KeyError would otherwise repr() the message

@@ -44,8 +44,9 @@ from .. import bodies as _bodies
 from ..elements import Elements
 from ..encounter import capture_radius
 from ..ephemeris import Ephemeris
-from ..errors import (ConvergenceError, InputError, NonFiniteInputError,
+from ..errors import (ConvergenceError, InputError, NonFiniteInputError, TooManyRowsError,
                       UnknownNameError)
+
 from ..nbody import close_approaches
 from ..solution import OrbitSolution
 from ..time import from_jd_tdb, to_jd_tdb, utc_iso
@@ -304,6 +305,14 @@ def _evaluate_group(lov, s_km, t_exp, eph, forces, epsilon, out, sel):
 # ----------------------------------------------------------------------------- candidates
 
 
+#: Widest ``window`` of :func:`keyholes` [km] along the line of variations.
+MAX_WINDOW_KM = 20_000.0
+
+#: Most k:h resonances :func:`keyholes` examines analytically (each crossing the line of
+#: variations inside the window is then refined by n-body integrations).
+MAX_RESONANCES = 200_000
+
+
 def _candidates(lov: LineOfVariations, t_end_jd: float, window_km: float, year_days: float,
                 max_k: int | None):
     """(k, h, dzeta_pred [km], zeta of the pure analytic circle [km], D, R) of every
@@ -314,9 +323,20 @@ def _candidates(lov: LineOfVariations, t_end_jd: float, window_km: float, year_d
     periods = 2 * math.pi * np.sqrt(_vs.semimajor_axis_after(enc, ct) ** 3
                                     / enc.gm_sun_km3_s2) / 86400.0 / year_days
     pmin, pmax = float(np.min(periods)), float(np.max(periods))
+    if not (math.isfinite(pmin) and math.isfinite(pmax) and pmin > 0):
+        raise InputError(f"window {window_km:g} km: the line of variations leaves bound "
+                         "heliocentric orbits within the window (no resonant returns); pass a "
+                         "smaller window (default 2000 km)")
     kmax = int((t_end_jd - lov.time_tdb_jd) / _vs.SIDEREAL_YEAR_DAYS)
     if max_k is not None:
         kmax = min(kmax, int(max_k))
+    # Resonances tried: sum over k of the h in [k / pmax, k / pmin]; refuse before looping.
+    tries = 0.5 * kmax * (kmax + 1) * (1.0 / pmin - 1.0 / pmax) + kmax
+    if tries > MAX_RESONANCES:
+        raise TooManyRowsError(
+            f"window {window_km:g} km with returns up to k = {kmax} years spans ~{tries:,.0f} "
+            f"k:h resonances, more than the limit of {MAX_RESONANCES:,}; pass a smaller "
+            "window (default 2000 km), an earlier until, or max_k")
     out = []
     for k in range(1, kmax + 1):
         for h in range(max(1, math.floor(k / pmax)), math.ceil(k / pmin) + 1):
@@ -393,7 +413,8 @@ def keyholes(solution: OrbitSolution, until: Time = Time("2100-01-01", scale="td
         be "earth"); rows have ``body = "moon"``.
     window : Quantity [length]
         Half-width of the searched stretch of the LOV around the nominal, along
-        zeta (default 2000 km; the 2036 keyhole of #220 lies ~1270 km away).
+        zeta (default 2000 km; the 2036 keyhole of #220 lies ~1270 km away); at most
+        ``MAX_WINDOW_KM`` (20 000 km).
     max_k : int, optional
         Search only returns within ``max_k`` years (caps the run time).
     calibrate : bool
@@ -456,6 +477,11 @@ def keyholes(solution: OrbitSolution, until: Time = Time("2100-01-01", scale="td
     wkm = float(to_canonical(window, u.km, "window"))
     if not wkm > 0:
         raise InputError(f"window must be a positive length, got {window}")
+    if wkm > MAX_WINDOW_KM:
+        raise InputError(f"window {window} is wider than {MAX_WINDOW_KM:,.0f} km: the line of "
+                         "variations is a local (linear) map of the B-plane and each keyhole "
+                         "in the window costs n-body integrations; pass a window of at most "
+                         f"{MAX_WINDOW_KM:,.0f} km (default 2000 km)")
     dmax = None
     if max_return_distance is not None:
         dmax = float(to_canonical(max_return_distance, u.km, "max_return_distance"))

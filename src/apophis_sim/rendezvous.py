@@ -69,8 +69,8 @@ from astropy.time import Time
 
 from . import bodies as _bodies
 from ._core import lambert as _lam
-from .errors import (ConvergenceError, InputError, ShapeMismatchError, TooManyRowsError,
-                     UnknownNameError)
+from .errors import (ConvergenceError, InputError, InputTypeError, ShapeMismatchError,
+                     TimeInputError, TooManyRowsError, UnknownNameError)
 from .state import State
 from .time import dt_days, from_jd_tdb, one_utc_warning, to_jd_tdb, utc_iso
 from .units import AU, AU_KM, DAY, GM_UNIT, to_canonical
@@ -911,10 +911,24 @@ class LaunchWindow:
         }
 
 
+def _scalar_q(q, unit, name: str) -> float:
+    """A scalar Quantity argument -> float in ``unit`` (typed errors naming ``name``)."""
+    arr = to_canonical(q, unit, name)
+    if np.ndim(arr) != 0:
+        raise InputError(f"{name} must be a scalar, got shape {np.shape(arr)}")
+    return float(arr)
+
+
 def _time_arg(t: Time | str, name: str) -> Time:
     if isinstance(t, str):
-        return Time(t, scale="tdb")
-    to_jd_tdb(t, name)  # type check with the usual message
+        try:
+            t = Time(t, scale="tdb")
+        except ValueError:
+            raise TimeInputError(f"{name}: cannot read {t!r} as a date; pass an ISO date "
+                                 "such as '2029-02-13' or a Time") from None
+    jd1, _ = to_jd_tdb(t, name)  # type check with the usual message
+    if np.ndim(jd1) != 0:
+        raise ShapeMismatchError(f"{name} must be one time, got shape {np.shape(jd1)}")
     return t
 
 
@@ -927,20 +941,23 @@ def feasible_cells(pc: Porkchop, *, c3_max: u.Quantity = DEFAULT_C3_MAX,
 
     Parameters as in :func:`launch_windows`; a limit of ``None`` is not applied.
     """
+    if not isinstance(pc, Porkchop):
+        raise InputTypeError(f"pc must be a Porkchop (from porkchop(...)), got "
+                             f"{type(pc).__name__}")
     ok = pc.ok.copy()
     with np.errstate(invalid="ignore"):
         if c3_max is not None:
-            ok &= pc.c3.to_value(KM2_S2) <= float(to_canonical(c3_max, KM2_S2, "c3_max"))
+            ok &= pc.c3.to_value(KM2_S2) <= _scalar_q(c3_max, KM2_S2, "c3_max")
         if dla_max is not None:
-            lim = float(to_canonical(dla_max, u.deg, "dla_max"))
+            lim = _scalar_q(dla_max, u.deg, "dla_max")
             if lim < 0:
                 raise InputError(f"dla_max must be >= 0, got {dla_max}")
             ok &= np.abs(pc.dla.to_value(u.deg)) <= lim
         if arrival_vinf_max is not None:
-            ok &= pc.vinf_arrival.to_value(KM_S) <= float(
-                to_canonical(arrival_vinf_max, KM_S, "arrival_vinf_max"))
+            ok &= pc.vinf_arrival.to_value(KM_S) <= _scalar_q(arrival_vinf_max, KM_S,
+                                                              "arrival_vinf_max")
         if tof_min is not None:
-            ok &= pc.tof.to_value(DAY) >= float(to_canonical(tof_min, DAY, "tof_min"))
+            ok &= pc.tof.to_value(DAY) >= _scalar_q(tof_min, DAY, "tof_min")
     if arrive_by is not None:
         t = _time_arg(arrive_by, "arrive_by")
         b1, b2 = to_jd_tdb(t, "arrive_by")
@@ -1074,7 +1091,7 @@ def ride_share_options(launch: Time, c3_max: u.Quantity, *, arrival_times: Time 
     if np.ndim(l1):
         raise ShapeMismatchError("ride_share_options takes one launch date; use porkchop() "
                                  "and launch_windows() for a range")
-    c3_lim = float(to_canonical(c3_max, KM2_S2, "c3_max"))
+    c3_lim = _scalar_q(c3_max, KM2_S2, "c3_max")
     if c3_lim < 0:
         raise InputError(f"c3_max must be >= 0, got {c3_max}")
     launch_tdb = from_jd_tdb(l1, l2)

@@ -474,7 +474,10 @@ def keyholes(solution: OrbitSolution, until: Time = Time("2100-01-01", scale="td
     if include_moon and body != "earth":
         raise InputError("include_moon=True needs body='earth'")
     u1, u2 = _time(until, "until")
-    wkm = float(to_canonical(window, u.km, "window"))
+    w_arr = to_canonical(window, u.km, "window")
+    if np.ndim(w_arr) != 0:
+        raise InputError(f"window must be a scalar length, got shape {np.shape(w_arr)}")
+    wkm = float(w_arr)
     if not wkm > 0:
         raise InputError(f"window must be a positive length, got {window}")
     if wkm > MAX_WINDOW_KM:
@@ -487,8 +490,10 @@ def keyholes(solution: OrbitSolution, until: Time = Time("2100-01-01", scale="td
         dmax = float(to_canonical(max_return_distance, u.km, "max_return_distance"))
         if not dmax > 0:
             raise InputError(f"max_return_distance must be positive, got {max_return_distance}")
-    if max_k is not None and (isinstance(max_k, bool) or int(max_k) < 1):
-        raise InputError(f"max_k must be a positive integer, got {max_k!r}")
+    if max_k is not None and (isinstance(max_k, (bool, np.bool_))
+                              or not isinstance(max_k, (int, np.integer)) or max_k < 1):
+        raise InputError(f"max_k must be a positive integer (returns up to k years after the "
+                         f"encounter), got {max_k!r:.60}")
     eph = ephemeris if ephemeris is not None else Ephemeris.open()
     enc_until = encounter if encounter is not None else Time(_ENCOUNTER_UNTIL, scale="tdb")
     e1, e2 = _time(enc_until, "encounter")
@@ -759,8 +764,17 @@ def orbit_through(solution: OrbitSolution, zeta: u.Quantity, xi: u.Quantity | No
     """
     sol = _check_solution(solution)
     body = _check_body(body)
-    z_t = float(to_canonical(zeta, u.km, "zeta"))
-    x_t = None if xi is None else float(to_canonical(xi, u.km, "xi"))
+    from ..units import integer
+
+    max_iterations = integer(max_iterations, "max_iterations", minimum=0, maximum=1000)
+    z_arr = to_canonical(zeta, u.km, "zeta")
+    x_arr = None if xi is None else to_canonical(xi, u.km, "xi")
+    for name, arr in (("zeta", z_arr), ("xi", x_arr)):
+        if arr is not None and np.ndim(arr) != 0:
+            raise InputError(f"{name} must be one B-plane coordinate, got shape "
+                             f"{np.shape(arr)}")
+    z_t = float(z_arr)
+    x_t = None if x_arr is None else float(x_arr)
     tol = float(to_canonical(tolerance, u.km, "tolerance"))
     if np.ndim(z_t) or not tol > 0:
         raise InputError("zeta must be a scalar length and tolerance positive")

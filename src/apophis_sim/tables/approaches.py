@@ -29,12 +29,12 @@ from astropy.table import QTable
 from astropy.time import Time
 
 from ..ephemeris import Ephemeris
-from ..errors import InputError
+from ..errors import CovarianceError, InputError
 from ..nbody import OrbitSolution, apophis
 from ..nbody import _epsilon as _nbody_epsilon
 from ..time import from_jd_tdb, quiet_utc, to_jd_tdb
 from ..uncertainty.linear import parameter_space, variational_approaches
-from ..units import AU, AU_KM, to_canonical
+from ..units import AU, AU_KM, real_array, real_scalar, to_canonical
 
 __all__ = ["approaches", "bplane_ellipse", "sigma_to_disc", "linear_impact_probability"]
 
@@ -46,7 +46,8 @@ _LINEAR_FRACTION = 0.1
 def bplane_ellipse(cov_km2: np.ndarray) -> tuple[float, float, float]:
     """1-sigma ellipse of a 2x2 (xi, zeta) covariance: semi-major, semi-minor [km] and the
     angle of the major axis from +zeta toward +xi [deg], in (-90, 90]."""
-    c = 0.5 * (np.asarray(cov_km2) + np.asarray(cov_km2).T)
+    cov = real_array(cov_km2, "cov_km2", shape=(2, 2))
+    c = 0.5 * (cov + cov.T)
     w, v = np.linalg.eigh(c)
     w = np.clip(w, 0.0, None)
     major = v[:, 1]  # (xi, zeta) components
@@ -63,12 +64,16 @@ def sigma_to_disc(mean_km: np.ndarray, cov_km2: np.ndarray, radius_km: float) ->
     about the origin (the body's focused cross-section): the smallest number of sigmas
     to any point of the disc; negative (minus the distance to the rim) when the nominal
     is inside. A singular covariance gives +inf outside."""
-    m = np.asarray(mean_km, dtype=np.float64)
+    m = real_array(mean_km, "mean_km", shape=(2,))
+    cov = real_array(cov_km2, "cov_km2", shape=(2, 2))
+    radius_km = real_scalar(radius_km, "radius_km", positive=True)
+    if np.any(np.diag(cov) < 0):
+        raise CovarianceError(f"cov_km2 has a negative variance on its diagonal: {np.diag(cov)}")
     inside = float(np.hypot(*m)) < radius_km
     ang = np.linspace(0.0, 2.0 * np.pi, 2881)
     rim = radius_km * np.stack([np.sin(ang), np.cos(ang)], axis=-1)  # (xi, zeta)
     try:
-        ci = np.linalg.inv(np.asarray(cov_km2, dtype=np.float64))
+        ci = np.linalg.inv(cov)
     except np.linalg.LinAlgError:
         return -math.inf if inside else math.inf
     d = rim - m
@@ -88,8 +93,9 @@ def linear_impact_probability(mean_km: np.ndarray, cov_km2: np.ndarray,
     whitened coordinates; 0 beyond 38 sigma from the disc (the tail is < 1e-300), 1
     when the disc holds the 38-sigma ellipse.
     """
-    m = np.asarray(mean_km, dtype=np.float64)
-    c = np.asarray(cov_km2, dtype=np.float64)
+    m = real_array(mean_km, "mean_km", shape=(2,))
+    c = real_array(cov_km2, "cov_km2", shape=(2, 2))
+    radius_km = real_scalar(radius_km, "radius_km", positive=True)
     s = sigma_to_disc(m, c, radius_km)
     if s > 38.0:
         return 0.0

@@ -286,8 +286,17 @@ def orbit_change(solution, encounter_time: Time, offset: u.Quantity = 30 * u.day
     from .nbody import propagate_nbody_grid
 
     dt = _offset_days(offset)
-    times = encounter_time + np.array([-dt, dt]) * u.day
-    return _change_from(propagate_nbody_grid(solution, times, ephemeris=ephemeris), ephemeris)
+    from .time import from_jd_tdb, to_jd_tdb
+
+    e1, e2 = to_jd_tdb(encounter_time, "encounter_time")
+    if np.ndim(e1) != 0:
+        raise InputError(f"encounter_time must be one time, got shape {np.shape(e1)}")
+    times = from_jd_tdb(np.full(2, float(e1)), float(e2) + np.array([-dt, dt]))
+    from .time import blame_range
+
+    with blame_range("encounter_time"):
+        grid = propagate_nbody_grid(solution, times, ephemeris=ephemeris)
+    return _change_from(grid, ephemeris)
 
 
 #: Most samples :func:`analyse_flyby` keeps around the approach (2 window / step + 1);

@@ -793,8 +793,12 @@ def porkchop(departure_times: Time, arrival_times: Time, origin: str | State | O
             f"{MAX_PORKCHOP_CELLS:,}; use a coarser step or shorter date ranges (or several "
             "porkchops)")
     mu = _sun_gm(gm)
-    r_dep, v_dep = _end_posvel(origin, dep, d1, d2, ephemeris, "origin")
-    r_arr, v_arr = _end_posvel(target, arr, a1, a2, ephemeris, "target")
+    from .time import blame_range
+
+    with blame_range("departure_times"):
+        r_dep, v_dep = _end_posvel(origin, dep, d1, d2, ephemeris, "origin")
+    with blame_range("arrival_times"):
+        r_arr, v_arr = _end_posvel(target, arr, a1, a2, ephemeris, "target")
     tof_d = dt_days(a1[None, :], a2[None, :], d1[:, None], d2[:, None])
     out = porkchop_arrays(np.ascontiguousarray(r_dep), np.ascontiguousarray(v_dep),
                           np.ascontiguousarray(r_arr), np.ascontiguousarray(v_arr), tof_d, mu,
@@ -1105,8 +1109,11 @@ def ride_share_options(launch: Time, c3_max: u.Quantity, *, arrival_times: Time 
             raise InputError(f"no arrival date between launch + tof_min ({start.isot} TDB) and "
                              f"arrive_by ({end.isot} TDB)")
         arrival_times = start + np.arange(n) * u.day
-    pc = porkchop(launch_tdb.reshape((1,)), arrival_times, origin, target, max_revs=max_revs,
-                  ephemeris=ephemeris, progress=False)
+    from .time import blame_range
+
+    with blame_range("launch"):
+        pc = porkchop(launch_tdb.reshape((1,)), arrival_times, origin, target,
+                      max_revs=max_revs, ephemeris=ephemeris, progress=False)
     ok = feasible_cells(pc, c3_max=c3_lim * KM2_S2, dla_max=dla_max, arrive_by=arrive_by,
                         arrival_vinf_max=arrival_vinf_max, tof_min=tof_min)[0]
     js = np.flatnonzero(ok)

@@ -159,6 +159,22 @@ def to_jd_tdb(t: Time, name: str = "time") -> tuple[np.ndarray, np.ndarray]:
     return jd1, jd2
 
 
+@contextlib.contextmanager
+def blame_range(name: str):
+    """Prefix an EphemerisRangeError raised inside with the user's argument ``name``."""
+    from .errors import EphemerisRangeError
+
+    import re
+
+    try:
+        yield
+    except EphemerisRangeError as exc:
+        text = re.sub(r"^(to|times|until): ", "", str(exc))
+        if text.startswith(f"{name}:"):
+            raise
+        raise EphemerisRangeError(f"{name}: {text}") from None
+
+
 #: Said once per conversion when UT1 lies outside the bundled IERS tables.
 UT1_EXTRAPOLATED = ("UT1 outside the bundled IERS tables: UT1-UTC is held at its last "
                     "tabulated value (|UT1-UTC| < 0.9 s by definition of UTC); no IERS data "

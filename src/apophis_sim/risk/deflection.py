@@ -165,8 +165,11 @@ def deflect(solution: OrbitSolution, dv: u.Quantity, at: Time, *, frame: str = "
     t1, t2 = to_jd_tdb(at, "at")
     if np.ndim(t1):
         raise InputError("at must be a scalar Time")
-    st = _nbody.state_transition(solution, at, forces=forces, ephemeris=ephemeris,
-                                 epsilon=epsilon)
+    from ..time import blame_range
+
+    with blame_range("at"):
+        st = _nbody.state_transition(solution, at, forces=forces, ephemeris=ephemeris,
+                                     epsilon=epsilon)
     s = st.state.to_centre("sun", ephemeris=ephemeris).to_frame("icrf")
     basis = rtn_basis(s.r_au, s.v_au_d)
     dv_icrf = basis.T @ dv_in if frame == "rtn" else dv_in

@@ -177,12 +177,17 @@ def approaches(solution: OrbitSolution | None = None, start: Time | None = None,
         raise InputError(f"start ({t_start.iso}) must be before stop ({t_stop.iso})")
     eph = ephemeris if ephemeris is not None else Ephemeris.open()
     events = []
+    from ..time import blame_range
+
     if hi > epoch_jd:
-        events += variational_approaches(sol, t_stop, bodies=bodies, max_distance_au=rmax,
-                                         forces=forces, ephemeris=eph, epsilon=epsilon)
+        with blame_range("stop"):
+            events += variational_approaches(sol, t_stop, bodies=bodies, max_distance_au=rmax,
+                                             forces=forces, ephemeris=eph, epsilon=epsilon)
     if lo < epoch_jd:
-        events += variational_approaches(sol, t_start, bodies=bodies, max_distance_au=rmax,
-                                         forces=forces, ephemeris=eph, epsilon=epsilon)
+        with blame_range("start"):
+            events += variational_approaches(sol, t_start, bodies=bodies,
+                                             max_distance_au=rmax, forces=forces,
+                                             ephemeris=eph, epsilon=epsilon)
     events = [e for e in events if lo <= e.jd1 + e.t_rel <= hi]
     events.sort(key=lambda e: (e.jd1 + e.t_rel))
     cov = sol.covariance

@@ -688,3 +688,109 @@ def test_ut1_times_never_touch_the_network_or_home(tmp_path):
     assert done.returncode == 0 and "OFFLINE-OK" in done.stdout, done.stderr[-3000:]
     written = sorted(str(p.relative_to(home)) for p in home.rglob("*"))
     assert written == [], f"files written under HOME: {written}"
+
+
+# --------------------------------------------------------------------------- adversarial sweep
+def _opik_args():
+    return [np.array([1.0, 5.0, 2.0]), np.array([1.496e8, 0, 0]), np.array([0, 29.8, 0]),
+            398600.4, 1.327e11]
+
+
+def _porkchop_small():
+    from apophis_sim import rendezvous
+
+    return rendezvous.porkchop(T0 + np.arange(0, 30, 10) * u.day,
+                               T0 + np.arange(100, 160, 20) * u.day, "earth",
+                               _circular_target())
+
+
+_COV = np.array([[4.0, 1.0], [1.0, 9.0]])
+_OUTSIDE_DE440 = Time("3000-01-01", scale="tdb")
+
+
+def _sweep_cases():
+    import apophis_sim
+    from apophis_sim import rendezvous, risk, tables
+
+    sol = apophis_sim.apophis
+    return [
+        # plain-number helpers: wrong types, NaN, wrong shapes
+        (lambda: tables.bplane_ellipse(np.nan), "cov_km2"),
+        (lambda: tables.bplane_ellipse("x"), "cov_km2"),
+        (lambda: tables.sigma_to_disc([100.0, 0.0], np.full((2, 2), np.nan), 6400.0), "cov_km2"),
+        (lambda: tables.linear_impact_probability([100.0, 0.0], _COV, np.nan), "radius_km"),
+        (lambda: tables.linear_impact_probability(np.nan, _COV, 6400.0), "mean_km"),
+        (lambda: tables.linear_impact_probability([100.0, 0.0], _COV, [1.0, 2.0]), "radius_km"),
+        (lambda: risk.impact_energy_mt("x", 12.6), "H"),
+        (lambda: risk.impact_energy_mt(19.09, np.nan), "v_impact_km_s"),
+        (lambda: risk.impact_energy_mt(19.09, 12.6, albedo=None), "albedo"),
+        (lambda: risk.palermo_scale(np.nan, 1000.0, 50.0), "log10_ip"),
+        (lambda: risk.palermo_scale(-5.0, 1000.0, np.inf), "years_to_impact"),
+        (lambda: risk.rtn_basis(np.nan, np.array([0, K, 0])), "r_au"),
+        (lambda: risk.rtn_basis(np.array([1.0, 0, 0]), np.array([2.0, 0, 0])), "r_au"),
+        (lambda: risk.opik_encounter(np.nan, *_opik_args()[1:]), "v_inf_vec_km_s"),
+        (lambda: risk.opik_encounter(*_opik_args()[:3], np.nan, 1.327e11), "gm_planet_km3_s2"),
+        (lambda: risk.valsecchi_circle(risk.opik_encounter(*_opik_args()), 0, 6), "k"),
+        (lambda: risk.valsecchi_circle(risk.opik_encounter(*_opik_args()), 7, 1.5), "h"),
+        (lambda: risk.kinetic_impactor_dv([1, 2] * u.kg, [0, 6, 0] * u.km / u.s, 4e10 * u.kg),
+         "spacecraft_mass"),
+        # scalars where arrays were silently accepted or crashed
+        (lambda: apophis_sim.close_approaches(sol(), T0, max_distance=[1, 2] * u.au),
+         "max_distance"),
+        (lambda: apophis_sim.close_approaches(sol(), T0, bodies=None), "bodies"),
+        (lambda: encounter.capture_radius("earth", 5 * u.km / u.s, radius=[1, 2] * u.km),
+         "radius"),
+        (lambda: rendezvous.launch_windows(_porkchop_small(), c3_max=[1, 2] * u.km**2 / u.s**2),
+         "c3_max"),
+        (lambda: rendezvous.launch_windows(_porkchop_small(), arrive_by=T0 + [1, 2] * u.day),
+         "arrive_by"),
+        (lambda: rendezvous.launch_windows(None), "pc"),
+        (lambda: visibility.bright_intervals(None, [1.0, 2.0]), "vis"),
+        (lambda: risk.keyholes(sol(), window=[1, 2] * u.km), "window"),
+        (lambda: risk.keyholes(sol(), window=1e30 * u.km), "window"),
+        (lambda: risk.keyholes(sol(), max_k=np.nan), "max_k"),
+        (lambda: risk.orbit_through(sol(), [1, 2] * u.km), "zeta"),
+        (lambda: risk.orbit_through(sol(), 1000 * u.km, max_iterations="x"), "max_iterations"),
+        (lambda: tables.to_json(None), "table"),
+        (lambda: tables.write_csv(tables.observer(sol(), T0, uncertainty=False), "/proc/x.csv"),
+         "path"),
+        (lambda: Elements(q=0.9 * u.au, e="x", inc=3 * u.deg, raan=1 * u.deg, argp=1 * u.deg,
+                          tp=T0, epoch=T0), "e"),
+        (lambda: visibility.visibility(sol(), T0 + [0, 1] * u.hour, location="Paranal"),
+         "location"),
+        (lambda: visibility.visibility(sol(), T0 + np.zeros((2, 2)) * u.hour), "times"),
+        # names of arguments in messages
+        (lambda: apophis_sim.moid(state(), "bogus"), "other"),
+        (lambda: apophis_sim.propagate_nbody(sol(), T0, forces=["bogus"]), "forces"),
+        (lambda: apophis_sim.close_approaches(sol(), T0, bodies=["bogus"]), "bodies"),
+        (lambda: apophis_sim.propagate_nbody(sol(), T0 + [1, 2] * u.day), "to"),
+        (lambda: apophis_sim.propagate_nbody(sol(), _OUTSIDE_DE440), "to"),
+        (lambda: apophis_sim.propagate_nbody_grid(sol(), T0 + [0, 1e6] * u.day), "times"),
+        (lambda: apophis_sim.close_approaches(sol(), _OUTSIDE_DE440), "until"),
+        (lambda: rendezvous.porkchop(T0 + [1e6] * u.day, T0 + [1e6 + 100] * u.day, "earth",
+                                     _circular_target()), "departure_times"),
+        (lambda: encounter.orbit_change(sol(), 5.0), "encounter_time"),
+        (lambda: encounter.orbit_change(sol(), _OUTSIDE_DE440), "encounter_time"),
+        (lambda: tables.approaches(sol(), None, _OUTSIDE_DE440), "stop"),
+        (lambda: risk.deflect(sol(), [0, 1, 0] * u.mm / u.s, _OUTSIDE_DE440), "at"),
+        (lambda: risk.deflect(sol(), [0, 1e300, 0] * u.mm / u.s, T0), "dv"),
+    ]
+
+
+@time_bound(300)
+def test_adversarial_sweep_regressions():
+    """Inputs an adversarial sweep of every public function found answered by a raw
+    exception, a silent NaN, a hang or a message blaming the wrong argument: each is
+    now an apophis_sim error that names the argument (no RuntimeWarning either)."""
+    failures = []
+    for k, (fn, name) in enumerate(_sweep_cases()):
+        try:
+            out = fn()
+        except errors.ApophisSimError as exc:
+            if not names_argument(exc, name):
+                failures.append(f"case {k}: {type(exc).__name__} does not name {name}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - the point of the test
+            failures.append(f"case {k} ({name}): raw {type(exc).__name__}: {exc}")
+        else:
+            failures.append(f"case {k} ({name}): returned {out!r:.80} instead of raising")
+    assert not failures, "\n".join(failures)

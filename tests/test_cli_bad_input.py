@@ -134,6 +134,7 @@ _BAD_FLAGS = [
     (["deflect", "--dv", "0,1,0", "--at", "garbage"], "--at"),
     (["risk", "--until", "x"], "--until"),
     (["risk", "--window", "-1"], "--window"),
+    (["risk", "--window", "1e30"], "--window"),
 ]
 
 

@@ -332,9 +332,9 @@ def _track_size(window, step) -> tuple[float, int]:
 
 
 def _offset_days(offset: u.Quantity) -> float:
-    dt = float(to_canonical(offset, u.day, "offset"))
+    dt = _scalar_days(offset, "offset")
     if dt <= 0:
-        raise InputError("offset must be positive")
+        raise InputError(f"offset must be positive (e.g. 30 * u.day), got {offset}")
     return dt
 
 

@@ -10,6 +10,7 @@ exception, a NaN, or a hang. The hypothesis tests are seeded (``derandomize=True
 from __future__ import annotations
 
 import re
+import warnings
 
 import astropy.units as u
 import numpy as np
@@ -31,6 +32,8 @@ K = 0.01720209895  # circular speed at 1 au [au/day]
 MU_SUN = centre_gm("sun")
 MU_EARTH_KM3_S2 = 398600.435436
 
+pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
+
 SEEDED = settings(max_examples=300, derandomize=True, deadline=None, database=None,
                   suppress_health_check=[HealthCheck.too_slow])
 
@@ -38,6 +41,17 @@ SEEDED = settings(max_examples=300, derandomize=True, deadline=None, database=No
 def state(r=(1.0, 0.0, 0.0), v=(0.0, K, 0.0), t=T0, centre="sun") -> State:
     return State(np.asarray(r, dtype=float) * u.au, np.asarray(v, dtype=float) * u.au / u.day,
                  t, centre=centre)
+
+
+def shifted(dt: float) -> Time | None:
+    """T0 + dt days built the way a user would; None where astropy itself refuses
+    (it cannot hold an infinite JD; its own arithmetic warns on the way)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            return T0 + dt * u.day
+        except (TypeError, ValueError):
+            return None
 
 
 def names_argument(exc: BaseException, *names: str) -> bool:
@@ -76,7 +90,10 @@ def test_propagate_typed_or_conserves(r, v, dt):
     s = typed_or_result(lambda: state(r, v), "r", "v")
     if s is None:
         return
-    out = typed_or_result(lambda: propagate(s, T0 + dt * u.day), "to", "state", "dt")
+    target = shifted(dt)
+    if target is None:
+        return
+    out = typed_or_result(lambda: propagate(s, target), "to", "state", "dt")
     if out is None:
         return
     assert np.all(np.isfinite(out.r_au)) and np.all(np.isfinite(out.v_au_d))
@@ -176,7 +193,7 @@ def test_time_boundary_typed_or_finite(jd, scale):
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_nonfinite_target_time(bad):
     with pytest.raises(errors.NonFiniteInputError, match=r"\bto\b"):
-        propagate(state(), T0 + bad * u.day)
+        propagate(state(), shifted(bad))
 
 
 def test_nan_epoch():
@@ -384,3 +401,396 @@ def test_encounter_statistics_typed():
         encounter_statistics({k: v for k, v in good.items() if k != "distance_km"})
     with pytest.raises(errors.NonFiniteInputError, match="distance_km"):
         encounter_statistics({**good, "distance_km": [1.0, float("nan")]})
+
+
+# --------------------------------------------------------------------------- cause 6: limits
+def time_bound(seconds: float):
+    """Fail the test when its body has not finished after ``seconds`` (a hang guard, not
+    a performance assert)."""
+    import functools
+    import threading
+
+    def deco(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            box: dict = {}
+
+            def target():
+                try:
+                    fn(*args, **kwargs)
+                except BaseException as exc:  # noqa: BLE001 - re-raised below
+                    box["exc"] = exc
+
+            t = threading.Thread(target=target, daemon=True, name=fn.__name__)
+            t.start()
+            t.join(seconds)
+            if t.is_alive():
+                pytest.fail(f"{fn.__name__} did not finish within {seconds} s")
+            if "exc" in box:
+                raise box["exc"]
+
+        return wrapper
+
+    return deco
+
+
+def _peak_mib(fn) -> float:
+    """Run ``fn`` (expected to raise an apophis_sim error) and return the peak of the
+    Python allocations it made [MiB]."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        fn()
+    finally:
+        peak = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+    return peak
+
+
+@pytest.fixture
+def no_integration(monkeypatch):
+    """Fail if an n-body integration starts: limits are checked before computing."""
+    import apophis_sim.nbody as nb
+
+    def refuse(*a, **k):
+        raise AssertionError("integrated before validating the arguments")
+
+    for name in ("close_approaches", "propagate_nbody_grid"):
+        monkeypatch.setattr(nb, name, refuse)
+
+
+@time_bound(60)
+@pytest.mark.parametrize("step, window, exc, words", [
+    (0 * u.min, 1 * u.day, errors.InputError, ("step", "positive")),
+    (-5 * u.min, 1 * u.day, errors.InputError, ("step", "positive")),
+    (np.nan * u.min, 1 * u.day, errors.NonFiniteInputError, ("step",)),
+    (5.0, 1 * u.day, errors.PhysicalTypeError, ("step",)),
+    ([5, 6] * u.min, 1 * u.day, errors.InputError, ("step", "scalar")),
+    (5 * u.min, -1 * u.day, errors.InputError, ("window", "positive")),
+    (1e-9 * u.day, 1 * u.day, errors.TooManyRowsError, ("step", "2,000,000,001", "200,000")),
+    (1 * u.s, 10 * u.day, errors.TooManyRowsError, ("step", "larger step")),
+])
+def test_analyse_flyby_refuses_bad_steps_before_integrating(no_integration, step, window,
+                                                           exc, words):
+    from apophis_sim import apophis
+
+    box = {}
+
+    def call():
+        with pytest.raises(exc) as info:
+            encounter.analyse_flyby(apophis(), Time("2029-04-20", scale="tdb"),
+                                    step=step, window=window)
+        box["msg"] = str(info.value)
+
+    assert _peak_mib(call) < 64  # refused from the size estimate, nothing allocated
+    assert all(w in box["msg"] for w in words), box["msg"]
+
+
+def test_analyse_flyby_track_size_accepts_the_limit():
+    # The largest accepted track is exactly the limit; one more sample is refused.
+    half, n = encounter._track_size(1 * u.day, (2.0 / (encounter.MAX_TRACK_POINTS - 1)) * u.day)
+    assert (half, n) == (1.0, encounter.MAX_TRACK_POINTS)
+    with pytest.raises(errors.TooManyRowsError):
+        encounter._track_size(1 * u.day, (2.0 / encounter.MAX_TRACK_POINTS) * u.day)
+
+
+def _circular_target():
+    # A heliocentric target on a 1.3 au circular orbit, two-body propagated: no n-body.
+    a = 1.3
+    return State([a, 0.0, 0.0] * u.au, [0.0, K / np.sqrt(a), 0.0] * u.au / u.day, T0)
+
+
+def _grid(n_dep=30, n_arr=30, span=900.0):
+    dep = T0 + np.linspace(0.0, 300.0, n_dep) * u.day
+    arr = T0 + np.linspace(60.0, span, n_arr) * u.day
+    return dep, arr
+
+
+@time_bound(120)
+@pytest.mark.parametrize("bad", [101, 100_000, -1, 1.5, "3", None, True, np.nan])
+def test_porkchop_and_lambert_refuse_absurd_revolutions(bad):
+    from apophis_sim import rendezvous
+
+    dep, arr = _grid(3, 3)
+    with pytest.raises(errors.InputError, match=r"\bmax_revs\b"):
+        rendezvous.porkchop(dep, arr, "earth", _circular_target(), max_revs=bad)
+    with pytest.raises(errors.InputError, match=r"\brevs\b"):
+        rendezvous.lambert([1, 0, 0] * u.au, [0, 1, 0] * u.au, 400 * u.day, revs=bad)
+
+
+@time_bound(300)
+def test_porkchop_multirev_search_stops_where_no_arc_exists(monkeypatch):
+    from apophis_sim import rendezvous
+
+    dep, arr = _grid()
+    target = _circular_target()
+    real = rendezvous._transfer_grid
+    calls: list[int] = []
+
+    def counting(*args):
+        calls.append(args[6])  # revs
+        return real(*args)
+
+    monkeypatch.setattr(rendezvous, "_transfer_grid", counting)
+    pc = rendezvous.porkchop(dep, arr, "earth", target, max_revs=rendezvous.MAX_REVS)
+    top = max(calls)
+    # Multi-revolution arcs exist on this grid (tof up to 900 d, periods ~260 d) ...
+    assert top >= 2 and pc.revs.max() >= 1
+    # ... the search stopped long before MAX_REVS, at the bound of _max_useful_revs ...
+    r1, r2 = pc.r_departure.to_value(u.au), pc.r_arrival.to_value(u.au)
+    tof = pc.tof.to_value(u.day)
+    mu = float(pc.gm.to_value(u.au**3 / u.day**2))
+    assert top == rendezvous._max_useful_revs(r1, r2, tof, mu) < rendezvous.MAX_REVS
+    # ... the bound is safe: no cell has an arc of one revolution more ...
+    i, j = np.nonzero(tof > 0)
+    more = rendezvous.lambert(r1[i] * u.au, r2[j] * u.au, tof[i, j] * u.day, revs=top + 1,
+                              on_failure="mask")
+    assert np.all(more.status != 0), "an arc exists beyond the search's revolution bound"
+    # ... and asking for exactly the useful count gives the same porkchop.
+    same = rendezvous.porkchop(dep, arr, "earth", target, max_revs=top)
+    np.testing.assert_array_equal(same.total_dv.value, pc.total_dv.value)
+    np.testing.assert_array_equal(same.revs, pc.revs)
+
+
+@time_bound(60)
+def test_porkchop_refuses_huge_grids_before_any_ephemeris(monkeypatch):
+    from apophis_sim import rendezvous
+
+    def refuse(*a, **k):
+        raise AssertionError("computed before checking the grid size")
+
+    monkeypatch.setattr(rendezvous, "_end_posvel", refuse)
+    dep = T0 + np.arange(3000) * 0.1 * u.day
+    with pytest.raises(errors.TooManyRowsError, match=r"departure_times x arrival_times.*9,000,000"):
+        rendezvous.porkchop(dep, dep, "earth", _circular_target())
+
+
+@time_bound(60)
+def test_utc_dates_size_is_estimated_before_allocating():
+    from apophis_sim.time import utc_dates
+
+    def call():
+        with pytest.raises(errors.TooManyRowsError, match=r"\bstep\b.*dates.*10,000,000"):
+            utc_dates("2000-01-01", "2100-01-01", 1e-6 * u.s)
+
+    assert _peak_mib(call) < 64
+    with pytest.raises(errors.PhysicalTypeError, match=r"\bstep\b"):
+        utc_dates("2000-01-01", "2001-01-01", 5)
+    with pytest.raises(errors.NonFiniteInputError, match=r"\bstart\b"):
+        utc_dates(NAN_T, "2030-01-01")
+    assert len(utc_dates("2020-01-01", "2020-01-31")) == 31  # valid input unchanged
+
+
+@time_bound(120)
+def test_counts_are_bounded():
+    import apophis_sim
+    from apophis_sim import tables
+    from apophis_sim.uncertainty import run_monte_carlo
+
+    sol = apophis_sim.apophis()
+    with pytest.raises(errors.InputError, match=r"\bn_grid\b.*4,096"):
+        apophis_sim.moid(sol, n_grid=10**7)
+    with pytest.raises(errors.InputError, match=r"\bmax_rows\b"):
+        tables.observer(sol, T0, "500", max_rows=-1)
+    with pytest.raises(errors.InputError, match=r"\bn_workers\b"):
+        run_monte_carlo(2, 1, n_workers=10**6, progress=False)
+    with pytest.raises(errors.InputError, match=r"\bnumba_threads\b"):
+        run_monte_carlo(2, 1, numba_threads="x", scheduler="serial", progress=False)
+    peak = _peak_mib(lambda: pytest.raises(errors.InputError, run_monte_carlo, 10**10, 1,
+                                           chunk_size=1, scheduler="serial", progress=False))
+    assert peak < 64
+
+
+@pytest.mark.parametrize("fn, words", [
+    (lambda: state(r=(1e300, 0.0, 0.0)), ("r", "1e+50")),
+    (lambda: state(v=(0.0, 1e60, 0.0)), ("v", "1e+50")),
+    (lambda: bplane_coordinates([1e300, 0, 0], [0, 10, 0], MU_EARTH_KM3_S2, [0, 30, 0]),
+     ("r_rel_km",)),
+    (lambda: encounter.bplane([1e-300, 1e-300, 0] * u.km, [0, 1e40, 1e40] * u.km / u.s,
+                              [0, 30, 0] * u.km / u.s), ("r_rel",)),
+])
+def test_absurd_magnitudes_are_typed_without_warnings(fn, words):
+    with pytest.raises(errors.ApophisSimError) as info:
+        fn()
+    assert all(names_argument(info.value, w) or w in str(info.value) for w in words), info.value
+
+
+# --------------------------------------------------------------------------- cause 9: UT1
+_OFFLINE_UT1 = r"""
+import os, socket, sys, urllib.request, warnings
+def refuse(*a, **k):
+    raise AssertionError("the network was touched")
+socket.socket.connect = refuse
+socket.create_connection = refuse
+urllib.request.urlopen = refuse
+import numpy as np, astropy.units as u
+from astropy.time import Time
+import apophis_sim
+from apophis_sim import State, errors, propagate, tables
+from apophis_sim.time import to_jd_tdb
+from apophis_sim.visibility import EarthOrientationWarning
+
+def offset_s(t):  # TDB - UT1 [s] of one UT1 Time
+    jd1, jd2 = to_jd_tdb(t, "t")
+    return float(((jd1 - t.jd1) + (jd2 - t.jd2)) * 86400.0)
+
+with warnings.catch_warnings(record=True) as w:
+    warnings.simplefilter("always")
+    inside = offset_s(Time("2020-01-10", scale="ut1"))       # tabulated (IERS-B)
+assert not [x for x in w if issubclass(x.category, EarthOrientationWarning)], w
+# TDB - UT1 = (TT - UTC) - (UT1 - UTC) + (TDB - TT), |UT1 - UTC| < 0.9 s, |TDB - TT| < 2 ms
+assert abs(inside - 69.184) < 0.9, inside
+with warnings.catch_warnings(record=True) as w:
+    warnings.simplefilter("always")
+    beyond = offset_s(Time("2029-04-13", scale="ut1"))       # past the tables: held
+assert abs(beyond - 69.184) < 0.9, beyond
+assert [x for x in w if issubclass(x.category, EarthOrientationWarning)], [str(x.message) for x in w]
+try:
+    to_jd_tdb(Time("1900-01-01", scale="ut1"), "when")
+except errors.InputError as exc:
+    assert "when" in str(exc) and "scale='tt'" in str(exc), exc
+else:
+    raise AssertionError("UT1 before 1962 accepted")
+t_ut1 = Time("2029-04-13 21:00", scale="ut1")
+warnings.simplefilter("ignore")
+s = State([1, 0, 0] * u.au, [0, 0.0172, 0] * u.au / u.day, t_ut1)
+assert abs((s.epoch.tdb - Time("2029-04-13 21:01:09.2", scale="tdb")).to_value(u.s)) < 1
+out = propagate(s, t_ut1 + 1 * u.day)
+assert np.all(np.isfinite(out.r_au))
+sol = apophis_sim.apophis()
+tab = tables.observer(sol, Time(["2029-04-13 12:00", "2029-04-13 13:00"], scale="ut1"), "500",
+                      uncertainty=False)
+assert len(tab) == 2
+apophis_sim.close_approaches(sol, Time(sol.orbit_epoch.tdb.jd + 5, format="jd", scale="ut1"))
+print("OFFLINE-OK")
+"""
+
+
+@time_bound(300)
+def test_ut1_times_never_touch_the_network_or_home(tmp_path):
+    """A UT1 Time anywhere a time is accepted: astropy's bundled IERS tables only, no
+    socket, nothing written under $HOME (~/.astropy, ~/.cache/astropy)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    home = tmp_path / "home"
+    home.mkdir()
+    src = str(Path(apophis_sim.__file__).resolve().parents[1])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XDG_")}
+    env.update(HOME=str(home), PYTHONPATH=src + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    # numba's cache lives beside the package, not under HOME; astropy's config and
+    # cache dirs follow HOME.
+    done = subprocess.run([sys.executable, "-c", _OFFLINE_UT1], capture_output=True, text=True,
+                          env=env, timeout=280)
+    assert done.returncode == 0 and "OFFLINE-OK" in done.stdout, done.stderr[-3000:]
+    written = sorted(str(p.relative_to(home)) for p in home.rglob("*"))
+    assert written == [], f"files written under HOME: {written}"
+
+
+# --------------------------------------------------------------------------- adversarial sweep
+def _opik_args():
+    return [np.array([1.0, 5.0, 2.0]), np.array([1.496e8, 0, 0]), np.array([0, 29.8, 0]),
+            398600.4, 1.327e11]
+
+
+def _porkchop_small():
+    from apophis_sim import rendezvous
+
+    return rendezvous.porkchop(T0 + np.arange(0, 30, 10) * u.day,
+                               T0 + np.arange(100, 160, 20) * u.day, "earth",
+                               _circular_target())
+
+
+_COV = np.array([[4.0, 1.0], [1.0, 9.0]])
+_OUTSIDE_DE440 = Time("3000-01-01", scale="tdb")
+
+
+def _sweep_cases():
+    import apophis_sim
+    from apophis_sim import rendezvous, risk, tables
+
+    sol = apophis_sim.apophis
+    return [
+        # plain-number helpers: wrong types, NaN, wrong shapes
+        (lambda: tables.bplane_ellipse(np.nan), "cov_km2"),
+        (lambda: tables.bplane_ellipse("x"), "cov_km2"),
+        (lambda: tables.sigma_to_disc([100.0, 0.0], np.full((2, 2), np.nan), 6400.0), "cov_km2"),
+        (lambda: tables.linear_impact_probability([100.0, 0.0], _COV, np.nan), "radius_km"),
+        (lambda: tables.linear_impact_probability(np.nan, _COV, 6400.0), "mean_km"),
+        (lambda: tables.linear_impact_probability([100.0, 0.0], _COV, [1.0, 2.0]), "radius_km"),
+        (lambda: risk.impact_energy_mt("x", 12.6), "H"),
+        (lambda: risk.impact_energy_mt(19.09, np.nan), "v_impact_km_s"),
+        (lambda: risk.impact_energy_mt(19.09, 12.6, albedo=None), "albedo"),
+        (lambda: risk.palermo_scale(np.nan, 1000.0, 50.0), "log10_ip"),
+        (lambda: risk.palermo_scale(-5.0, 1000.0, np.inf), "years_to_impact"),
+        (lambda: risk.rtn_basis(np.nan, np.array([0, K, 0])), "r_au"),
+        (lambda: risk.rtn_basis(np.array([1.0, 0, 0]), np.array([2.0, 0, 0])), "r_au"),
+        (lambda: risk.opik_encounter(np.nan, *_opik_args()[1:]), "v_inf_vec_km_s"),
+        (lambda: risk.opik_encounter(*_opik_args()[:3], np.nan, 1.327e11), "gm_planet_km3_s2"),
+        (lambda: risk.valsecchi_circle(risk.opik_encounter(*_opik_args()), 0, 6), "k"),
+        (lambda: risk.valsecchi_circle(risk.opik_encounter(*_opik_args()), 7, 1.5), "h"),
+        (lambda: risk.kinetic_impactor_dv([1, 2] * u.kg, [0, 6, 0] * u.km / u.s, 4e10 * u.kg),
+         "spacecraft_mass"),
+        # scalars where arrays were silently accepted or crashed
+        (lambda: apophis_sim.close_approaches(sol(), T0, distance_max=[1, 2] * u.au),
+         "distance_max"),
+        (lambda: apophis_sim.close_approaches(sol(), T0, bodies=None), "bodies"),
+        (lambda: encounter.capture_radius("earth", 5 * u.km / u.s, radius=[1, 2] * u.km),
+         "radius"),
+        (lambda: rendezvous.launch_windows(_porkchop_small(), c3_max=[1, 2] * u.km**2 / u.s**2),
+         "c3_max"),
+        (lambda: rendezvous.launch_windows(_porkchop_small(), arrive_by=T0 + [1, 2] * u.day),
+         "arrive_by"),
+        (lambda: rendezvous.launch_windows(None), "pc"),
+        (lambda: visibility.bright_intervals(None, [1.0, 2.0]), "vis"),
+        (lambda: risk.keyholes(sol(), window=[1, 2] * u.km), "window"),
+        (lambda: risk.keyholes(sol(), window=1e30 * u.km), "window"),
+        (lambda: risk.keyholes(sol(), max_k=np.nan), "max_k"),
+        (lambda: risk.orbit_through(sol(), [1, 2] * u.km), "zeta"),
+        (lambda: risk.orbit_through(sol(), 1000 * u.km, max_iterations="x"), "max_iterations"),
+        (lambda: tables.to_json(None), "table"),
+        (lambda: tables.write_csv(tables.observer(sol(), T0, uncertainty=False), "/proc/x.csv"),
+         "path"),
+        (lambda: Elements(q=0.9 * u.au, e="x", inc=3 * u.deg, raan=1 * u.deg, argp=1 * u.deg,
+                          tp=T0, epoch=T0), "e"),
+        (lambda: visibility.visibility(sol(), T0 + [0, 1] * u.hour, location="Paranal"),
+         "location"),
+        (lambda: visibility.visibility(sol(), T0 + np.zeros((2, 2)) * u.hour), "times"),
+        # names of arguments in messages
+        (lambda: apophis_sim.moid(state(), "bogus"), "other"),
+        (lambda: apophis_sim.propagate_nbody(sol(), T0, forces=["bogus"]), "forces"),
+        (lambda: apophis_sim.close_approaches(sol(), T0, bodies=["bogus"]), "bodies"),
+        (lambda: apophis_sim.propagate_nbody(sol(), T0 + [1, 2] * u.day), "to"),
+        (lambda: apophis_sim.propagate_nbody(sol(), _OUTSIDE_DE440), "to"),
+        (lambda: apophis_sim.propagate_nbody_grid(sol(), T0 + [0, 1e6] * u.day), "times"),
+        (lambda: apophis_sim.close_approaches(sol(), _OUTSIDE_DE440), "until"),
+        (lambda: rendezvous.porkchop(T0 + [1e6] * u.day, T0 + [1e6 + 100] * u.day, "earth",
+                                     _circular_target()), "departure_times"),
+        (lambda: encounter.orbit_change(sol(), 5.0), "encounter_time"),
+        (lambda: encounter.orbit_change(sol(), _OUTSIDE_DE440), "encounter_time"),
+        (lambda: tables.approaches(sol(), None, _OUTSIDE_DE440), "stop"),
+        (lambda: risk.deflect(sol(), [0, 1, 0] * u.mm / u.s, _OUTSIDE_DE440), "at"),
+        (lambda: risk.deflect(sol(), [0, 1e300, 0] * u.mm / u.s, T0), "dv"),
+    ]
+
+
+@time_bound(300)
+def test_adversarial_sweep_regressions():
+    """Inputs an adversarial sweep of every public function found answered by a raw
+    exception, a silent NaN, a hang or a message blaming the wrong argument: each is
+    now an apophis_sim error that names the argument (no RuntimeWarning either)."""
+    failures = []
+    for k, (fn, name) in enumerate(_sweep_cases()):
+        try:
+            out = fn()
+        except errors.ApophisSimError as exc:
+            if not names_argument(exc, name):
+                failures.append(f"case {k}: {type(exc).__name__} does not name {name}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - the point of the test
+            failures.append(f"case {k} ({name}): raw {type(exc).__name__}: {exc}")
+        else:
+            failures.append(f"case {k} ({name}): returned {out!r:.80} instead of raising")
+    assert not failures, "\n".join(failures)

@@ -69,7 +69,7 @@ class Elements:
                  tp: Time, epoch: Time, frame: str = "ecliptic", centre: str = "sun",
                  gm: u.Quantity | None = None) -> None:
         q_au = to_canonical(q, AU, "q")
-        e_val = to_canonical(e if isinstance(e, u.Quantity) else u.Quantity(e), u.one, "e")
+        e_val = to_canonical(e if isinstance(e, u.Quantity) else _dimensionless(e, "e"), u.one, "e")
         inc_rad = to_canonical(inc, u.rad, "inc")
         raan_rad = to_canonical(raan, u.rad, "raan")
         argp_rad = to_canonical(argp, u.rad, "argp")
@@ -132,7 +132,7 @@ class Elements:
             a > 0 with e >= 1, or a < 0 with e <= 1 (a parabola has no a; use q and tp).
         """
         a_au = to_canonical(a, AU, "a")
-        e_val = to_canonical(e if isinstance(e, u.Quantity) else u.Quantity(e), u.one, "e")
+        e_val = to_canonical(e if isinstance(e, u.Quantity) else _dimensionless(e, "e"), u.one, "e")
         m_rad = to_canonical(M, u.rad, "M")
         centre_c = validate_centre(centre)
         mu = gm_canonical(gm, centre_c)
@@ -350,15 +350,28 @@ def _dimensionless(x, name: str) -> u.Quantity:
     return u.Quantity(arr)
 
 
+def scaled(x: np.ndarray) -> np.ndarray:
+    """``x`` divided by its largest |component| along the last axis (zero rows kept):
+    same directions, norms between 1 and sqrt(3), so that cross products and norms of
+    finite vectors never overflow or underflow (|x| from 1e-300 to 1e300)."""
+    m = np.max(np.abs(x), axis=-1, keepdims=True)
+    return x / np.where(m > 0, m, 1.0)
+
+
+def parallel(r: np.ndarray, v: np.ndarray, rtol: float) -> np.ndarray:
+    """|r x v| <= rtol |r| |v| (v = 0 or v parallel to r), overflow-free."""
+    rs, vs = scaled(r), scaled(v)
+    h = np.linalg.norm(np.cross(rs, vs), axis=-1)
+    return h <= rtol * np.linalg.norm(rs, axis=-1) * np.linalg.norm(vs, axis=-1)
+
+
 def _check_not_radial(r: np.ndarray, v: np.ndarray, name: str) -> None:
     check_finite(r, f"{name}.r")
     check_finite(v, f"{name}.v")
-    rn = np.linalg.norm(r, axis=-1)
-    if np.any(rn == 0):
+    if np.any(np.all(r == 0, axis=-1)):
         raise InputError(f"{name} has r = 0 (the object at the centre): no orbit is defined; "
                          "pass a state with r != 0")
-    h = np.linalg.norm(np.cross(r, v), axis=-1)
-    radial = h <= 1e-12 * rn * np.linalg.norm(v, axis=-1)
+    radial = parallel(r, v, 1e-12)
     if np.any(radial):
         idx = tuple(int(i) for i in np.argwhere(np.atleast_1d(radial))[0])
         raise OrbitTypeError(
@@ -368,6 +381,10 @@ def _check_not_radial(r: np.ndarray, v: np.ndarray, name: str) -> None:
 
 
 # ----------------------------------------------------------------------------- MOID
+
+
+#: Largest ``n_grid`` of :func:`moid` (the grid search costs n_grid^2 per pair).
+MOID_MAX_GRID = 4096
 
 
 @dataclass(frozen=True)
@@ -501,13 +518,20 @@ def moid(state: State | OrbitSolution, other: str | State | OrbitSolution = "ear
     from .ephemeris import Ephemeris
 
     if not isinstance(n_grid, (int, np.integer)) or isinstance(n_grid, bool) or n_grid < 16:
-        raise InputError(f"n_grid must be an integer >= 16, got {n_grid!r}")
+        raise InputError(f"n_grid must be an integer >= 16, got {n_grid!r:.60}")
+    if n_grid > MOID_MAX_GRID:
+        raise InputError(f"n_grid = {n_grid:,} is more than {MOID_MAX_GRID:,} samples per "
+                         f"orbit; pass 16 .. {MOID_MAX_GRID:,} (the default 128 already "
+                         f"brackets every local minimum of ordinary orbits)")
     s1 = _heliocentric_icrf(state, "state", ephemeris)
     if isinstance(other, str):
         eph = ephemeris if ephemeris is not None else Ephemeris.open()
         if other.lower() in ("sun", "ssb"):
             raise UnknownNameError("body", other, tuple(n for n in eph.bodies
-                                                       if n not in ("sun",)))
+                                                       if n not in ("sun",)), argument="other")
+        if other.lower() not in eph.bodies:
+            raise UnknownNameError("body", other, tuple(n for n in eph.bodies if n != "sun"),
+                                   argument="other")
         jd1, jd2 = s1.jd_tdb
         r2, v2 = eph.posvel(other, np.broadcast_to(jd1, s1.shape),
                             np.broadcast_to(jd2, s1.shape), centre="sun")

@@ -40,8 +40,8 @@ from . import bodies as _bodies
 from ._deprecation import deprecated_attribute, renamed_kwargs
 from ._core import bplane as _bp
 from ._core import frames as _frames
-from .elements import Elements, orbit_class
-from .errors import InputError, OrbitTypeError
+from .elements import Elements, orbit_class, parallel
+from .errors import InputError, OrbitTypeError, TooManyRowsError
 from .units import to_canonical
 
 if TYPE_CHECKING:
@@ -159,12 +159,10 @@ def _unit(v: np.ndarray) -> np.ndarray:
 def check_flyby_state(r: np.ndarray, v: np.ndarray, r_name: str, v_name: str) -> None:
     """Typed errors for a body-centred state with no osculating hyperbola axes:
     r = 0, or r parallel to v (h = 0, a head-on course)."""
-    rn = np.linalg.norm(r, axis=-1)
-    if np.any(rn == 0):
+    if np.any(np.all(r == 0, axis=-1)):
         raise InputError(f"{r_name} = 0 (the object at the body's centre): no flyby geometry; "
                          f"pass the position relative to the body's centre")
-    hn = np.linalg.norm(np.cross(r, v), axis=-1)
-    if np.any(hn <= 1e-12 * rn * np.linalg.norm(v, axis=-1)):
+    if np.any(parallel(r, v, 1e-12)):
         raise OrbitTypeError(
             f"{r_name} is parallel to {v_name} (angular momentum h = 0): a radial, head-on "
             "course (b = 0) has no orbital plane to orient the B vector; pass a state with "
@@ -174,9 +172,7 @@ def check_flyby_state(r: np.ndarray, v: np.ndarray, r_name: str, v_name: str) ->
 def check_body_velocity(s_hat: np.ndarray, vp: np.ndarray, name: str) -> None:
     """zeta is minus the projection of the body's velocity on the B-plane: typed error
     when that projection vanishes (zero velocity, or velocity along the asymptote)."""
-    vpn = np.linalg.norm(vp, axis=-1)
-    proj = np.linalg.norm(np.cross(s_hat, vp), axis=-1)
-    if np.any(proj <= 1e-9 * vpn) or np.any(vpn == 0):
+    if np.any(np.all(vp == 0, axis=-1)) or np.any(parallel(s_hat, vp, 1e-9)):
         raise InputError(
             f"{name} is zero or parallel to the incoming asymptote: its projection on the "
             "B-plane, which defines the zeta axis, vanishes; pass the body's heliocentric "
@@ -208,10 +204,16 @@ def hyperbola(r_rel: u.Quantity, v_rel: u.Quantity, body: str = "earth") -> Hype
     v = _vec(v_rel, _KM_S, "v_rel")
     mu = _bodies.body(body).gm_au3_d2 * _bodies.AU_KM**3 / 86400.0**2
     check_flyby_state(r, v, "r_rel", "v_rel")
-    if np.any(np.sum(v * v, axis=-1) <= 2.0 * mu / np.linalg.norm(r, axis=-1)):
+    if np.any(np.sum(v * v, axis=-1) * np.linalg.norm(r, axis=-1) <= 2.0 * mu):
         raise OrbitTypeError(f"r_rel, v_rel: the motion relative to {body} is bound (v^2 < 2 mu / r); a B-plane "
                              "exists only for hyperbolic flybys")
-    h = _bp.hyperbola_arrays(r, v, mu)
+    with np.errstate(all="ignore"):
+        h = _bp.hyperbola_arrays(r, v, mu)
+    if not all(np.all(np.isfinite(h[k])) for k in ("e", "q", "a", "v_inf", "b", "s_hat",
+                                                      "h_hat", "e_hat")):
+        raise InputError("r_rel, v_rel: the hyperbola cannot be represented in float64 "
+                         "(r_rel or v_rel so small or large that h = r x v underflows or "
+                         "overflows); pass km and km/s vectors of a physical flyby")
     return Hyperbola(e=h["e"], q=h["q"] * u.km, a=h["a"] * u.km, v_inf=h["v_inf"] * _KM_S,
                      b=h["b"] * u.km, asymptote_in=h["s_hat"], h_hat=h["h_hat"],
                      e_hat=h["e_hat"])
@@ -240,11 +242,17 @@ def capture_radius(body: str, v_inf: u.Quantity, radius: u.Quantity | None = Non
         if r_km is None:
             raise InputError(f"no radius is known for {body}; pass radius=...")
     else:
-        r_km = float(to_canonical(radius, u.km, "radius"))
+        r_arr = to_canonical(radius, u.km, "radius")
+        if np.ndim(r_arr) != 0:
+            raise InputError(f"radius must be a scalar length (e.g. 6378 * u.km), got shape "
+                             f"{np.shape(r_arr)}")
+        r_km = float(r_arr)
     mu = b.gm_au3_d2 * _bodies.AU_KM**3 / 86400.0**2
     vinf = to_canonical(v_inf, _KM_S, "v_inf")
-    if np.any(vinf <= 0) or r_km <= 0:
-        raise InputError("v_inf and radius must be positive (a flyby has v_inf > 0)")
+    if np.any(vinf <= 0):
+        raise InputError(f"v_inf must be positive (a flyby has v_inf > 0), got {v_inf}")
+    if r_km <= 0:
+        raise InputError(f"radius must be positive, got {radius}")
     return r_km * np.sqrt(1.0 + 2.0 * mu / (r_km * vinf * vinf)) * u.km
 
 
@@ -276,8 +284,13 @@ def bplane(r_rel: u.Quantity, v_rel: u.Quantity, body_velocity: u.Quantity,
     if np.any(np.linalg.norm(np.cross(s, _ECLIPTIC_POLE_ICRF), axis=-1) <= 1e-12):
         raise OrbitTypeError("the incoming asymptote is parallel to the ecliptic pole: the "
                              "Kizner T axis (S x pole) is undefined; use xi and zeta")
-    bvec = hyp.b.to_value(u.km)[..., None] * _unit(np.cross(s, hyp.h_hat))
-    xi_hat, zeta_hat, t_hat, r_hat = _bp.bplane_axes(s, vp, _ECLIPTIC_POLE_ICRF)
+    with np.errstate(all="ignore"):
+        bvec = hyp.b.to_value(u.km)[..., None] * _unit(np.cross(s, hyp.h_hat))
+        xi_hat, zeta_hat, t_hat, r_hat = _bp.bplane_axes(s, vp, _ECLIPTIC_POLE_ICRF)
+    if not all(np.all(np.isfinite(x)) for x in (bvec, xi_hat, zeta_hat, t_hat, r_hat)):
+        raise InputError("r_rel, v_rel, body_velocity: the B-plane axes cannot be represented "
+                         "in float64 (vectors too small or too large); pass km and km/s "
+                         "vectors of a physical flyby")
     return BPlane(
         xi=np.sum(bvec * xi_hat, axis=-1) * u.km,
         zeta=np.sum(bvec * zeta_hat, axis=-1) * u.km,
@@ -345,14 +358,55 @@ def orbit_change(state: State | OrbitSolution, encounter_time: Time,
     from .nbody import propagate_nbody_grid
 
     dt = _offset_days(offset)
-    times = encounter_time + np.array([-dt, dt]) * u.day
-    return _change_from(propagate_nbody_grid(state, times, ephemeris=ephemeris), ephemeris)
+    from .time import from_jd_tdb, to_jd_tdb
+
+    e1, e2 = to_jd_tdb(encounter_time, "encounter_time")
+    if np.ndim(e1) != 0:
+        raise InputError(f"encounter_time must be one time, got shape {np.shape(e1)}")
+    times = from_jd_tdb(np.full(2, float(e1)), float(e2) + np.array([-dt, dt]))
+    from .time import blame_range
+
+    with blame_range("encounter_time"):
+        grid = propagate_nbody_grid(state, times, ephemeris=ephemeris)
+    return _change_from(grid, ephemeris)
+
+
+#: Most samples :func:`analyse_flyby` keeps around the approach (2 window / step + 1);
+#: each costs a few kB (state, frames, visibility), so 200 000 is about a GB at most.
+MAX_TRACK_POINTS = 200_000
+
+
+def _scalar_days(value, name: str) -> float:
+    arr = to_canonical(value, u.day, name)
+    if np.ndim(arr) != 0:
+        raise InputError(f"{name} must be a scalar time interval (e.g. 5 * u.min), got "
+                         f"shape {np.shape(arr)}")
+    return float(arr)
+
+
+def _track_size(window, step) -> tuple[float, int]:
+    """(half-width [day], samples) of analyse_flyby's track, refused before allocating
+    when ``window``/``step`` are not positive or the track would be too long."""
+    half = _scalar_days(window, "window")
+    dstep = _scalar_days(step, "step")
+    if half <= 0:
+        raise InputError(f"window must be a positive half-width (e.g. 1 * u.day), got {window}")
+    if dstep <= 0:
+        raise InputError(f"step must be a positive interval (e.g. 5 * u.min), got {step}")
+    samples = 2.0 * half / dstep + 1.0
+    if not samples <= MAX_TRACK_POINTS:
+        raise TooManyRowsError(
+            f"step {step} over window +-{window} is {samples:,.0f} samples (about "
+            f"{samples * 4e3 / 2**30:,.1f} GiB), more than the limit of {MAX_TRACK_POINTS:,}; "
+            f"pass a larger step (>= {2.0 * half * 1440.0 / (MAX_TRACK_POINTS - 1):.3g} min "
+            f"for this window) or a shorter window")
+    return half, int(round(2.0 * half / dstep)) + 1
 
 
 def _offset_days(offset: u.Quantity) -> float:
-    dt = float(to_canonical(offset, u.day, "offset"))
+    dt = _scalar_days(offset, "offset")
     if dt <= 0:
-        raise InputError("offset must be positive")
+        raise InputError(f"offset must be positive (e.g. 30 * u.day), got {offset}")
     return dt
 
 
@@ -476,9 +530,19 @@ def analyse_flyby(solution, until: Time, body: str = "earth", *, also: tuple[str
         default: JPL's full model, see :func:`apophis_sim.close_approaches`).
     window, step : Quantity [time]
         Half-width and sampling step of the trajectory kept around the approach
-        (for plots, the brightness curve and the ground track).
+        (for plots, the brightness curve and the ground track). Both positive;
+        at most ``encounter.MAX_TRACK_POINTS`` (200 000) samples (2 window / step + 1).
     distance_max : Quantity [length]
         Approaches farther than this are not reported.
+
+    Raises
+    ------
+    InputError
+        ``window`` or ``step`` is not a positive scalar interval (checked before
+        anything is integrated); no approach closer than ``distance_max``.
+    TooManyRowsError
+        The track would hold more than ``encounter.MAX_TRACK_POINTS`` (200 000)
+        samples (the message gives the size and the smallest step allowed).
 
     Warns
     -----
@@ -491,6 +555,8 @@ def analyse_flyby(solution, until: Time, body: str = "earth", *, also: tuple[str
     from .nbody import close_approaches, propagate_nbody_grid
     from .visibility import visibility
 
+    half, n = _track_size(window, step)  # checked before anything is integrated
+    _ = float(to_canonical(distance_max, u.au, "distance_max"))
     eph = ephemeris if ephemeris is not None else Ephemeris.open()
     table = close_approaches(solution, until, bodies=(body,) + tuple(also),
                              distance_max=distance_max, ephemeris=eph, forces=forces)
@@ -501,9 +567,6 @@ def analyse_flyby(solution, until: Time, body: str = "earth", *, also: tuple[str
     t_ca = row["time"]
     _, v_body = eph.posvel(body, t_ca.tdb.jd1, t_ca.tdb.jd2, centre="sun")
     bp = bplane(row["r_rel"], row["v_rel_vec"], v_body * _bodies.AU_KM / 86400.0 * _KM_S, body)
-    half = float(to_canonical(window, u.day, "window"))
-    dstep = float(to_canonical(step, u.day, "step"))
-    n = int(round(2 * half / dstep)) + 1
     dt = _offset_days(30 * u.day)
     # One integration serves the track, the brightness and the orbit change.
     offsets = np.concatenate([np.linspace(-half, half, n), [-dt, dt]])

@@ -77,12 +77,15 @@ class UnknownNameError(ApophisSimError, KeyError):
         The valid names (listed in the message).
     """
 
-    def __init__(self, kind: str, name: object, valid: Iterable[str]):
+    def __init__(self, kind: str, name: object, valid: Iterable[str],
+                 argument: str | None = None):
         self.kind = kind
         self.name = name
         self.valid = tuple(valid)
+        self.argument = argument
+        where = f"{argument}: " if argument and argument != kind else ""
         super().__init__(
-            f"unknown {kind} {name!r}; valid {kind} names are: {', '.join(self.valid)}"
+            f"{where}unknown {kind} {name!r}; valid {kind} names are: {', '.join(self.valid)}"
         )
 
     def __str__(self) -> str:  # KeyError would otherwise repr() the message

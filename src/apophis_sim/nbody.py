@@ -24,7 +24,8 @@ from ._deprecation import renamed_kwargs
 from ._core import forces as _forces
 from ._core import ias15 as _ias15
 from .ephemeris import Ephemeris
-from .errors import ConvergenceError, InputError, ShapeMismatchError, UnknownNameError
+from .errors import (ConvergenceError, EphemerisRangeError, InputError, ShapeMismatchError,
+                     UnknownNameError)
 from .solution import NongravModel, OrbitSolution, apophis  # noqa: F401  (apophis re-exported)
 from .state import State
 from .time import from_jd_tdb, to_jd_tdb, utc_iso
@@ -107,7 +108,7 @@ def resolve_forces(forces: Iterable[str] | None, ephemeris: Ephemeris) -> tuple[
     for f in forces:
         name = f.lower() if isinstance(f, str) else f
         if name not in _FORCE_BITS:
-            raise UnknownNameError("force", f, FORCE_NAMES)
+            raise UnknownNameError("force", f, FORCE_NAMES, argument="forces")
         if name == "asteroids" and not has_asteroids:
             raise InputError(
                 "force 'asteroids' needs the SB441-N16 ephemeris: "
@@ -244,7 +245,7 @@ def _run(ssb: State, ng: np.ndarray, eph: Ephemeris, end: tuple[float, float],
     for b in event_bodies:
         key = b.lower() if isinstance(b, str) else b
         if key not in names:
-            raise UnknownNameError("body", b, names)
+            raise UnknownNameError("body", b, names, argument="bodies")
         ev_idx.append(names.index(key))
     n = int(np.prod(ssb.shape)) if ssb.shape else 1
     rows = _VAR_ROWS if variational else 1
@@ -343,6 +344,20 @@ def _grid(ssb: State, ng: np.ndarray, eph: Ephemeris, t1: np.ndarray, t2: np.nda
     return x, v, runs
 
 
+def _check_covered(eph: Ephemeris, jd1, jd2, name: str) -> None:
+    """EphemerisRangeError naming the time argument when it leaves the ephemeris."""
+    jd = np.asarray(jd1, dtype=np.float64) + np.asarray(jd2, dtype=np.float64)
+    if jd.size == 0:
+        return
+    lo, hi = eph.covered
+    if float(np.min(jd)) < lo + 1.0 or float(np.max(jd)) > hi - 1.0:
+        try:
+            eph._check_interval(float(np.min(jd)) - 1.0, float(np.max(jd)) + 1.0)
+        except EphemerisRangeError as exc:
+            raise EphemerisRangeError(f"{name}: {exc}; pass times inside that interval") \
+                from None
+
+
 def _grid_times(times: Time, name: str) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
     """Time grid -> flat two-part TDB JDs and the grid's shape."""
     t1, t2 = to_jd_tdb(times, name)
@@ -404,8 +419,10 @@ def propagate_nbody(state: State | OrbitSolution, to: Time, *, nongrav: u.Quanti
     """
     ssb, ng, eph, original, model = _prepare(state, nongrav, ephemeris, nongrav_model)
     e1, e2 = to_jd_tdb(to, "to")
+    _check_covered(eph, e1, e2, "to")
     if np.ndim(e1):
-        raise ShapeMismatchError("propagate_nbody takes one target time; use "
+        raise ShapeMismatchError(f"to must be one time for propagate_nbody (got shape "
+                                 f"{np.shape(e1)}); use "
                                  "propagate_nbody_grid(state, times) for many")
     run = _run(ssb, ng, eph, (float(e1), float(e2)), (np.zeros(0), np.zeros(0)), forces, (),
                0.0, epsilon, max_steps, progress, model)
@@ -439,6 +456,7 @@ def propagate_nbody_grid(state: State | OrbitSolution, times: Time, *,
     """
     ssb, ng, eph, original, model = _prepare(state, nongrav, ephemeris, nongrav_model)
     t1, t2, t_shape = _grid_times(times, "times")
+    _check_covered(eph, t1, t2, "times")
     x, v, _ = _grid(ssb, ng, eph, t1, t2, forces, epsilon, max_steps, progress, model, False)
     shape = original.shape + t_shape
     j1 = np.broadcast_to(np.reshape(t1, (1,) * len(original.shape) + t_shape), shape)
@@ -561,8 +579,10 @@ def state_transition(state: State | OrbitSolution, to: Time, *,
     ssb, ng, eph, original, model = _prepare(state, nongrav, ephemeris,
                                              nongrav_model)
     e1, e2 = to_jd_tdb(to, "to")
+    _check_covered(eph, e1, e2, "to")
     if np.ndim(e1):
-        raise ShapeMismatchError("state_transition takes one target time; use "
+        raise ShapeMismatchError(f"to must be one time for state_transition (got shape "
+                                 f"{np.shape(e1)}); use "
                                  "state_transition_grid(state, times) for many")
     run = _run(ssb, ng, eph, (float(e1), float(e2)), (np.zeros(0), np.zeros(0)), forces, (),
                0.0, epsilon, max_steps, progress, model, True)
@@ -602,6 +622,7 @@ def state_transition_grid(state: State | OrbitSolution, times: Time, *,
     ssb, ng, eph, original, model = _prepare(state, nongrav, ephemeris,
                                              nongrav_model)
     t1, t2, t_shape = _grid_times(times, "times")
+    _check_covered(eph, t1, t2, "times")
     x, v, runs = _grid(ssb, ng, eph, t1, t2, forces, epsilon, max_steps, progress, model, True)
     shape = original.shape + t_shape
     j1 = np.broadcast_to(np.reshape(t1, (1,) * len(original.shape) + t_shape), shape)
@@ -659,11 +680,23 @@ def close_approaches(state: State | OrbitSolution, until: Time, *,
     """
     if isinstance(bodies, str):
         bodies = (bodies,)  # one body, not its letters
-    rmax = float(to_canonical(distance_max, AU, "distance_max"))
+    try:
+        bodies = tuple(bodies)
+    except TypeError:
+        raise InputError(f"bodies must be a body name or a list of names (e.g. ('earth', "
+                         f"'moon')), got {bodies!r:.60}") from None
+    if not bodies:
+        raise InputError("bodies must name at least one body (e.g. ('earth', 'moon'))")
+    rmax_arr = to_canonical(distance_max, AU, "distance_max")
+    if np.ndim(rmax_arr) != 0:
+        raise InputError(f"distance_max must be a scalar distance (e.g. 0.05 * u.au), got "
+                         f"shape {np.shape(rmax_arr)}")
+    rmax = float(rmax_arr)
     if rmax <= 0:
-        raise InputError("distance_max must be positive")
+        raise InputError(f"distance_max must be positive, got {distance_max}")
     ssb, ng, eph, original, model = _prepare(state, nongrav, ephemeris, nongrav_model)
     e1, e2 = to_jd_tdb(until, "until")
+    _check_covered(eph, e1, e2, "until")
     if np.ndim(e1):
         raise ShapeMismatchError("until must be a scalar Time")
     bodies = tuple(bodies)

@@ -70,7 +70,8 @@ from astropy.time import Time
 from . import bodies as _bodies
 from ._deprecation import deprecated_attribute, renamed_kwargs, renamed_value, warn_renamed
 from ._core import lambert as _lam
-from .errors import ConvergenceError, InputError, ShapeMismatchError, UnknownNameError
+from .errors import (ConvergenceError, InputError, InputTypeError, ShapeMismatchError,
+                     TooManyRowsError, UnknownNameError)
 from .state import State
 from .time import dt_days, from_jd_tdb, one_utc_warning, to_jd_tdb, utc_iso, utc_time
 from .units import AU, AU_KM, DAY, GM_UNIT, to_canonical
@@ -87,6 +88,8 @@ __all__ = [
     "DEFAULT_C3_MAX",
     "DEFAULT_DLA_MAX",
     "LambertSolution",
+    "MAX_PORKCHOP_CELLS",
+    "MAX_REVS",
     "LaunchWindow",
     "Porkchop",
     "STATUS_NONPOSITIVE_TOF",
@@ -270,8 +273,7 @@ def lambert(r1: u.Quantity, r2: u.Quantity, tof: u.Quantity, *, gm: u.Quantity |
     mu = _sun_gm(gm)
     if np.any(tof_d <= 0):
         raise InputError(f"tof must be > 0 (arrival after departure); got min {tof_d.min()} day")
-    if isinstance(revs, bool) or int(revs) != revs or revs < 0:
-        raise InputError(f"revs must be an integer >= 0, got {revs!r}")
+    revs = _check_max_revs(revs, "revs")
     code = _branch_code(branch)
     for name, a in (("r1", r1_au), ("r2", r2_au)):
         if a.ndim == 0 or a.shape[-1] != 3:
@@ -595,6 +597,61 @@ def _transfer_grid(r_dep: np.ndarray, v_dep: np.ndarray, r_arr: np.ndarray, v_ar
                 total=vd_mag + va_mag)
 
 
+#: Largest ``max_revs`` accepted by :func:`porkchop` and :func:`lambert`: beyond a few
+#: dozen revolutions a two-impulse arc is not a transfer anyone flies, and the grid
+#: search stops anyway where no arc can exist (see ``_max_useful_revs``).
+MAX_REVS = 100
+
+
+#: Largest porkchop grid (departures x arrivals); each cell holds ~300 bytes of results.
+MAX_PORKCHOP_CELLS = 4_000_000
+_BYTES_PER_CELL = 300
+
+
+def _max_useful_revs(r1: np.ndarray, r2: np.ndarray, tof_d: np.ndarray, mu: float) -> int:
+    """Most complete revolutions any cell of a grid can fly (0 when none).
+
+    An arc of N revolutions lasts more than N periods of its orbit, and no orbit
+    joining r1 and r2 has a shorter period than the minimum-energy one
+    (a_m = s / 2, s the semi-perimeter of the transfer triangle). So
+    T_min(N) >= N 2 pi sqrt(a_m^3 / mu), and revolution counts above
+    tof / P(a_m) have no solution in any cell.
+
+    Parameters
+    ----------
+    r1 : ndarray (N, 3), r2 : ndarray (M, 3)
+        Departure and arrival positions [au].
+    tof_d : ndarray (N, M)
+        Times of flight [day].
+    mu : float
+        GM [au^3/day^2].
+    """
+    if tof_d.size == 0:
+        return 0
+    with np.errstate(all="ignore"):
+        n1 = np.linalg.norm(r1, axis=-1)[:, None]
+        n2 = np.linalg.norm(r2, axis=-1)[None, :]
+        c = np.linalg.norm(r2[None, :, :] - r1[:, None, :], axis=-1)
+        a_m = (n1 + n2 + c) / 4.0
+        period = 2.0 * np.pi * np.sqrt(a_m ** 3 / mu)
+        ratio = np.where(np.isfinite(tof_d) & (tof_d > 0) & (period > 0), tof_d / period, 0.0)
+    top = float(np.max(ratio)) if ratio.size else 0.0
+    return int(min(np.floor(top), MAX_REVS)) if np.isfinite(top) else MAX_REVS
+
+
+def _check_max_revs(max_revs, name: str = "max_revs") -> int:
+    ok = (not isinstance(max_revs, (bool, np.bool_))
+          and isinstance(max_revs, (int, np.integer, float, np.floating))
+          and np.isfinite(max_revs) and int(max_revs) == max_revs and max_revs >= 0)
+    if not ok:
+        raise InputError(f"{name} must be an integer >= 0, got {max_revs!r:.60}")
+    if max_revs > MAX_REVS:
+        raise InputError(f"{name} = {max_revs} is more than {MAX_REVS} revolutions; pass "
+                         f"0 .. {MAX_REVS} (multi-revolution arcs need tof > N orbital "
+                         f"periods, so large counts have no solution on any launch grid)")
+    return int(max_revs)
+
+
 def porkchop_arrays(r_dep: np.ndarray, v_dep: np.ndarray, r_arr: np.ndarray,
                     v_arr: np.ndarray, tof_d: np.ndarray, mu: float, *, max_revs: int = 0,
                     prograde: bool = True, progress: bool | None = None,
@@ -646,7 +703,9 @@ def porkchop_arrays(r_dep: np.ndarray, v_dep: np.ndarray, r_arr: np.ndarray,
         rows = slice(s, min(n, s + chunk_rows))
         best_total = np.full((rows.stop - s, m), np.inf)
         first_status = None
-        for revs in range(max_revs + 1):
+        # No N-revolution arc exists where tof < N P(a_m) <= T_min(N): stop there.
+        top = min(max_revs, _max_useful_revs(r_dep[rows], r_arr, tof_d[rows], mu))
+        for revs in range(top + 1):
             for branch in ((0,) if revs == 0 else (0, 1)):
                 g = _transfer_grid(r_dep[rows], v_dep[rows], r_arr, v_arr, tof_d[rows], mu,
                                    revs, branch, prograde)
@@ -711,7 +770,10 @@ def porkchop(departure_times: Time, arrival_times: Time, origin: str | State | O
         Complete revolutions tried per cell, 0 .. max_revs (both Lambert branches
         for >= 1); the arc of least total delta-v is kept and its count stored in
         ``revs``. Default 0 (direct transfers), which is what launch windows of
-        less than a year need.
+        less than a year need. At most ``MAX_REVS`` (100); the search stops at the
+        largest count any cell can fly (an N-revolution arc lasts more than N
+        periods of the minimum-energy orbit, see ``_max_useful_revs``), so a
+        large ``max_revs`` costs no more than the useful one.
     prograde : bool
         Prograde (default; the only sensible choice between near-ecliptic
         orbits) or retrograde transfers.
@@ -735,7 +797,10 @@ def porkchop(departure_times: Time, arrival_times: Time, origin: str | State | O
     UnknownNameError
         Unknown body name (the message lists the valid ones).
     InputError
-        Negative ``max_revs``, an unsupported end type, or the Sun as an end.
+        ``max_revs`` not an integer in 0 .. ``MAX_REVS`` (100), an unsupported end
+        type, or the Sun as an end.
+    TooManyRowsError
+        More than ``MAX_PORKCHOP_CELLS`` (4 x 10^6) cells (about 1 GiB of results).
     EphemerisRangeError
         Dates outside DE440.
 
@@ -756,16 +821,26 @@ def porkchop(departure_times: Time, arrival_times: Time, origin: str | State | O
     """
     from .nbody import apophis
 
-    if isinstance(max_revs, bool) or int(max_revs) != max_revs or max_revs < 0:
-        raise InputError(f"max_revs must be an integer >= 0, got {max_revs!r}")
+    max_revs = _check_max_revs(max_revs)
     if target is None:
         target = apophis()
     with one_utc_warning():  # two UTC grids: one warning, on the caller's line
         dep, d1, d2 = _ensure_times(departure_times, "departure_times")
         arr, a1, a2 = _ensure_times(arrival_times, "arrival_times")
+    cells = d1.size * a1.size
+    if cells > MAX_PORKCHOP_CELLS:
+        raise TooManyRowsError(
+            f"departure_times x arrival_times = {d1.size:,} x {a1.size:,} = {cells:,} cells "
+            f"(~{cells * _BYTES_PER_CELL / 2**30:,.1f} GiB), more than the limit of "
+            f"{MAX_PORKCHOP_CELLS:,}; use a coarser step or shorter date ranges (or several "
+            "porkchops)")
     mu = _sun_gm(gm)
-    r_dep, v_dep = _end_posvel(origin, dep, d1, d2, ephemeris, "origin")
-    r_arr, v_arr = _end_posvel(target, arr, a1, a2, ephemeris, "target")
+    from .time import blame_range
+
+    with blame_range("departure_times"):
+        r_dep, v_dep = _end_posvel(origin, dep, d1, d2, ephemeris, "origin")
+    with blame_range("arrival_times"):
+        r_arr, v_arr = _end_posvel(target, arr, a1, a2, ephemeris, "target")
     tof_d = dt_days(a1[None, :], a2[None, :], d1[:, None], d2[:, None])
     out = porkchop_arrays(np.ascontiguousarray(r_dep), np.ascontiguousarray(v_dep),
                           np.ascontiguousarray(r_arr), np.ascontiguousarray(v_arr), tof_d, mu,
@@ -888,10 +963,22 @@ LaunchWindow.__init__ = renamed_kwargs(  # type: ignore[method-assign]
     vinf_arrival="v_inf_arrival")(LaunchWindow.__init__)
 
 
+def _scalar_q(q, unit, name: str) -> float:
+    """A scalar Quantity argument -> float in ``unit`` (typed errors naming ``name``)."""
+    arr = to_canonical(q, unit, name)
+    if np.ndim(arr) != 0:
+        raise InputError(f"{name} must be a scalar, got shape {np.shape(arr)}")
+    return float(arr)
+
+
 def _time_arg(t: Time | str, name: str) -> Time:
     """A date string is a UTC date (the library's convention, :func:`utc_time`); the
     default date is read without a UTCAssumptionWarning (the user did not write it)."""
-    return utc_time(t, name, announce=not (isinstance(t, str) and t == DEFAULT_ARRIVE_BY))
+    t = utc_time(t, name, announce=not (isinstance(t, str) and t == DEFAULT_ARRIVE_BY))
+    jd1, _ = to_jd_tdb(t, name)  # type check with the usual message
+    if np.ndim(jd1) != 0:
+        raise ShapeMismatchError(f"{name} must be one time, got shape {np.shape(jd1)}")
+    return t
 
 
 @renamed_kwargs(arrival_vinf_max="v_inf_arrival_max")
@@ -904,20 +991,23 @@ def feasible_cells(pc: Porkchop, *, c3_max: u.Quantity = DEFAULT_C3_MAX,
 
     Parameters as in :func:`launch_windows`; a limit of ``None`` is not applied.
     """
+    if not isinstance(pc, Porkchop):
+        raise InputTypeError(f"pc must be a Porkchop (from porkchop(...)), got "
+                             f"{type(pc).__name__}")
     ok = pc.ok.copy()
     with np.errstate(invalid="ignore"):
         if c3_max is not None:
-            ok &= pc.c3.to_value(KM2_S2) <= float(to_canonical(c3_max, KM2_S2, "c3_max"))
+            ok &= pc.c3.to_value(KM2_S2) <= _scalar_q(c3_max, KM2_S2, "c3_max")
         if dla_max is not None:
-            lim = float(to_canonical(dla_max, u.deg, "dla_max"))
+            lim = _scalar_q(dla_max, u.deg, "dla_max")
             if lim < 0:
                 raise InputError(f"dla_max must be >= 0, got {dla_max}")
             ok &= np.abs(pc.dla.to_value(u.deg)) <= lim
         if v_inf_arrival_max is not None:
-            ok &= pc.v_inf_arrival.to_value(KM_S) <= float(
-                to_canonical(v_inf_arrival_max, KM_S, "v_inf_arrival_max"))
+            ok &= pc.v_inf_arrival.to_value(KM_S) <= _scalar_q(v_inf_arrival_max, KM_S,
+                                                               "v_inf_arrival_max")
         if tof_min is not None:
-            ok &= pc.tof.to_value(DAY) >= float(to_canonical(tof_min, DAY, "tof_min"))
+            ok &= pc.tof.to_value(DAY) >= _scalar_q(tof_min, DAY, "tof_min")
     if arrive_by is not None:
         t = _time_arg(arrive_by, "arrive_by")
         b1, b2 = to_jd_tdb(t, "arrive_by")
@@ -1057,7 +1147,7 @@ def ride_share_options(launch: Time, c3_max: u.Quantity, *, arrival_times: Time 
     if np.ndim(l1):
         raise ShapeMismatchError("ride_share_options takes one launch date; use porkchop() "
                                  "and launch_windows() for a range")
-    c3_lim = float(to_canonical(c3_max, KM2_S2, "c3_max"))
+    c3_lim = _scalar_q(c3_max, KM2_S2, "c3_max")
     if c3_lim < 0:
         raise InputError(f"c3_max must be >= 0, got {c3_max}")
     launch_tdb = from_jd_tdb(l1, l2)
@@ -1071,8 +1161,11 @@ def ride_share_options(launch: Time, c3_max: u.Quantity, *, arrival_times: Time 
             raise InputError(f"no arrival date between launch + tof_min ({start.isot} TDB) and "
                              f"arrive_by ({end.isot} TDB)")
         arrival_times = start + np.arange(n) * u.day
-    pc = porkchop(launch_tdb.reshape((1,)), arrival_times, origin, target, max_revs=max_revs,
-                  ephemeris=ephemeris, progress=False)
+    from .time import blame_range
+
+    with blame_range("launch"):
+        pc = porkchop(launch_tdb.reshape((1,)), arrival_times, origin, target,
+                      max_revs=max_revs, ephemeris=ephemeris, progress=False)
     ok = feasible_cells(pc, c3_max=c3_lim * KM2_S2, dla_max=dla_max, arrive_by=arrive_by,
                         v_inf_arrival_max=v_inf_arrival_max, tof_min=tof_min)[0]
     js = np.flatnonzero(ok)

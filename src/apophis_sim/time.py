@@ -21,8 +21,9 @@ import warnings
 import erfa
 import numpy as np
 from astropy.time import Time
+from astropy.utils import iers
 
-from .errors import InputError, NonFiniteInputError, TimeInputError
+from .errors import InputError, NonFiniteInputError, TimeInputError, TooManyRowsError
 
 __all__ = ["UTCAssumptionWarning", "to_jd_tdb", "from_jd_tdb", "dt_days", "quiet_utc", "utc_iso",
            "utc_dates", "utc_time", "one_utc_warning", "user_stacklevel"]
@@ -54,13 +55,21 @@ class quiet_utc(warnings.catch_warnings):
         self._announce = announce
 
     def __enter__(self):
-        self._log = super().__enter__()
+        # Never download (leap seconds, IERS): astropy's bundled tables only.
+        self._offline = iers.conf.set_temp("auto_download", False)
+        self._offline.__enter__()
+        try:
+            self._log = super().__enter__()
+        except BaseException:
+            self._offline.__exit__(None, None, None)
+            raise
         warnings.simplefilter("always")
         return self._log
 
     def __exit__(self, *exc) -> None:
         log = self._log
         super().__exit__(*exc)
+        self._offline.__exit__(*exc)
         dubious = False
         for w in log:
             if "dubious year" in str(w.message).lower():
@@ -151,6 +160,8 @@ def to_jd_tdb(t: Time, name: str = "time") -> tuple[np.ndarray, np.ndarray]:
     _check_finite_jd(jd1_raw, jd2_raw, name)
     if t.scale == "tdb":
         jd1, jd2 = jd1_raw, jd2_raw
+    elif t.scale == "ut1":
+        jd1, jd2 = _ut1_to_tdb(t, name)
     else:
         try:
             with quiet_utc(announce=t.scale == "utc"):
@@ -162,6 +173,63 @@ def to_jd_tdb(t: Time, name: str = "time") -> tuple[np.ndarray, np.ndarray]:
         jd1, jd2 = (np.asarray(getattr(x, "unmasked", x), dtype=np.float64)
                     for x in (tdb.jd1, tdb.jd2))
         _check_finite_jd(jd1, jd2, name)
+    return jd1, jd2
+
+
+@contextlib.contextmanager
+def blame_range(name: str):
+    """Prefix an EphemerisRangeError raised inside with the user's argument ``name``."""
+    from .errors import EphemerisRangeError
+
+    import re
+
+    try:
+        yield
+    except EphemerisRangeError as exc:
+        text = re.sub(r"^(to|times|until): ", "", str(exc))
+        if text.startswith(f"{name}:"):
+            raise
+        raise EphemerisRangeError(f"{name}: {text}") from None
+
+
+#: Said once per conversion when UT1 lies outside the bundled IERS tables.
+UT1_EXTRAPOLATED = ("UT1 outside the bundled IERS tables: UT1-UTC is held at its last "
+                    "tabulated value (|UT1-UTC| < 0.9 s by definition of UTC); no IERS data "
+                    "is downloaded. Pass a Time with scale='tdb' (or 'tt', 'utc') to avoid it")
+
+
+def _ut1_to_tdb(t: Time, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """UT1 -> TDB with astropy's bundled IERS-A/B tables only: never a download, never a
+    write to the astropy cache. Beyond the tables UT1-UTC is held (one
+    EarthOrientationWarning); before them (1962) a typed error says what to pass."""
+    from .visibility import EarthOrientationWarning
+
+    t_min = Time(1962, format="jyear", scale="utc")
+    try:
+        with iers.conf.set_temp("auto_max_age", None), \
+                iers.conf.set_temp("iers_degraded_accuracy", "warn"), \
+                quiet_utc(announce=True) as log:
+            if np.any(t.jd1 + t.jd2 < t_min.jd1 + t_min.jd2 - 1.0):
+                raise InputError(
+                    f"{name} is a UT1 time before 1962, where the IERS tables start; pass it "
+                    f"as TT or TDB (e.g. Time(..., scale='tt')): UT1-UTC is not tabulated there")
+            tdb = t.tdb
+            jd1 = np.asarray(tdb.jd1, dtype=np.float64)
+            jd2 = np.asarray(tdb.jd2, dtype=np.float64)
+            extrapolated = any(
+                any(k in str(w.message).lower() for k in ("iers", "ut1", "degraded"))
+                for w in log)
+            log[:] = [w for w in log if not any(
+                k in str(w.message).lower() for k in ("iers", "ut1", "degraded"))]
+    except (ValueError, IndexError, ArithmeticError, erfa.ErfaError) as exc:
+        if isinstance(exc, InputError):
+            raise
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"{name} cannot be converted from UT1 to TDB with the bundled IERS "
+                         f"tables ({first}); pass a Time with scale='tdb' or 'tt'") from None
+    if extrapolated:
+        warnings.warn(UT1_EXTRAPOLATED, EarthOrientationWarning, stacklevel=user_stacklevel())
+    _check_finite_jd(jd1, jd2, name)
     return jd1, jd2
 
 
@@ -233,6 +301,10 @@ def utc_iso(t: Time, seconds: int = 0) -> str | np.ndarray:
         return utc.iso
 
 
+#: Most dates :func:`utc_dates` returns (80 MB a float64 array).
+MAX_DATES = 10_000_000
+
+
 def utc_dates(start: str | Time, stop: str | Time, step=None) -> Time:
     """Calendar dates at UTC midnights (or ``start + k step``) from ``start`` to ``stop``
     inclusive, returned as TDB :class:`~astropy.time.Time`: the grid people mean when
@@ -253,20 +325,46 @@ def utc_dates(start: str | Time, stop: str | Time, step=None) -> Time:
     ------
     TimeInputError
         Unparseable dates, a non-positive step, or ``stop`` before ``start``.
+    TooManyRowsError
+        More than ``MAX_DATES`` (10^7) dates; the message gives the smallest step.
     """
     import astropy.units as u
 
-    step_d = 1.0 if step is None else float(u.Quantity(step).to_value(u.day))
-    if not step_d > 0:
+    from .units import to_canonical
+
+    if step is None:
+        step_d = 1.0
+    else:
+        step_arr = to_canonical(step, u.day, "step", finite=False)
+        if np.ndim(step_arr) != 0:
+            raise InputError(f"step must be a scalar time (e.g. 1 * u.day), got shape "
+                             f"{np.shape(step_arr)}")
+        step_d = float(step_arr)
+    if not (step_d > 0 and np.isfinite(step_d)):
         raise TimeInputError(f"step must be a positive time, got {step!r}")
+    for name, given in (("start", start), ("stop", stop)):
+        if isinstance(given, Time) and not np.all(np.isfinite(given.jd1 + given.jd2)):
+            raise NonFiniteInputError(f"{name} is not a finite date (NaN or inf); pass a "
+                                      "calendar date such as '2029-01-01'")
     try:
         with quiet_utc(announce=False):
             m0 = Time(start, scale="utc").utc.mjd if not isinstance(start, Time) else start.utc.mjd
             m1 = Time(stop, scale="utc").utc.mjd if not isinstance(stop, Time) else stop.utc.mjd
     except ValueError as exc:
         raise TimeInputError(f"cannot read {start!r} / {stop!r} as dates ({exc})") from None
+    for name, m, given in (("start", m0, start), ("stop", m1, stop)):
+        if np.ndim(m) != 0:
+            raise InputError(f"{name} must be one date, got shape {np.shape(m)}")
+        if not np.isfinite(m):
+            raise NonFiniteInputError(f"{name} is not a finite date: {given!r:.60}")
     if m1 < m0:
         raise TimeInputError(f"stop {stop!r} is before start {start!r}")
+    n = np.floor((m1 - m0 + 1e-9) / step_d) + 1
+    if n > MAX_DATES:
+        raise TooManyRowsError(
+            f"step {step} from {start} to {stop} makes {n:,.0f} dates, more than the limit "
+            f"of {MAX_DATES:,}; pass a larger step (>= {(m1 - m0) / (MAX_DATES - 1):.3g} day) "
+            "or a shorter span")
     mjd = m0 + np.arange(0.0, (m1 - m0) + 1e-9, step_d)
     with quiet_utc(announce=False), warnings.catch_warnings(record=True) as log:
         warnings.simplefilter("always")

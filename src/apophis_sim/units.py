@@ -10,9 +10,10 @@ from __future__ import annotations
 import astropy.units as u
 import numpy as np
 
-from .errors import NonFiniteInputError, PhysicalTypeError
+from .errors import InputError, NonFiniteInputError, PhysicalTypeError
 
-__all__ = ["AU", "DAY", "AU_PER_DAY", "GM_UNIT", "AU_KM", "to_canonical", "check_finite"]
+__all__ = ["AU", "DAY", "AU_PER_DAY", "GM_UNIT", "AU_KM", "to_canonical", "check_finite",
+           "check_magnitude", "MAX_MAGNITUDE", "real_array", "real_scalar", "integer"]
 
 AU = u.au
 DAY = u.day
@@ -91,4 +92,72 @@ def to_canonical(value, unit: u.UnitBase, name: str, *, finite: bool = True) -> 
                 f"({value.unit.physical_type})") from None
     if finite:
         check_finite(out, name)
+        check_magnitude(out, name, unit)
     return out
+
+
+#: Largest |value| accepted in canonical units (au, day, km, km/s, rad, ...): far beyond
+#: anything physical, and small enough that products of six such numbers stay finite
+#: in float64 (so no kernel overflows to inf/NaN on a finite input).
+MAX_MAGNITUDE = 1e50
+
+
+def check_magnitude(arr: np.ndarray, name: str, unit: u.UnitBase | None = None) -> None:
+    """Typed error for finite values beyond ``MAX_MAGNITUDE`` (overflow guard)."""
+    a = np.abs(np.asarray(arr, dtype=np.float64))
+    if a.size and np.max(a) > MAX_MAGNITUDE:
+        what = f" {unit.to_string()}" if unit is not None and unit.to_string() else ""
+        raise InputError(f"{name} has a value of magnitude {np.max(a):.3g}{what}, beyond the "
+                         f"{MAX_MAGNITUDE:g} this library accepts (float64 products would "
+                         f"overflow); pass a physical value")
+
+
+def real_array(value, name: str, *, shape: tuple | None = None, last: int | None = None,
+               positive: bool = False, non_negative: bool = False) -> np.ndarray:
+    """A plain-number argument (documented in fixed units, e.g. ``*_km``) -> float64
+    array, or a typed error naming ``name``: not numbers, complex, NaN/inf, beyond
+    ``MAX_MAGNITUDE``, wrong shape (``shape`` exact, or ``last`` = size of the last
+    axis), or not positive / not >= 0."""
+    from .errors import InputTypeError, ShapeMismatchError
+
+    if isinstance(value, u.Quantity):
+        raise PhysicalTypeError(f"{name} takes plain numbers in the units its name says, "
+                                f"got a Quantity in {value.unit}; pass .value in those units")
+    try:
+        arr = np.asarray(value)
+    except Exception:  # noqa: BLE001 - anything numpy cannot read
+        arr = np.asarray(None)
+    if arr.dtype.kind == "c":
+        raise PhysicalTypeError(f"{name} must be real, got complex values; pass the real part")
+    if arr.dtype.kind not in "biuf" or arr.dtype == np.bool_:
+        raise InputTypeError(f"{name} must be a number or an array of numbers, got "
+                             f"{type(value).__name__} {value!r:.60}")
+    arr = arr.astype(np.float64)
+    if shape is not None and arr.shape != tuple(shape):
+        raise ShapeMismatchError(f"{name} must have shape {tuple(shape)}, got {arr.shape}")
+    if last is not None and (arr.ndim == 0 or arr.shape[-1] != last):
+        raise ShapeMismatchError(f"{name} must have {last} components on its last axis, got "
+                                 f"shape {arr.shape}")
+    check_finite(arr, name)
+    check_magnitude(arr, name)
+    if positive and np.any(arr <= 0):
+        raise InputError(f"{name} must be > 0, got {value!r:.60}")
+    if non_negative and np.any(arr < 0):
+        raise InputError(f"{name} must be >= 0, got {value!r:.60}")
+    return arr
+
+
+def real_scalar(value, name: str, **kw) -> float:
+    """:func:`real_array` for one number."""
+    return float(real_array(value, name, shape=(), **kw))
+
+
+def integer(value, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    """An integer count argument, or a typed error naming ``name``."""
+    ok = (not isinstance(value, (bool, np.bool_))) and isinstance(value, (int, np.integer))
+    if not ok or (minimum is not None and value < minimum) or \
+            (maximum is not None and value > maximum):
+        lo = "" if minimum is None else f" >= {minimum}"
+        hi = "" if maximum is None else f" and <= {maximum:,}"
+        raise InputError(f"{name} must be an integer{lo}{hi}, got {value!r:.60}")
+    return int(value)

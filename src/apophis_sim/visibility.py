@@ -30,7 +30,7 @@ from astropy.utils import iers
 
 from ._deprecation import renamed_kwargs
 from .ephemeris import Ephemeris
-from .errors import InputError, ShapeMismatchError
+from .errors import InputError, InputTypeError, ShapeMismatchError
 from .time import quiet_utc, to_jd_tdb, user_stacklevel, utc_iso
 from .units import AU_KM, check_finite, to_canonical
 
@@ -238,10 +238,21 @@ def visibility(solution, times: Time, location: EarthLocation | None = None,
                              "(comets have M1/K1); pass H and G")
     # Check H and G before the (costly) propagation; hg_magnitude checks them again.
     g_val = _scalar_number(G, "G")
-    _scalar_number(H, "H")
+    h_val = _scalar_number(H, "H")
+    for name, arr in (("H", h_val), ("G", g_val)):
+        if np.ndim(arr) != 0:
+            raise InputError(f"{name} must be one number for the object, got shape "
+                             f"{np.shape(arr)}")
     if np.any((g_val < G_MIN) | (g_val > G_MAX)):
         raise InputError(f"G (slope parameter) must lie in [{G_MIN}, {G_MAX}], got {G!r}")
+    if location is not None and not isinstance(location, EarthLocation):
+        raise InputTypeError(f"location must be an astropy EarthLocation (e.g. "
+                             f"EarthLocation.of_site('Paranal')) or None for the geocentre, "
+                             f"got {type(location).__name__}")
     t1, t2 = to_jd_tdb(times, "times")
+    if np.ndim(t1) > 1:
+        raise ShapeMismatchError(f"times must be a scalar or 1-D Time, got shape "
+                                 f"{np.shape(t1)}; pass times.ravel()")
     times = Time(np.atleast_1d(t1), np.atleast_1d(t2), format="jd", scale="tdb")
     eph = ephemeris if ephemeris is not None else Ephemeris.open()
     if states is None:
@@ -320,7 +331,10 @@ def bright_intervals(vis: Visibility, limit: float, altitude_min: u.Quantity = 0
     if not isinstance(vis, Visibility):
         raise InputError(f"vis must be a Visibility (from visibility(...)), got "
                          f"{type(vis).__name__}")
-    limit = float(_scalar_number(limit, "limit"))
+    limit_arr = _scalar_number(limit, "limit")
+    if np.ndim(limit_arr) != 0:
+        raise InputError(f"limit must be one magnitude, got shape {np.shape(limit_arr)}")
+    limit = float(limit_arr)
     altitude_min = to_canonical(altitude_min, u.deg, "altitude_min") * u.deg
     if sun_altitude_max is not None:
         sun_altitude_max = to_canonical(sun_altitude_max, u.deg, "sun_altitude_max") * u.deg

@@ -20,10 +20,19 @@ _SUBCOMMAND_MODULES: tuple[str, ...] = ("apophis_sim.cli.flyby",
                                         "apophis_sim.cli.risk")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``apophis-sim CMD: error: ...`` and exit code 2
+    (no usage block; ``--help`` shows it)."""
+
+    def error(self, message: str):  # noqa: D401 - argparse API
+        first = " ".join(str(message).split())
+        self.exit(2, f"{self.prog}: error: {first} (see {self.prog} --help)\n")
+
+
 def _build_parser() -> argparse.ArgumentParser:
     from .. import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="apophis-sim",
         description="Orbital geometry of (99942) Apophis's 13 April 2029 Earth flyby.")
     parser.add_argument("--version", action="version", version=f"apophis-sim {__version__}")
@@ -37,18 +46,47 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``apophis-sim`` console script."""
-    parser = _build_parser()
-    args = parser.parse_args(argv)
+    try:
+        parser = _build_parser()
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:
+        return _interrupted()
+    except SystemExit as exc:  # a usage error (one line already printed): exit code 2
+        if exc.code in (0, None):  # --help, --version
+            raise
+        return int(exc.code) if isinstance(exc.code, int) else 2
     from ..errors import ApophisSimError
 
     try:
         return int(args.func(args))
     except ApophisSimError as exc:
-        print(f"apophis-sim: error: {exc}", file=sys.stderr)
+        print(f"apophis-sim: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # e.g. `apophis-sim flyby --json | head`
         sys.stdout = None
         return 0
+    except KeyboardInterrupt:
+        return _interrupted()
+    except OSError as exc:  # a file the user named (--sbdb, ...) cannot be read
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        print(f"apophis-sim: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+def _interrupted() -> int:
+    """SIGINT: one line on stderr, exit code 130 (128 + SIGINT), no traceback."""
+    import signal
+
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not traceback
+    except ValueError:  # not the main thread
+        pass
+    print("apophis-sim: interrupted", file=sys.stderr, flush=True)
+    return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,8 +8,8 @@ import math
 import sys
 from pathlib import Path
 
-__all__ = ["load_solution", "utc_date", "output_folder", "positive_float", "add_solution_args",
-           "add_renamed_flag"]
+__all__ = ["load_solution", "utc_date", "output_folder", "positive_float", "non_negative_float",
+           "bounded_int", "add_solution_args", "add_renamed_flag"]
 
 
 class _RenamedFlag(argparse._StoreAction):
@@ -95,22 +95,42 @@ def utc_date(text, option: str):
 
 
 def output_folder(path: str | None, option: str = "--plots") -> Path | None:
-    """Create and probe an output folder before anything is computed (one-line errors)."""
-    from ..errors import InputError
+    """Create and probe an output folder before anything is computed (one-line errors).
+
+    Refuses (:class:`~apophis_sim.errors.OutputPathError`, exit code 2) an empty
+    name, a path inside /proc, /sys or /dev, an existing file, and a folder that
+    cannot be created or written into; see
+    :func:`apophis_sim.uncertainty.store.check_output_folder`.
+    """
+    from ..uncertainty.store import check_output_folder
 
     if path is None:
         return None
-    if str(path) == "":
-        raise InputError(f"{option}: give a folder name")
-    out = Path(path)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"{option}: {str(out)!r} is a file, not a folder")
+    return check_output_folder(path, option)
+
+
+def non_negative_float(text: str) -> float:
+    """argparse type: a finite number >= 0."""
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".apophis-sim-write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise InputError(f"{option}: cannot write into {str(out)!r} "
-                         f"({exc.strerror or exc})") from None
-    return out
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+    if not (value >= 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
+    return value
+
+
+def bounded_int(low: int, high: int):
+    """argparse type: an integer in ``low .. high``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer {low} .. {high}, got "
+                                             f"{text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected an integer {low} .. {high}, got {value}")
+        return value
+
+    parse.__name__ = "integer"
+    return parse

@@ -11,6 +11,8 @@ import math
 import re
 from pathlib import Path
 
+from ._common import bounded_int
+
 __all__ = ["register", "parse_step", "time_grid"]
 
 _STEP_UNITS = {"s": 1.0 / 86400.0, "sec": 1.0 / 86400.0, "m": 1.0 / 1440.0,
@@ -43,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="refract alt/az (standard atmosphere at the site; default airless)")
     p.add_argument("--no-uncertainty", action="store_true",
                    help="skip the covariance mapping (3-sigma columns)")
-    p.add_argument("--max-rows", type=int, default=None,
+    p.add_argument("--max-rows", type=bounded_int(1, 10**9), default=None,
                    help="refuse tables longer than this (default 500000)")
     p.add_argument("--plots", metavar="DIR", default=None,
                    help="write sky_track.png (RA/Dec with 3-sigma ellipses) and "
@@ -138,8 +140,11 @@ def run_ephemeris(args: argparse.Namespace) -> int:
     from ..solution import OrbitSolution, apophis
     from ..tables.observer import MAX_ROWS, observer
 
+    from ._common import output_folder
+
     max_rows = MAX_ROWS if args.max_rows is None else int(args.max_rows)
     step = parse_step(args.step)
+    plots_dir = output_folder(args.plots, "--plots")
     times = time_grid(args.start, args.stop, step, max_rows)
     site = _site(args.site)
     if args.sbdb is None:
@@ -154,7 +159,7 @@ def run_ephemeris(args: argparse.Namespace) -> int:
             ) from None
     table = observer(sol, times, site, refraction=args.refraction,
                      uncertainty=False if args.no_uncertainty else None, max_rows=max_rows)
-    paths = _write_plots(Path(args.plots), table) if args.plots else []
+    paths = _write_plots(plots_dir, table) if plots_dir is not None else []
     if args.json:
         print(table.to_json())
     elif args.csv:

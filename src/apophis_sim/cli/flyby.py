@@ -21,7 +21,10 @@ def _flyby(args: argparse.Namespace) -> int:
     from ..nbody import apophis
     from ..time import UTC_ASSUMPTION, UTCAssumptionWarning, quiet_utc
 
+    from ._common import output_folder
+
     forces = _parse_forces(args.forces)  # validated before anything is computed
+    plots_dir = output_folder(args.plots, "--plots")
     t0 = _time.perf_counter()
     # The first run compiles the kernels (numba caches them): say so at once on
     # stderr, and report the compile time apart from the run time.
@@ -53,7 +56,7 @@ def _flyby(args: argparse.Namespace) -> int:
         if args.plots:
             from ..plotting.flyby import write_flyby_figures
 
-            paths = write_flyby_figures(an, args.plots)
+            paths = write_flyby_figures(an, plots_dir)
     elapsed = _time.perf_counter() - t0
     timing = {"run_s": round(elapsed - jit.seconds, 3), "compile_s": round(jit.seconds, 3),
               "kernels_compiled": jit.kernels}

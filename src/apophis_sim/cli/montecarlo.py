@@ -179,16 +179,30 @@ def _montecarlo_run(args: argparse.Namespace) -> int:
 
     # The 'distributed' extra, then every output path, before the computation (hours).
     require_engine(args.scheduler, args.out)
+    from ..errors import ClusterError, InputError
+    from ..uncertainty.montecarlo import _check_scheduler, max_local_workers
+
+    try:
+        _check_scheduler(args.scheduler)
+    except InputError as exc:
+        raise InputError(f"--{exc}") from None
+    if args.workers is not None and args.workers > max_local_workers():
+        raise InputError(f"--workers {args.workers}: at most {max_local_workers()} worker "
+                         f"processes on this machine ({os.cpu_count() or 1} cores)")
     if args.out is not None:
         check_output_folder(args.out, "--out")
     if args.plots is not None:
         check_output_folder(args.plots, "--plots")
-    result = run_monte_carlo(args.clones, args.seed, chunk_size=args.chunk_size, out=args.out,
-                             scheduler=args.scheduler, n_workers=args.workers,
-                             progress=False if args.no_progress or args.json else None,
-                             lock_timeout=args.lock_timeout,
-                             connect_timeout=args.connect_timeout or 1e-3,
-                             worker_timeout=args.worker_timeout or 1e-3)
+    try:
+        result = run_monte_carlo(args.clones, args.seed, chunk_size=args.chunk_size,
+                                 out=args.out, scheduler=args.scheduler, n_workers=args.workers,
+                                 progress=False if args.no_progress or args.json else None,
+                                 lock_timeout=args.lock_timeout,
+                                 connect_timeout=args.connect_timeout or 1e-3,
+                                 worker_timeout=args.worker_timeout or 1e-3)
+    except ClusterError as exc:
+        raise type(exc)(f"--scheduler {args.scheduler or '(embedded LocalCluster)'}: "
+                        f"{exc}") from None
     stats = result.statistics()
     plots: list[Path] = []
     plot_error = None

@@ -26,6 +26,16 @@ def _year(text: str) -> int:
     return y
 
 
+def _window_km(text: str) -> float:
+    """argparse type: a finite window > 0 and <= MAX_WINDOW_KM."""
+    from ..risk.keyholes import MAX_WINDOW_KM
+
+    value = positive_float(text)
+    if value > MAX_WINDOW_KM:
+        raise argparse.ArgumentTypeError(f"expected at most {MAX_WINDOW_KM:g} km, got {text!r}")
+    return value
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "risk", help="keyholes of the 2029 flyby and the impact probabilities through them",
@@ -35,9 +45,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "impactors' probabilities, energies and Palermo scale.")
     add_solution_args(p, drop=False)
     p.add_argument("--until", type=_year, default=2100, help="horizon year (default 2100)")
-    p.add_argument("--window", type=positive_float, default=2000.0, metavar="KM",
+    p.add_argument("--window", type=_window_km, default=2000.0, metavar="KM",
                    help="search keyholes within this distance of the nominal along the LOV "
-                        "(default 2000 km)")
+                        "(default 2000 km, at most 20000)")
     p.add_argument("--moon", action="store_true", help="also Moon impacts")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--plots", metavar="DIR", default=None,

@@ -15,6 +15,8 @@ import time as _time
 import warnings
 from pathlib import Path
 
+from ._common import bounded_int, non_negative_float, output_folder, positive_float
+
 __all__ = ["register", "run_windows"]
 
 _DEFAULTS = dict(launch_start="2027-01-01", launch_end="2028-12-31", arrival_end="2029-03-01",
@@ -24,7 +26,7 @@ _DEFAULTS = dict(launch_start="2027-01-01", launch_end="2028-12-31", arrival_end
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``windows`` subcommand to the ``apophis-sim`` parser."""
     from ..rendezvous import (DEFAULT_ARRIVE_BY, DEFAULT_C3_MAX, DEFAULT_DLA_MAX,
-                              DEFAULT_V_INF_ARRIVAL_MAX)
+                              DEFAULT_V_INF_ARRIVAL_MAX, MAX_REVS)
     from ._common import add_renamed_flag
 
     p = subparsers.add_parser(
@@ -42,23 +44,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="last launch date, UTC (default %(default)s)")
     p.add_argument("--arrival-end", default=_DEFAULTS["arrival_end"],
                    help="last arrival date of the grid, UTC (default %(default)s)")
-    p.add_argument("--step", type=float, default=_DEFAULTS["step"],
+    p.add_argument("--step", type=positive_float, default=_DEFAULTS["step"],
                    help="grid step [days] (default %(default)s)")
-    p.add_argument("--tof-min", type=float, default=_DEFAULTS["tof_min"],
+    p.add_argument("--tof-min", type=non_negative_float, default=_DEFAULTS["tof_min"],
                    help="shortest flight [days] on the grid and in the windows "
                         "(default %(default)s)")
     p.add_argument("--arrive-by", default=DEFAULT_ARRIVE_BY,
                    help="latest arrival, UTC (default %(default)s: two months before the flyby)")
-    p.add_argument("--c3-max", type=float, default=DEFAULT_C3_MAX.value,
+    p.add_argument("--c3-max", type=positive_float, default=DEFAULT_C3_MAX.value,
                    help="launch C3 limit [km^2/s^2] (default %(default)s)")
-    p.add_argument("--dla-max", type=float, default=DEFAULT_DLA_MAX.value,
+    p.add_argument("--dla-max", type=positive_float, default=DEFAULT_DLA_MAX.value,
                    help="|DLA| limit [deg] (default %(default)s; 30.4 = due east from "
                         "Tanegashima)")
-    p.add_argument("--v-inf-arrival-max", type=float, default=DEFAULT_V_INF_ARRIVAL_MAX.value,
+    p.add_argument("--v-inf-arrival-max", type=positive_float,
+                   default=DEFAULT_V_INF_ARRIVAL_MAX.value,
                    help="arrival v_inf (rendezvous delta-v) limit [km/s] (default %(default)s)")
-    p.add_argument("--max-revs", type=int, default=0,
-                   help="complete revolutions tried per cell (default %(default)s)")
-    p.add_argument("--top", type=int, default=10, help="windows shown (default %(default)s)")
+    p.add_argument("--max-revs", type=bounded_int(0, MAX_REVS), default=0,
+                   help=f"complete revolutions tried per cell, 0 .. {MAX_REVS} (default "
+                        "%(default)s; the search stops where no arc can exist)")
+    p.add_argument("--top", type=bounded_int(1, 10**6), default=10,
+                   help="windows shown (default %(default)s)")
     add_renamed_flag(p, "--min-tof", "--tof-min")
     add_renamed_flag(p, "--vinf-max", "--v-inf-arrival-max")
     p.set_defaults(func=run_windows)
@@ -79,6 +84,24 @@ def _grid(start: str, end: str, step: float, name: str):
         raise InputError(f"{name}: {exc}") from None
 
 
+def _check_grid_size(args: argparse.Namespace) -> None:
+    """Refuse a launch x arrival grid over the porkchop limit before building it."""
+    from ..errors import TooManyRowsError
+    from ..rendezvous import MAX_PORKCHOP_CELLS
+
+    first = _utc_date(args.launch_start, "--launch-start")
+    spans = [(_utc_date(end, name) - first).to_value("day")
+             for end, name in ((args.launch_end, "--launch-end"),
+                               (args.arrival_end, "--arrival-end"))]
+    n_dep, n_arr = (max(0.0, span) / args.step + 1.0 for span in spans)
+    if n_dep * n_arr > MAX_PORKCHOP_CELLS:
+        smallest = ((max(spans[0], 0.0) * max(spans[1], 0.0)) / MAX_PORKCHOP_CELLS) ** 0.5
+        raise TooManyRowsError(
+            f"--step {args.step:g} d makes a grid of about {n_dep:,.0f} launch x {n_arr:,.0f} "
+            f"arrival dates = {n_dep * n_arr:,.0f} cells, more than the limit of "
+            f"{MAX_PORKCHOP_CELLS:,}; pass --step >= {smallest:.2g} or shorter date ranges")
+
+
 def _utc_date(text: str, name: str):
     """The instant ``launch_windows(arrive_by=text)`` uses: one reading of a date string
     (:func:`apophis_sim.time.utc_time`) for the CLI and the Python API."""
@@ -95,16 +118,26 @@ def run_windows(args: argparse.Namespace) -> int:
     """Compute the porkchop, print the ranked windows (table or JSON), optionally plot."""
     import astropy.units as u
 
+    from ..errors import InputError
     from ..rendezvous import KM2_S2, KM_S, feasible_cells, launch_windows, porkchop
     from ..time import UTC_ASSUMPTION, UTCAssumptionWarning
 
     t_start = _time.perf_counter()
+    # Everything the user typed is checked before the first Lambert solve.
+    plots = output_folder(args.plots, "--plots")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UTCAssumptionWarning)
-        dep = _grid(args.launch_start, args.launch_end, args.step, "launch dates")
-        arr = _grid(args.launch_start, args.arrival_end, args.step, "arrival dates")
-        arr = arr[(arr - dep[0]).to_value(u.day) >= args.tof_min]
         arrive_by = _utc_date(args.arrive_by, "--arrive-by")
+        _check_grid_size(args)
+        dep = _grid(args.launch_start, args.launch_end, args.step, "--launch-start/--launch-end")
+        arr = _grid(args.launch_start, args.arrival_end, args.step,
+                    "--launch-start/--arrival-end")
+        arr = arr[(arr - dep[0]).to_value(u.day) >= args.tof_min]
+        if len(arr) == 0:
+            raise InputError(f"--tof-min {args.tof_min:g}: no arrival date of the grid "
+                             f"(to --arrival-end {args.arrival_end}) is that long after "
+                             f"--launch-start {args.launch_start}; pass a smaller --tof-min "
+                             "or a later --arrival-end")
         pc = porkchop(dep, arr, "earth", None, max_revs=args.max_revs)
         limits = dict(c3_max=args.c3_max * KM2_S2, dla_max=args.dla_max * u.deg,
                       arrive_by=arrive_by, v_inf_arrival_max=args.v_inf_arrival_max * KM_S,
@@ -116,8 +149,8 @@ def run_windows(args: argparse.Namespace) -> int:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     utc_note = any(issubclass(w.category, UTCAssumptionWarning) for w in caught) or bool(rows)
     elapsed = _time.perf_counter() - t_start
-    if args.plots:
-        _write_plots(Path(args.plots), pc, windows, feasible_cells(pc, **limits))
+    if plots is not None:
+        _write_plots(plots, pc, windows, feasible_cells(pc, **limits))
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0

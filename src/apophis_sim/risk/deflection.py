@@ -31,7 +31,7 @@ from .._core import frames as _frames
 from ..bodies import GM_SUN_SBDB
 from ..elements import Elements
 from ..ephemeris import Ephemeris
-from ..errors import InputError, NonFiniteInputError, PhysicalTypeError
+from ..errors import InputError, NonFiniteInputError, OrbitTypeError, PhysicalTypeError
 from ..solution import OrbitSolution
 from ..state import State
 from ..time import dt_days, to_jd_tdb, utc_iso
@@ -61,6 +61,15 @@ def rtn_basis(r_au: np.ndarray, v_au_d: np.ndarray) -> np.ndarray:
     ndarray (3, 3)
         Rows R, T, N.
     """
+    from ..elements import parallel
+    from ..units import real_array
+
+    r_au = real_array(r_au, "r_au", shape=(3,))
+    v_au_d = real_array(v_au_d, "v_au_d", shape=(3,))
+    if not np.any(r_au) or parallel(r_au, v_au_d, 1e-12):
+        raise OrbitTypeError("r_au, v_au_d: r = 0, v = 0 or v parallel to r: the transverse "
+                             "and normal directions are undefined; pass a state with some "
+                             "transverse velocity")
     rh = r_au / np.linalg.norm(r_au)
     nh = np.cross(r_au, v_au_d)
     nh /= np.linalg.norm(nh)
@@ -80,6 +89,9 @@ def _velocity(dv: u.Quantity, name: str) -> np.ndarray:
         raise InputError(f"{name} must have shape (3,), got {arr.shape}")
     if not np.all(np.isfinite(arr)):
         raise NonFiniteInputError(f"{name} contains NaN or infinity")
+    if np.any(np.abs(arr) > 1.0):  # 1 au/day = 1731 km/s: no deflection is that fast
+        raise InputError(f"{name} = {dv} is faster than 1 au/day (1731 km/s); pass a "
+                         "deflection in mm/s or m/s")
     return arr
 
 
@@ -101,14 +113,14 @@ def kinetic_impactor_dv(spacecraft_mass: u.Quantity, relative_velocity: u.Quanti
     -------
     Quantity (3,) [mm/s]
     """
-    try:
-        m = float(spacecraft_mass.to_value(u.kg))
-        big = float(asteroid_mass.to_value(u.kg))
-    except (AttributeError, u.UnitConversionError):
-        raise PhysicalTypeError("spacecraft_mass and asteroid_mass must be mass Quantities "
-                                "(e.g. 500 * u.kg)") from None
-    if not (m > 0 and big > 0 and math.isfinite(m) and math.isfinite(big)):
-        raise InputError("spacecraft_mass and asteroid_mass must be positive and finite")
+    from ..units import to_canonical
+
+    m, big = (to_canonical(q, u.kg, name) for q, name in ((spacecraft_mass, "spacecraft_mass"),
+                                                          (asteroid_mass, "asteroid_mass")))
+    for name, val in (("spacecraft_mass", m), ("asteroid_mass", big)):
+        if np.ndim(val) != 0 or not val > 0:
+            raise InputError(f"{name} must be one positive mass (e.g. 500 * u.kg), got {val!r}")
+    m, big = float(m), float(big)
     if not (isinstance(beta, (int, float)) and math.isfinite(beta) and beta >= 1.0):
         raise InputError(f"beta (momentum enhancement) must be >= 1, got {beta!r}")
     vel = _velocity(relative_velocity, "relative_velocity")
@@ -185,8 +197,11 @@ def deflect(solution: OrbitSolution, dv: u.Quantity, at: Time, *, frame: str = "
     t1, t2 = to_jd_tdb(at, "at")
     if np.ndim(t1):
         raise InputError("at must be a scalar Time")
-    st = _nbody.state_transition(solution, at, forces=forces, ephemeris=ephemeris,
-                                 epsilon=epsilon)
+    from ..time import blame_range
+
+    with blame_range("at"):
+        st = _nbody.state_transition(solution, at, forces=forces, ephemeris=ephemeris,
+                                     epsilon=epsilon)
     s = st.state.to_centre("sun", ephemeris=ephemeris).to_frame("icrf")
     basis = rtn_basis(s.r_au, s.v_au_d)
     dv_icrf = basis.T @ dv_in if frame == "rtn" else dv_in

@@ -41,7 +41,8 @@ from astropy.table import QTable
 from astropy.time import Time
 from scipy.special import log_ndtr
 
-from ..errors import InputError
+from ..errors import InputError, ShapeMismatchError
+from ..units import real_array, real_scalar
 from ..solution import OrbitSolution
 from .impact_point import Impact, first_impact
 from .keyholes import keyholes
@@ -75,14 +76,19 @@ def impact_energy_mt(H: float, v_impact_km_s, *, albedo: float = 0.14,
     ndarray
         Energy [Mt TNT].
     """
-    if H is None or not math.isfinite(H):
+    if H is None:
         raise InputError("H must be a finite absolute magnitude (comets publish none: pass "
                          "a size instead)")
-    if not (0 < albedo <= 1 and density_g_cm3 > 0):
-        raise InputError("albedo must be in (0, 1] and density_g_cm3 positive")
+    H = real_scalar(H, "H")
+    if not -10.0 <= H <= 40.0:
+        raise InputError(f"H must be an absolute magnitude in [-10, 40], got {H}")
+    albedo = real_scalar(albedo, "albedo")
+    density_g_cm3 = real_scalar(density_g_cm3, "density_g_cm3", positive=True)
+    if not 0 < albedo <= 1:
+        raise InputError(f"albedo must be in (0, 1], got {albedo}")
     d_km = 1329.0 / math.sqrt(albedo) * 10.0 ** (-H / 5.0)
     mass = density_g_cm3 * 1e3 * math.pi / 6.0 * (d_km * 1e3) ** 3
-    v = np.asarray(v_impact_km_s, dtype=np.float64) * 1e3
+    v = real_array(v_impact_km_s, "v_impact_km_s", non_negative=True) * 1e3
     return 0.5 * mass * v * v / _MT_J
 
 
@@ -103,11 +109,24 @@ def palermo_scale(log10_ip, energy_mt, years_to_impact) -> np.ndarray:
     -------
     ndarray
     """
-    e = np.asarray(energy_mt, dtype=np.float64)
-    dt = np.asarray(years_to_impact, dtype=np.float64)
-    if np.any(e <= 0) or np.any(dt <= 0):
-        raise InputError("energy_mt and years_to_impact must be positive")
-    return np.asarray(log10_ip) - np.log10(0.03 * e ** -0.8 * dt)
+    try:  # log10(IP = 0) = -inf is a valid "no impact"; everything else must be finite
+        raw = np.asarray(log10_ip, dtype=np.float64)
+    except (TypeError, ValueError):
+        raw = None
+    if raw is None or np.iscomplexobj(log10_ip):
+        lip = real_array(log10_ip, "log10_ip")  # raises, naming log10_ip
+    else:
+        real_array(np.where(np.isneginf(raw), 0.0, raw), "log10_ip")
+        lip = raw
+    e = real_array(energy_mt, "energy_mt", positive=True)
+    dt = real_array(years_to_impact, "years_to_impact", positive=True)
+    try:
+        np.broadcast_shapes(lip.shape, e.shape, dt.shape)
+    except ValueError:
+        raise ShapeMismatchError(f"log10_ip {lip.shape}, energy_mt {e.shape} and "
+                                 f"years_to_impact {dt.shape} do not broadcast") from None
+    with np.errstate(over="ignore", under="ignore"):
+        return lip - (np.log10(0.03) - 0.8 * np.log10(e) + np.log10(dt))
 
 
 def impact_probability(solution: OrbitSolution, until: Time = Time("2100-01-01", scale="tdb"),

@@ -45,8 +45,9 @@ from .._deprecation import renamed_kwargs
 from ..elements import Elements
 from ..encounter import capture_radius
 from ..ephemeris import Ephemeris
-from ..errors import (ConvergenceError, InputError, NonFiniteInputError,
+from ..errors import (ConvergenceError, InputError, NonFiniteInputError, TooManyRowsError,
                       UnknownNameError)
+
 from ..nbody import close_approaches
 from ..solution import OrbitSolution
 from ..time import from_jd_tdb, to_jd_tdb, utc_iso
@@ -333,6 +334,14 @@ def _evaluate_group(lov, s_km, t_exp, eph, forces, epsilon, out, sel):
 # ----------------------------------------------------------------------------- candidates
 
 
+#: Widest ``window`` of :func:`keyholes` [km] along the line of variations.
+MAX_WINDOW_KM = 20_000.0
+
+#: Most k:h resonances :func:`keyholes` examines analytically (each crossing the line of
+#: variations inside the window is then refined by n-body integrations).
+MAX_RESONANCES = 200_000
+
+
 def _candidates(lov: LineOfVariations, t_end_jd: float, window_km: float, year_days: float,
                 max_k: int | None):
     """(k, h, dzeta_pred [km], zeta of the pure analytic circle [km], D, R) of every
@@ -343,9 +352,20 @@ def _candidates(lov: LineOfVariations, t_end_jd: float, window_km: float, year_d
     periods = 2 * math.pi * np.sqrt(_vs.semimajor_axis_after(enc, ct) ** 3
                                     / enc.gm_sun_km3_s2) / 86400.0 / year_days
     pmin, pmax = float(np.min(periods)), float(np.max(periods))
+    if not (math.isfinite(pmin) and math.isfinite(pmax) and pmin > 0):
+        raise InputError(f"window {window_km:g} km: the line of variations leaves bound "
+                         "heliocentric orbits within the window (no resonant returns); pass a "
+                         "smaller window (default 2000 km)")
     kmax = int((t_end_jd - lov.time_tdb_jd) / _vs.SIDEREAL_YEAR_DAYS)
     if max_k is not None:
         kmax = min(kmax, int(max_k))
+    # Resonances tried: sum over k of the h in [k / pmax, k / pmin]; refuse before looping.
+    tries = 0.5 * kmax * (kmax + 1) * (1.0 / pmin - 1.0 / pmax) + kmax
+    if tries > MAX_RESONANCES:
+        raise TooManyRowsError(
+            f"window {window_km:g} km with returns up to k = {kmax} years spans ~{tries:,.0f} "
+            f"k:h resonances, more than the limit of {MAX_RESONANCES:,}; pass a smaller "
+            "window (default 2000 km), an earlier until, or max_k")
     out = []
     for k in range(1, kmax + 1):
         for h in range(max(1, math.floor(k / pmax)), math.ceil(k / pmin) + 1):
@@ -423,7 +443,8 @@ def keyholes(solution: OrbitSolution, until: Time = Time("2100-01-01", scale="td
         be "earth"); rows have ``body = "moon"``.
     window : Quantity [length]
         Half-width of the searched stretch of the LOV around the nominal, along
-        zeta (default 2000 km; the 2036 keyhole of #220 lies ~1270 km away).
+        zeta (default 2000 km; the 2036 keyhole of #220 lies ~1270 km away); at most
+        ``MAX_WINDOW_KM`` (20 000 km).
     max_k : int, optional
         Search only returns within ``max_k`` years (caps the run time).
     calibrate : bool
@@ -483,16 +504,26 @@ def keyholes(solution: OrbitSolution, until: Time = Time("2100-01-01", scale="td
     if include_moon and body != "earth":
         raise InputError("include_moon=True needs body='earth'")
     u1, u2 = _time(until, "until")
-    wkm = float(to_canonical(window, u.km, "window"))
+    w_arr = to_canonical(window, u.km, "window")
+    if np.ndim(w_arr) != 0:
+        raise InputError(f"window must be a scalar length, got shape {np.shape(w_arr)}")
+    wkm = float(w_arr)
     if not wkm > 0:
         raise InputError(f"window must be a positive length, got {window}")
+    if wkm > MAX_WINDOW_KM:
+        raise InputError(f"window {window} is wider than {MAX_WINDOW_KM:,.0f} km: the line of "
+                         "variations is a local (linear) map of the B-plane and each keyhole "
+                         "in the window costs n-body integrations; pass a window of at most "
+                         f"{MAX_WINDOW_KM:,.0f} km (default 2000 km)")
     dmax = None
     if return_distance_max is not None:
         dmax = float(to_canonical(return_distance_max, u.km, "return_distance_max"))
         if not dmax > 0:
             raise InputError(f"return_distance_max must be positive, got {return_distance_max}")
-    if max_k is not None and (isinstance(max_k, bool) or int(max_k) < 1):
-        raise InputError(f"max_k must be a positive integer, got {max_k!r}")
+    if max_k is not None and (isinstance(max_k, (bool, np.bool_))
+                              or not isinstance(max_k, (int, np.integer)) or max_k < 1):
+        raise InputError(f"max_k must be a positive integer (returns up to k years after the "
+                         f"encounter), got {max_k!r:.60}")
     eph = ephemeris if ephemeris is not None else Ephemeris.open()
     enc_until = encounter if encounter is not None else Time(_ENCOUNTER_UNTIL, scale="tdb")
     e1, e2 = _time(enc_until, "encounter")
@@ -765,8 +796,17 @@ def orbit_through(solution: OrbitSolution, zeta: u.Quantity, xi: u.Quantity | No
     """
     sol = _check_solution(solution)
     body = _check_body(body)
-    z_t = float(to_canonical(zeta, u.km, "zeta"))
-    x_t = None if xi is None else float(to_canonical(xi, u.km, "xi"))
+    from ..units import integer
+
+    max_iterations = integer(max_iterations, "max_iterations", minimum=0, maximum=1000)
+    z_arr = to_canonical(zeta, u.km, "zeta")
+    x_arr = None if xi is None else to_canonical(xi, u.km, "xi")
+    for name, arr in (("zeta", z_arr), ("xi", x_arr)):
+        if arr is not None and np.ndim(arr) != 0:
+            raise InputError(f"{name} must be one B-plane coordinate, got shape "
+                             f"{np.shape(arr)}")
+    z_t = float(z_arr)
+    x_t = None if x_arr is None else float(x_arr)
     tol = float(to_canonical(tolerance, u.km, "tolerance"))
     if np.ndim(z_t) or not tol > 0:
         raise InputError("zeta must be a scalar length and tolerance positive")

@@ -46,6 +46,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import InputError
+
 __all__ = ["OpikEncounter", "opik_encounter", "cos_theta_after", "resonant_cos_theta",
            "valsecchi_circle", "circle_line_intersections", "SIDEREAL_YEAR_DAYS"]
 
@@ -103,9 +105,20 @@ def opik_encounter(v_inf_vec_km_s: np.ndarray, r_planet_km: np.ndarray,
     -------
     OpikEncounter
     """
-    U = np.asarray(v_inf_vec_km_s, dtype=np.float64)
-    rp = np.asarray(r_planet_km, dtype=np.float64)
-    vp = np.asarray(v_planet_km_s, dtype=np.float64)
+    from ..elements import parallel
+    from ..units import real_array, real_scalar
+
+    U = real_array(v_inf_vec_km_s, "v_inf_vec_km_s", shape=(3,))
+    rp = real_array(r_planet_km, "r_planet_km", shape=(3,))
+    vp = real_array(v_planet_km_s, "v_planet_km_s", shape=(3,))
+    gm_planet_km3_s2 = real_scalar(gm_planet_km3_s2, "gm_planet_km3_s2", positive=True)
+    gm_sun_km3_s2 = real_scalar(gm_sun_km3_s2, "gm_sun_km3_s2", positive=True)
+    if not np.any(U):
+        raise InputError("v_inf_vec_km_s is zero: a flyby has v_inf > 0")
+    if not np.any(rp) or parallel(rp, vp, 1e-12):
+        raise InputError("r_planet_km, v_planet_km_s: r = 0, v = 0 or v parallel to r: the "
+                         "Opik frame (Z along r x V) is undefined; pass the planet's "
+                         "heliocentric state")
     y = vp / np.linalg.norm(vp)
     z = np.cross(rp, vp)
     z /= np.linalg.norm(z)
@@ -166,6 +179,11 @@ def resonant_cos_theta(enc: OpikEncounter, k: int, h: int,
     -------
     float
     """
+    from ..units import integer, real_scalar
+
+    k = integer(k, "k", minimum=1, maximum=10**6)
+    h = integer(h, "h", minimum=1, maximum=10**6)
+    year_days = real_scalar(year_days, "year_days", positive=True)
     period_s = (k / h) * year_days * 86400.0
     a = (enc.gm_sun_km3_s2 * (period_s / (2.0 * math.pi)) ** 2) ** (1.0 / 3.0)
     v2 = enc.gm_sun_km3_s2 * (2.0 / enc.r_planet_km - 1.0 / a)

@@ -30,12 +30,12 @@ from astropy.time import Time
 
 from ..ephemeris import Ephemeris
 from .._deprecation import renamed_kwargs
-from ..errors import InputError
+from ..errors import CovarianceError, InputError
 from ..nbody import OrbitSolution, apophis
 from ..nbody import _epsilon as _nbody_epsilon
 from ..time import from_jd_tdb, quiet_utc, to_jd_tdb
 from ..uncertainty.linear import parameter_space, variational_approaches
-from ..units import AU, AU_KM, to_canonical
+from ..units import AU, AU_KM, real_array, real_scalar, to_canonical
 
 __all__ = ["approaches", "bplane_ellipse", "sigma_to_disc", "linear_impact_probability"]
 
@@ -58,7 +58,8 @@ def bplane_ellipse(cov_km2: np.ndarray) -> tuple[float, float, float]:
     (float, float, float)
         Semi-major [km], semi-minor [km], angle [deg].
     """
-    c = 0.5 * (np.asarray(cov_km2) + np.asarray(cov_km2).T)
+    cov = real_array(cov_km2, "cov_km2", shape=(2, 2))
+    c = 0.5 * (cov + cov.T)
     w, v = np.linalg.eigh(c)
     w = np.clip(w, 0.0, None)
     major = v[:, 1]  # (xi, zeta) components
@@ -89,12 +90,16 @@ def sigma_to_disc(mean_km: np.ndarray, cov_km2: np.ndarray, radius_km: float) ->
     -------
     float
     """
-    m = np.asarray(mean_km, dtype=np.float64)
+    m = real_array(mean_km, "mean_km", shape=(2,))
+    cov = real_array(cov_km2, "cov_km2", shape=(2, 2))
+    radius_km = real_scalar(radius_km, "radius_km", positive=True)
+    if np.any(np.diag(cov) < 0):
+        raise CovarianceError(f"cov_km2 has a negative variance on its diagonal: {np.diag(cov)}")
     inside = float(np.hypot(*m)) < radius_km
     ang = np.linspace(0.0, 2.0 * np.pi, 2881)
     rim = radius_km * np.stack([np.sin(ang), np.cos(ang)], axis=-1)  # (xi, zeta)
     try:
-        ci = np.linalg.inv(np.asarray(cov_km2, dtype=np.float64))
+        ci = np.linalg.inv(cov)
     except np.linalg.LinAlgError:
         return -math.inf if inside else math.inf
     d = rim - m
@@ -123,8 +128,9 @@ def linear_impact_probability(mean_km: np.ndarray, cov_km2: np.ndarray,
     whitened coordinates; 0 beyond 38 sigma from the disc (the tail is < 1e-300), 1
     when the disc holds the 38-sigma ellipse.
     """
-    m = np.asarray(mean_km, dtype=np.float64)
-    c = np.asarray(cov_km2, dtype=np.float64)
+    m = real_array(mean_km, "mean_km", shape=(2,))
+    c = real_array(cov_km2, "cov_km2", shape=(2, 2))
+    radius_km = real_scalar(radius_km, "radius_km", positive=True)
     s = sigma_to_disc(m, c, radius_km)
     if s > 38.0:
         return 0.0
@@ -207,12 +213,17 @@ def approaches(solution: OrbitSolution | None = None, start: Time | None = None,
         raise InputError(f"start ({t_start.iso}) must be before stop ({t_stop.iso})")
     eph = ephemeris if ephemeris is not None else Ephemeris.open()
     events = []
+    from ..time import blame_range
+
     if hi > epoch_jd:
-        events += variational_approaches(sol, t_stop, bodies=bodies, max_distance_au=rmax,
-                                         forces=forces, ephemeris=eph, epsilon=epsilon)
+        with blame_range("stop"):
+            events += variational_approaches(sol, t_stop, bodies=bodies, max_distance_au=rmax,
+                                             forces=forces, ephemeris=eph, epsilon=epsilon)
     if lo < epoch_jd:
-        events += variational_approaches(sol, t_start, bodies=bodies, max_distance_au=rmax,
-                                         forces=forces, ephemeris=eph, epsilon=epsilon)
+        with blame_range("start"):
+            events += variational_approaches(sol, t_start, bodies=bodies,
+                                             max_distance_au=rmax, forces=forces,
+                                             ephemeris=eph, epsilon=epsilon)
     events = [e for e in events if lo <= e.jd1 + e.t_rel <= hi]
     events.sort(key=lambda e: (e.jd1 + e.t_rel))
     cov = sol.covariance

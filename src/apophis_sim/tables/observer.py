@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -61,8 +62,8 @@ import numpy as np
 from astropy.table import QTable
 from astropy.time import Time
 
-from ..errors import (EphemerisRangeError, InputError, NonFiniteInputError, ShapeMismatchError,
-                      TooManyRowsError)
+from ..errors import (EphemerisRangeError, InputError, InputTypeError, NonFiniteInputError,
+                      OutputPathError, ShapeMismatchError, TooManyRowsError)
 from ..time import quiet_utc, to_jd_tdb
 from ..units import AU_KM
 from .sites import Site, site as resolve_site
@@ -400,8 +401,15 @@ def observer(solution, times: Time, site: Any = "500", *, uncertainty: bool | No
     if not isinstance(solution, (OrbitSolution, State)):
         raise InputError(f"solution must be an OrbitSolution or State, got "
                          f"{type(solution).__name__}")
+    if isinstance(solution, State) and solution.shape != ():
+        raise ShapeMismatchError(f"solution must be one State (shape ()), got shape "
+                                 f"{solution.shape}; take one element, e.g. solution[0]")
     eph = ephemeris if ephemeris is not None else Ephemeris.open()
     st: Site = resolve_site(site)
+    if (isinstance(max_rows, (bool, np.bool_)) or not isinstance(max_rows, (int, np.integer))
+            or max_rows <= 0):
+        raise InputError(f"max_rows must be a positive integer (default {MAX_ROWS:,}), got "
+                         f"{max_rows!r:.60}")
     jd1, jd2 = _check_times(times, eph, int(max_rows))
     has_cov = isinstance(solution, OrbitSolution) and np.size(solution.covariance) > 0
     if uncertainty is None:
@@ -644,6 +652,27 @@ def table_records(table: QTable) -> tuple[list[str], list[str], list[list]]:
     return names, units, rows
 
 
+def _check_table(table) -> None:
+    from astropy.table import Table
+
+    if not isinstance(table, Table):
+        raise InputTypeError(f"table must be an astropy Table/QTable (e.g. from observer() or "
+                             f"approaches()), got {type(table).__name__}")
+
+
+def _write_text(path, text: str) -> None:
+    """Write ``text`` to ``path`` (typed errors naming ``path``)."""
+    if path is None:
+        return
+    if not isinstance(path, (str, os.PathLike)) or str(path).strip() == "":
+        raise OutputPathError(f"path must be a file name (str or Path), got {path!r:.60}")
+    try:
+        Path(path).write_text(text)
+    except OSError as exc:
+        raise OutputPathError(f"path {str(path)!r} cannot be written: "
+                              f"{exc.strerror or exc}") from None
+
+
 def write_csv(table: QTable, path: str | Path | None = None) -> str:
     """CSV text of a table (header ``name [unit]``), written to ``path`` when given.
 
@@ -661,6 +690,7 @@ def write_csv(table: QTable, path: str | Path | None = None) -> str:
     import csv
     import io
 
+    _check_table(table)
     names, units, rows = table_records(table)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
@@ -668,8 +698,7 @@ def write_csv(table: QTable, path: str | Path | None = None) -> str:
     for row in rows:
         w.writerow([repr(v) if isinstance(v, float) else v for v in row])
     text = buf.getvalue()
-    if path is not None:
-        Path(path).write_text(text)
+    _write_text(path, text)
     return text
 
 
@@ -690,6 +719,7 @@ def to_json(table: QTable, path: str | Path | None = None) -> str:
     """
     import json
 
+    _check_table(table)
     names, units, rows = table_records(table)
     meta = {k: v for k, v in table.meta.items()}
 
@@ -699,8 +729,7 @@ def to_json(table: QTable, path: str | Path | None = None) -> str:
     obj = {"meta": meta, "units": dict(zip(names, units)),
            "rows": [{n: clean(v) for n, v in zip(names, row)} for row in rows]}
     text = json.dumps(obj, indent=1, default=str)
-    if path is not None:
-        Path(path).write_text(text)
+    _write_text(path, text)
     return text
 
 

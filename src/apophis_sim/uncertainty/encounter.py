@@ -20,7 +20,7 @@ from ..errors import (ConvergenceError, InputError, NonFiniteInputError,
                      OrbitTypeError, ShapeMismatchError)
 from ..nbody import close_approaches
 from ..state import State
-from ..units import AU_KM
+from ..units import AU_KM, check_magnitude
 
 #: The encounter quantities of :class:`LinearEncounter` (TDB JD [day], km, km, km).
 ENCOUNTER_LABELS = ("time_tdb_jd", "distance_km", "xi_km", "zeta_km")
@@ -115,21 +115,28 @@ def bplane_coordinates(r_rel_km: np.ndarray, v_rel_km_s: np.ndarray, gm_km3_s2: 
     for name, arr in (("r_rel_km", r), ("v_rel_km_s", v), ("earth_velocity_km_s", ve)):
         if not np.isfinite(arr).all():
             raise NonFiniteInputError(f"{name} contains NaN or infinity; pass finite vectors")
+        check_magnitude(arr, name)
     if not (math.isfinite(mu) and mu > 0):
         raise InputError(f"gm_km3_s2 must be a positive finite GM [km^3/s^2] (Earth: "
                          f"398600.435), got {gm_km3_s2!r}")
+    check_magnitude(mu, "gm_km3_s2")
     check_flyby_state(r, v, "r_rel_km", "v_rel_km_s")
     rn = np.linalg.norm(r, axis=-1)
     v2 = np.sum(v * v, axis=-1)
-    vinf2 = v2 - 2.0 * mu / rn
-    if np.any(vinf2 <= 0):
+    if np.any(v2 * rn <= 2.0 * mu):
         raise OrbitTypeError("r_rel_km, v_rel_km_s, gm_km3_s2: the planet-centred orbit is not hyperbolic (v^2 <= 2 GM/r): "
                              "no incoming asymptote, no B-plane")
     with np.errstate(all="ignore"):
         hyp = _bp.hyperbola_arrays(r, v, mu)
     check_body_velocity(hyp["s_hat"], ve, "earth_velocity_km_s")
-    xi_hat, zeta_hat, _, _ = _bp.bplane_axes(hyp["s_hat"], ve, np.array([0.0, 0.0, 1.0]))
+    with np.errstate(all="ignore"):  # underflow (e.g. a subnormal velocity) is checked below
+        xi_hat, zeta_hat, _, _ = _bp.bplane_axes(hyp["s_hat"], ve, np.array([0.0, 0.0, 1.0]))
     b_vec = hyp["b_vec"]
+    if np.isfinite(b_vec).all() and not (np.isfinite(xi_hat).all()
+                                         and np.isfinite(zeta_hat).all()):
+        raise InputError("earth_velocity_km_s is too small to define the B-plane axes in "
+                         "float64 (its projection on the B-plane underflows); pass the "
+                         "planet's heliocentric velocity in km/s (Earth: ~30 km/s)")
     if not (np.isfinite(b_vec).all() and np.isfinite(xi_hat).all() and np.isfinite(zeta_hat).all()):
         raise InputError("r_rel_km, v_rel_km_s, gm_km3_s2: the hyperbola overflows float64 "
                          "(e = v^2 r / GM too large); pass GM in km^3/s^2 (Earth: 398600.435) "

@@ -343,6 +343,31 @@ def _check_scheduler(scheduler: Any) -> None:
                          f"scheduler address or a distributed.Client, got {scheduler!r}")
 
 
+def _probe_scheduler(address: str, timeout_s: float) -> None:
+    """Fail at once when nothing listens at a ``tcp://host:port`` address (Dask's own
+    client retries a refused connection until its timeout)."""
+    import socket
+
+    m = re.match(r"^(?:tcp://)?\[?([^\s\[\]/]+?)\]?:(\d+)$", address)
+    if m is None:  # other protocols (tls://, ucx://, inproc://): leave them to Dask
+        return
+    host, port = m.group(1), int(m.group(2))
+    try:
+        with socket.create_connection((host, port), timeout=max(timeout_s, 1e-3)):
+            pass
+    except OSError as exc:
+        raise SchedulerUnreachableError(
+            f"no Dask scheduler answered at {address} within {timeout_s:g} s "
+            f"({exc.strerror or exc}); start one "
+            f"there (dask scheduler), fix the address, or omit scheduler for an embedded "
+            f"LocalCluster") from None
+
+
+def max_local_workers() -> int:
+    """Most worker processes of an embedded LocalCluster: 4 per core, at least 64."""
+    return max(64, 4 * (os.cpu_count() or 1))
+
+
 @contextlib.contextmanager
 def _dask_client(scheduler: Any, n_workers: int | None,
                  connect_timeout_s: float = 5.0) -> Iterator[Any]:
@@ -373,6 +398,7 @@ def _dask_client(scheduler: Any, n_workers: int | None,
     elif isinstance(scheduler, Client):
         yield scheduler
     elif isinstance(scheduler, str):
+        _probe_scheduler(scheduler, connect_timeout_s)
         try:
             client = Client(scheduler, timeout=connect_timeout_s)
         except (OSError, TimeoutError) as exc:
@@ -382,6 +408,11 @@ def _dask_client(scheduler: Any, n_workers: int | None,
                 f"scheduler for an embedded LocalCluster") from None
         except ValueError as exc:
             raise InputError(f"scheduler {scheduler!r}: {exc}") from None
+        except Exception as exc:  # noqa: BLE001 - e.g. MemoryError from a non-Dask server's reply
+            raise SchedulerUnreachableError(
+                f"something answered at {scheduler} but not as a Dask scheduler "
+                f"({type(exc).__name__}: {str(exc)[:120]}); check the address and port of "
+                f"your 'dask scheduler'") from None
         try:
             yield client
         finally:
@@ -627,8 +658,15 @@ def run_monte_carlo(n_clones: int, seed: int, *, solution: OrbitSolution | None 
     for name, value in (("n_clones", n_clones), ("chunk_size", chunk_size)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
             raise InputError(f"{name} must be a positive integer, got {value!r}")
-    if n_workers is not None and (not isinstance(n_workers, (int, np.integer)) or n_workers <= 0):
-        raise InputError(f"n_workers must be a positive integer, got {n_workers!r}")
+    for name, value in (("n_workers", n_workers), ("numba_threads", numba_threads)):
+        if value is not None and (isinstance(value, bool)
+                                  or not isinstance(value, (int, np.integer)) or value <= 0):
+            raise InputError(f"{name} must be a positive integer, got {value!r:.60}")
+    if n_workers is not None and n_workers > max_local_workers():
+        raise InputError(f"n_workers = {n_workers:,} worker processes is more than this "
+                         f"machine can run ({os.cpu_count() or 1} cores, limit "
+                         f"{max_local_workers()}); pass n_workers <= {max_local_workers()}, "
+                         f"or a scheduler address for a larger cluster")
     epsilon = _nbody_epsilon(epsilon)
     seed = _check_seed(seed)
     n_clones, chunk_size = int(n_clones), int(chunk_size)

@@ -1,0 +1,185 @@
+"""Bad command lines (issue 13, cause 7): every subcommand answers a bad flag value with
+one line on stderr that names the flag, exit code 2, no traceback, and before anything
+is computed (the computing functions are replaced by ones that fail the test).
+SIGINT prints one line. Each test is bounded in time (hang guard)."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import apophis_sim
+from apophis_sim.cli import main
+
+SRC = str(Path(apophis_sim.__file__).resolve().parents[1])
+ENV = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
+
+
+@pytest.fixture
+def nothing_computed(monkeypatch):
+    """Every expensive entry point a subcommand reaches fails the test if called."""
+    import apophis_sim.encounter as enc
+    import apophis_sim.nbody as nb
+    import apophis_sim.rendezvous as rz
+    import apophis_sim.uncertainty.montecarlo as mc
+
+    obs = importlib.import_module("apophis_sim.tables.observer")  # not the re-exported function
+
+    def refuse(*a, **k):
+        raise AssertionError("computed before validating the command line")
+
+    for mod, name in ((enc, "analyse_flyby"), (rz, "porkchop"), (obs, "observer"),
+                      (mc, "_simulate_chunk"), (nb, "close_approaches"),
+                      (nb, "propagate_nbody_grid"), (nb, "propagate_nbody")):
+        monkeypatch.setattr(mod, name, refuse)
+
+
+def run(capsys, argv) -> tuple[int, str]:
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse
+        code = exc.code
+    err = capsys.readouterr().err
+    return code, err
+
+
+def _bad_paths(tmp_path):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    return [("/proc/apophis-sim-plots", "/proc"), ("/sys/apophis", "/sys"),
+            (str(a_file), "not a folder"), (str(a_file / "sub"), "Not a directory"),
+            ("", "empty")]
+
+
+_COMMANDS = {
+    "flyby": ["flyby"],
+    "windows": ["windows"],
+    "orbit": ["orbit"],
+    "approaches": ["approaches"],
+    "deflect": ["deflect", "--dv", "0,1,0", "--at", "2026-01-01"],
+    "ephemeris": ["ephemeris", "--start", "2029-04-13", "--stop", "2029-04-14", "--step", "1h"],
+    "risk": ["risk"],
+    "montecarlo": ["montecarlo", "--clones", "2", "--seed", "1", "--scheduler", "serial"],
+}
+
+
+@pytest.mark.parametrize("command", sorted(_COMMANDS))
+def test_plots_into_impossible_folders_fail_before_computing(command, tmp_path, capsys,
+                                                            nothing_computed):
+    t0 = time.monotonic()
+    for path, why in _bad_paths(tmp_path):
+        code, err = run(capsys, _COMMANDS[command] + ["--plots", path])
+        assert code == 2, (path, err)
+        assert err.count("\n") == 1 and "--plots" in err and why in err, err
+        assert "Traceback" not in err
+    assert time.monotonic() - t0 < 120, "hang guard"
+
+
+_BAD_FLAGS = [
+    # windows: dates, numbers, sizes
+    (["windows", "--arrive-by", "garbage"], "--arrive-by"),
+    (["windows", "--launch-start", "2029-13-45"], "--launch-start"),
+    (["windows", "--launch-end", "garbage"], "--launch-end"),
+    (["windows", "--arrival-end", ""], "--arrival-end"),
+    (["windows", "--step", "nan"], "--step"),
+    (["windows", "--step", "inf"], "--step"),
+    (["windows", "--step", "-1"], "--step"),
+    (["windows", "--step", "0"], "--step"),
+    (["windows", "--step", "1e-4"], "--step"),
+    (["windows", "--tof-min", "nan"], "--tof-min"),
+    (["windows", "--tof-min", "-1"], "--tof-min"),
+    (["windows", "--tof-min", "100000"], "--tof-min"),
+    (["windows", "--c3-max", "nan"], "--c3-max"),
+    (["windows", "--dla-max", "-5"], "--dla-max"),
+    (["windows", "--v-inf-arrival-max", "inf"], "--v-inf-arrival-max"),
+    (["windows", "--max-revs", "100000"], "--max-revs"),
+    (["windows", "--max-revs", "-1"], "--max-revs"),
+    (["windows", "--top", "0"], "--top"),
+    # flyby
+    (["flyby", "--forces", "bogus"], "bogus"),
+    (["flyby", "--forces", "sun,bogus"], "bogus"),
+    # montecarlo
+    (["montecarlo", "--clones", "2", "--seed", "1", "--scheduler", "bogus"], "--scheduler"),
+    (["montecarlo", "--clones", "2", "--seed", "1", "--workers", "100000"], "--workers"),
+    (["montecarlo", "--clones", "0", "--seed", "1"], "--clones"),
+    (["montecarlo", "--clones", "10000000000", "--seed", "1", "--chunk-size", "1",
+      "--scheduler", "serial"], "chunk_size"),
+    (["montecarlo", "--clones", "2", "--seed", "-1"], "--seed"),
+    (["montecarlo", "--clones", "2", "--seed", "1", "--connect-timeout", "nan"],
+     "--connect-timeout"),
+    (["montecarlo", "--clones", "2", "--seed", "1", "--lock-timeout", "-1"], "--lock-timeout"),
+    # ephemeris
+    (["ephemeris", "--start", "2029-04-13", "--stop", "2029-04-14", "--step", "0m"], "--step"),
+    (["ephemeris", "--start", "2029-04-13", "--stop", "2029-04-14", "--step", "1e-9s"],
+     "--step"),
+    (["ephemeris", "--start", "garbage", "--stop", "2029-04-14", "--step", "1h"], "--start"),
+    (["ephemeris", "--start", "2029-04-13", "--stop", "2029-04-14", "--step", "1h",
+      "--max-rows", "0"], "--max-rows"),
+    (["ephemeris", "--start", "2029-04-13", "--stop", "2029-04-14", "--step", "1h",
+      "--site", "nan,0,0"], "--site"),
+    # orbit, approaches, deflect, risk
+    (["orbit", "--at", "garbage"], "--at"),
+    (["orbit", "--sbdb", "/nonexistent/sbdb.json"], "sbdb.json"),
+    (["approaches", "--max-distance", "nan"], "--max-distance"),
+    (["approaches", "--bodies", "bogus"], "bogus"),
+    (["approaches", "--start", "garbage"], "--start"),
+    (["deflect", "--dv", "nan,0,0", "--at", "2026-01-01"], "--dv"),
+    (["deflect", "--dv", "0,1,0", "--at", "garbage"], "--at"),
+    (["risk", "--until", "x"], "--until"),
+    (["risk", "--window", "-1"], "--window"),
+    (["risk", "--window", "1e30"], "--window"),
+]
+
+
+@pytest.mark.parametrize("argv, flag", _BAD_FLAGS, ids=[" ".join(a) for a, _ in _BAD_FLAGS])
+def test_bad_flag_values_are_one_line_exit_2(argv, flag, capsys, nothing_computed):
+    t0 = time.monotonic()
+    code, err = run(capsys, argv)
+    assert code == 2, err
+    assert err.count("\n") == 1, err
+    assert flag in err and "Traceback" not in err, err
+    assert time.monotonic() - t0 < 60, "hang guard"
+
+
+def _cli(*argv, timeout=120, **kw):
+    return subprocess.run([sys.executable, "-m", "apophis_sim.cli", *argv], capture_output=True,
+                          text=True, env=ENV, timeout=timeout, **kw)
+
+
+def test_dead_scheduler_fails_fast_in_one_line():
+    # timeout= is a hang guard; the refused connection is reported at once.
+    done = _cli("montecarlo", "--clones", "2", "--seed", "1", "--no-progress",
+                "--scheduler", "tcp://127.0.0.1:9", timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and "--scheduler" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+_READY_THEN_MAIN = ("import sys; from apophis_sim.cli import main; print('ready', flush=True); "
+                    "sys.exit(main(sys.argv[1:]))")
+
+
+@pytest.mark.parametrize("command", [["windows", "--max-revs", "5"], ["flyby"]])
+def test_sigint_prints_one_line(command):
+    # The child says when its imports are done (a Ctrl-C inside `import numba` is
+    # Python's, not ours); SIGINT then lands inside the computation.
+    p = subprocess.Popen([sys.executable, "-c", _READY_THEN_MAIN, *command],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        assert p.stdout.readline().strip() == "ready"
+        time.sleep(0.5)
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=60)  # hang guard
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 130, err
+    assert err.count("\n") == 1 and "interrupted" in err and "Traceback" not in err, err

@@ -115,6 +115,8 @@ def _zonal(dx, dy, dz, gm, radius, j2, j3, j4, px, py, pz, a, jac, want_jac):
     a[0] += ar * ux + ap * px
     a[1] += ar * uy + ap * py
     a[2] += ar * uz + ap * pz
+    if jac is None:  # pruned at compile time: no Jacobian code without a jac array
+        return
     if want_jac:
         for i in range(3):
             ri = ux if i == 0 else (uy if i == 1 else uz)
@@ -173,6 +175,8 @@ def _nongrav(rx, ry, rz, vx, vy, vz, ng, consts, a, jac, want_jac):
           nh[0] * rh[1] - nh[1] * rh[0])
     for i in range(3):
         a[i] += g * (ng[0] * rh[i] + ng[1] * th[i] + ng[2] * nh[i])
+    if jac is None:  # pruned at compile time
+        return
     if not want_jac:
         return
     for i in range(3):
@@ -315,9 +319,11 @@ def accel(jd0, t, x, v, flags, gm, n_bodies, ng, consts, tabs, work, a, jac, wan
         velocities (3-5), mutual Newtonian accelerations (6-8) and potentials (9).
     a : (3,) float64
         Output.
-    jac : (3, JAC_COLS) float64
+    jac : (3, JAC_COLS) float64 or None
         Output when ``want_jac``: d a / d r [1/day^2], d a / d v [1/day],
-        d a / d (A1, A2, A3) [-]; untouched otherwise.
+        d a / d (A1, A2, A3) [-]; untouched otherwise. None compiles a
+        specialisation without any Jacobian code (the ``jac is None`` branches are
+        pruned before typing), which the integrator uses without variational rows.
     want_jac : bool
     """
     coef, seg_i, seg_f, chain = tabs
@@ -328,8 +334,9 @@ def accel(jd0, t, x, v, flags, gm, n_bodies, ng, consts, tabs, work, a, jac, wan
     a[0] = 0.0
     a[1] = 0.0
     a[2] = 0.0
-    if want_jac:
-        jac[:, :] = 0.0
+    if jac is not None:
+        if want_jac:
+            jac[:, :] = 0.0
     # Newtonian point masses.
     for j in range(min(n_bodies, nb_all)):
         if j == I_SUN:
@@ -348,13 +355,15 @@ def accel(jd0, t, x, v, flags, gm, n_bodies, ng, consts, tabs, work, a, jac, wan
         a[0] -= f * dx
         a[1] -= f * dy
         a[2] -= f * dz
-        if want_jac:
-            _point_mass_jac(dx, dy, dz, gm[j], jac)
+        if jac is not None:
+            if want_jac:
+                _point_mass_jac(dx, dy, dz, gm[j], jac)
 
     if flags & F_GR:
         _eih_correction(x, v, gm, bp, bv, consts[0], work, a)
-        if want_jac:
-            _eih_jac(x, v, gm, bp, bv, consts[0], work, jac)
+        if jac is not None:
+            if want_jac:
+                _eih_jac(x, v, gm, bp, bv, consts[0], work, jac)
 
     if flags & F_EARTH_HARMONICS:
         # Earth's pole along ICRF +z, as in JPL's small-body integrations (Horizons)

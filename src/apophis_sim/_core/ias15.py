@@ -38,6 +38,8 @@ import math
 
 import numba as nb
 import numpy as np
+from numba.core import types as _nbtypes
+from numba.extending import overload
 
 from .chebyshev import body_posvel
 from .forces import JAC_COLS, accel
@@ -136,14 +138,32 @@ def _dense_v(v0, a0, b, dt, h, nr, out):
             out[r, k] = v0[r, k] + s * dt * h
 
 
+def _scratch(forcing, shape):
+    """A zeroed float64 array of ``shape`` when ``forcing`` is an array (a run with
+    variational rows), None when ``forcing`` is None. Jitted code only."""
+    raise NotImplementedError("_scratch is for numba-compiled code")
+
+
+@overload(_scratch)
+def _scratch_typed(forcing, shape):
+    # Chosen from the type, at compile time: the no-variations kernel gets None for
+    # its Jacobian buffers, and every ``if jac is not None`` branch below (and in
+    # forces.accel) is pruned before typing, so it compiles no Jacobian code.
+    if isinstance(forcing, _nbtypes.NoneType):
+        return lambda forcing, shape: None
+    return lambda forcing, shape: np.zeros(shape)
+
+
 @nb.njit(cache=True, error_model="numpy")
 def _accel_rows(jd0, t, xs, vs, flags, gm, n_bodies, ng, consts, tabs, work, jac, forcing, at):
     """Accelerations of every row: row 0 from the force model, the variational rows
-    from its Jacobian, d a_r = J_r dx_r + J_v dv_r (+ d a / d A_k when forced)."""
+    from its Jacobian, d a_r = J_r dx_r + J_v dv_r (+ d a / d A_k when forced).
+    ``jac`` and ``forcing`` are None for a run without variational rows."""
     nrow = xs.shape[0]
     accel(jd0, t, xs[0], vs[0], flags, gm, n_bodies, ng, consts, tabs, work, at[0], jac,
           nrow > 1)
-    _variational_accel(jac, xs, vs, forcing, at)
+    if forcing is not None:
+        _variational_accel(jac, xs, vs, forcing, at)
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -240,8 +260,9 @@ def _integrate_one(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_
     nbt = tabs[3].shape[0]
     nrow = x_init.shape[0]
     work = np.zeros((nbt, 10))
-    jac = np.zeros((3, JAC_COLS))
-    jacs = np.zeros((7, 3, JAC_COLS))  # Jacobians at the 7 substeps of the step
+    # None (and no Jacobian code compiled) when ``forcing`` is None: no variations.
+    jac = _scratch(forcing, (3, JAC_COLS))
+    jacs = _scratch(forcing, (7, 3, JAC_COLS))  # Jacobians at the 7 substeps of the step
     x0 = np.zeros((nrow, 3))
     v0 = np.zeros((nrow, 3))
     _copy2(x_init, x0)
@@ -331,8 +352,9 @@ def _integrate_one(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_
                 _dense_v(v0, a0, b, dt, h, nrow, vs)
                 _accel_rows(jd0, t + h * dt, xs, vs, flags, gm, n_bodies, ng, consts, tabs,
                             work, jac, forcing, at)
-                if nrow > 1:
-                    _copy2(jac, jacs[n - 1])
+                if forcing is not None:  # pruned at compile time (an argument, not jacs)
+                    if nrow > 1:
+                        _copy2(jac, jacs[n - 1])
                 for r in range(nrow):
                     for k in range(3):
                         delta = _correct(at, a0, g, b, r, k, n, h)
@@ -342,8 +364,9 @@ def _integrate_one(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_
                             if abs(at[0, k]) > max_at:
                                 max_at = abs(at[0, k])
             pc_err = max_db6 / max_at if max_at > 0.0 else 0.0
-        if nrow > 1:
-            _converge_variations(x0, v0, a0, b, g, dt, jacs, forcing, xs, vs, at)
+        if forcing is not None:
+            if nrow > 1:
+                _converge_variations(x0, v0, a0, b, g, dt, jacs, forcing, xs, vs, at)
 
         # New step size from the PRS23 criterion (Pham, Rein & Spiegel 2024, OJAp 7):
         # the timescale sqrt(2 |a|^2 / (|jerk|^2 + |a| |snap|)) of the end-of-step
@@ -554,9 +577,12 @@ def integrate_parallel(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm
                        ev_rows[i], info[i])
 
 
-#: Below this many particles :func:`integrate` runs :func:`integrate_serial`: the
-#: threads cannot pay for the parallel kernel's compile (a first call of
-#: ``apophis-sim flyby`` compiled for ~50 s CPU instead of ~20 s).
+#: Below this many particles :func:`integrate` runs :func:`_integrate_one` for each
+#: particle from Python: the threads cannot pay for the parallel kernel's compile (a
+#: first call of ``apophis-sim flyby`` compiled for ~50 s CPU instead of ~20 s), and
+#: a jitted loop around it (:func:`integrate_serial`) would cost one more compilation
+#: of the whole integrator (numba re-optimises and re-emits every callee inside
+#: each caller), ~3 s of a first run.
 PARALLEL_MIN_PARTICLES = 2
 
 
@@ -595,7 +621,8 @@ def integrate(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_bodie
         Per particle; exceeding it sets ``ST_MAX_STEPS``.
     forcing : (K,) int64
         For each row, the index (0, 1, 2 for A1, A2, A3) of the parameter whose
-        partial forces it, or ``NO_FORCING``.
+        partial forces it, or ``NO_FORCING``. Ignored for K = 1 (the kernels then run
+        with ``forcing=None``, a specialisation without the variational code).
     ev_bodies : (E,) int
         Table indices of the bodies whose close approaches are recorded.
     ev_rmax : (E,)
@@ -613,8 +640,18 @@ def integrate(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_bodie
         status, accepted steps, rejected steps, number of approaches found (written).
         No exception is raised: the caller turns the status into a typed error.
     """
-    kernel = (integrate_parallel if x_init.shape[0] >= PARALLEL_MIN_PARTICLES
-              else integrate_serial)
-    kernel(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_bodies, ng, consts, tabs,
-           eps, dt_init, max_steps, forcing, ev_bodies, ev_rmax, x_out, v_out, x_end, v_end,
-           ev_buf, ev_rows, info)
+    if x_init.shape[1] == 1:
+        # No variational rows: the kernel specialised on forcing=None compiles none of
+        # the Jacobian and variational code (about a third of the integrator).
+        forcing = None
+    n = x_init.shape[0]
+    if n >= PARALLEL_MIN_PARTICLES:
+        integrate_parallel(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_bodies,
+                           ng, consts, tabs, eps, dt_init, max_steps, forcing, ev_bodies,
+                           ev_rmax, x_out, v_out, x_end, v_end, ev_buf, ev_rows, info)
+        return
+    for i in range(n):
+        _integrate_one(jd0, t0, x_init[i], v_init[i], t_end[i], t_limit, out_t, flags, gm,
+                       n_bodies, ng[i], consts, tabs, eps, dt_init, max_steps, forcing,
+                       ev_bodies, ev_rmax, x_out[i], v_out[i], x_end[i], v_end[i], ev_buf[i],
+                       ev_rows[i], info[i])

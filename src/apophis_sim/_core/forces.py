@@ -62,7 +62,8 @@ N_CONSTS = 13
 JAC_COLS = 9
 
 
-@inner_njit(error_model="numpy")
+# Plain njit (a Python entry point): tests call it alone.
+@nb.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True)
 def _zonal(dx, dy, dz, gm, radius, j2, j3, j4, px, py, pz, a, jac, want_jac):
     """Add the J2 (J3, J4) acceleration of an oblate body to a (3,).
 

@@ -55,6 +55,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from ._jitopts import inner_njit
+
 __all__ = [
     "CHAIN_SLOTS",
     "segment_posvel",
@@ -67,7 +69,7 @@ __all__ = [
 CHAIN_SLOTS = 4
 
 
-@numba.njit(cache=True)
+@inner_njit()
 def _clenshaw(coef, start, n_coef, x):
     """Value and x-derivative of ``sum_k coef[start + k] T_k(x)``, k < n_coef.
 
@@ -90,7 +92,7 @@ def _clenshaw(coef, start, n_coef, x):
     return coef[start] + x * b1 - b2, b1 + x * d1 - d2
 
 
-@numba.njit(cache=True)
+@inner_njit()
 def _segment_state(coef, seg_i, seg_f, s, jd1, jd2):
     """State of segment ``s`` as a 6-tuple (x, y, z, vx, vy, vz), au and au/day."""
     offset = seg_i[s, 0]

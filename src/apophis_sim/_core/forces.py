@@ -39,6 +39,7 @@ import math
 
 import numba as nb
 
+from ._jitopts import inner_njit
 from .chebyshev import bodies_posvel
 
 F_SUN = 1
@@ -61,7 +62,8 @@ N_CONSTS = 13
 JAC_COLS = 9
 
 
-@nb.njit(cache=True, error_model="numpy")
+# Plain njit (a Python entry point): tests call it alone.
+@nb.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True)
 def _zonal(dx, dy, dz, gm, radius, j2, j3, j4, px, py, pz, a, jac, want_jac):
     """Add the J2 (J3, J4) acceleration of an oblate body to a (3,).
 
@@ -115,6 +117,8 @@ def _zonal(dx, dy, dz, gm, radius, j2, j3, j4, px, py, pz, a, jac, want_jac):
     a[0] += ar * ux + ap * px
     a[1] += ar * uy + ap * py
     a[2] += ar * uz + ap * pz
+    if jac is None:  # pruned at compile time: no Jacobian code without a jac array
+        return
     if want_jac:
         for i in range(3):
             ri = ux if i == 0 else (uy if i == 1 else uz)
@@ -128,7 +132,6 @@ def _zonal(dx, dy, dz, gm, radius, j2, j3, j4, px, py, pz, a, jac, want_jac):
                               + pi * (ap_r * rj + ap_u * gu))
 
 
-@nb.njit(cache=True, error_model="numpy")
 def _pole(ra_deg, dec_deg):
     """Unit vector (ICRF) of a pole given by its right ascension and declination [deg]."""
     ra = math.radians(ra_deg)
@@ -136,7 +139,12 @@ def _pole(ra_deg, dec_deg):
     return math.cos(dec) * math.cos(ra), math.cos(dec) * math.sin(ra), math.sin(dec)
 
 
-@nb.njit(cache=True, error_model="numpy")
+#: The Sun's IAU pole (alpha0 = 286.13, delta0 = 63.87 deg), ICRF; computed once here
+#: (the kernels see module constants; no jitted function to compile for it).
+_SUN_POLE = _pole(286.13, 63.87)
+
+
+@inner_njit(error_model="numpy")
 def _nongrav(rx, ry, rz, vx, vy, vz, ng, consts, a, jac, want_jac):
     """Add the Marsden non-gravitational acceleration (heliocentric r, v (3,)) to a.
 
@@ -173,6 +181,8 @@ def _nongrav(rx, ry, rz, vx, vy, vz, ng, consts, a, jac, want_jac):
           nh[0] * rh[1] - nh[1] * rh[0])
     for i in range(3):
         a[i] += g * (ng[0] * rh[i] + ng[1] * th[i] + ng[2] * nh[i])
+    if jac is None:  # pruned at compile time
+        return
     if not want_jac:
         return
     for i in range(3):
@@ -209,7 +219,7 @@ def _nongrav(rx, ry, rz, vx, vy, vz, ng, consts, a, jac, want_jac):
             ng[0] * drh2 + ng[1] * dt2 + ng[2] * dn2)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@inner_njit(error_model="numpy")
 def _point_mass_jac(dx, dy, dz, gm_j, jac):
     """Add d a / d r of a point mass, -GM (I / d^3 - 3 d d^T / d^5), to jac[:, 0:3]."""
     r2 = dx * dx + dy * dy + dz * dz
@@ -222,7 +232,7 @@ def _point_mass_jac(dx, dy, dz, gm_j, jac):
             jac[i, j] += g * d[i] * d[j] - (f if i == j else 0.0)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@inner_njit(error_model="numpy")
 def _eih_jac(x, v, gm, bp, bv, c, work, jac):
     """Add the Jacobian of :func:`_eih_correction` (d a / d r to jac[:, 0:3], d a / d v
     to jac[:, 3:6]); the bodies' accelerations a_j and potentials (work[:, 6:10]) are
@@ -315,9 +325,11 @@ def accel(jd0, t, x, v, flags, gm, n_bodies, ng, consts, tabs, work, a, jac, wan
         velocities (3-5), mutual Newtonian accelerations (6-8) and potentials (9).
     a : (3,) float64
         Output.
-    jac : (3, JAC_COLS) float64
+    jac : (3, JAC_COLS) float64 or None
         Output when ``want_jac``: d a / d r [1/day^2], d a / d v [1/day],
-        d a / d (A1, A2, A3) [-]; untouched otherwise.
+        d a / d (A1, A2, A3) [-]; untouched otherwise. None compiles a
+        specialisation without any Jacobian code (the ``jac is None`` branches are
+        pruned before typing), which the integrator uses without variational rows.
     want_jac : bool
     """
     coef, seg_i, seg_f, chain = tabs
@@ -328,8 +340,9 @@ def accel(jd0, t, x, v, flags, gm, n_bodies, ng, consts, tabs, work, a, jac, wan
     a[0] = 0.0
     a[1] = 0.0
     a[2] = 0.0
-    if want_jac:
-        jac[:, :] = 0.0
+    if jac is not None:
+        if want_jac:
+            jac[:, :] = 0.0
     # Newtonian point masses.
     for j in range(min(n_bodies, nb_all)):
         if j == I_SUN:
@@ -348,13 +361,15 @@ def accel(jd0, t, x, v, flags, gm, n_bodies, ng, consts, tabs, work, a, jac, wan
         a[0] -= f * dx
         a[1] -= f * dy
         a[2] -= f * dz
-        if want_jac:
-            _point_mass_jac(dx, dy, dz, gm[j], jac)
+        if jac is not None:
+            if want_jac:
+                _point_mass_jac(dx, dy, dz, gm[j], jac)
 
     if flags & F_GR:
         _eih_correction(x, v, gm, bp, bv, consts[0], work, a)
-        if want_jac:
-            _eih_jac(x, v, gm, bp, bv, consts[0], work, jac)
+        if jac is not None:
+            if want_jac:
+                _eih_jac(x, v, gm, bp, bv, consts[0], work, jac)
 
     if flags & F_EARTH_HARMONICS:
         # Earth's pole along ICRF +z, as in JPL's small-body integrations (Horizons)
@@ -365,7 +380,7 @@ def accel(jd0, t, x, v, flags, gm, n_bodies, ng, consts, tabs, work, a, jac, wan
                jac, want_jac)
 
     if flags & F_SUN_HARMONICS:
-        px, py, pz = _pole(286.13, 63.87)
+        px, py, pz = _SUN_POLE
         _zonal(x[0] - bp[I_SUN, 0], x[1] - bp[I_SUN, 1], x[2] - bp[I_SUN, 2],
                gm[I_SUN], consts[5], consts[6], 0.0, 0.0, px, py, pz, a, jac, want_jac)
 
@@ -375,7 +390,7 @@ def accel(jd0, t, x, v, flags, gm, n_bodies, ng, consts, tabs, work, a, jac, wan
                  jac, want_jac)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@inner_njit(error_model="numpy")
 def _eih_correction(x, v, gm, bp, bv, c, work, a):
     """Add the 1PN (EIH) part of the acceleration of a test particle (Moyer 2003, eq. 4-61)
     from the N_MAJOR DE440 bodies, with their Newtonian accelerations from each other.
@@ -391,8 +406,13 @@ def _eih_correction(x, v, gm, bp, bv, c, work, a):
         phi_p += gm[j] / math.sqrt(dx * dx + dy * dy + dz * dz)
     acc = work[:, 6:9]
     phi_b = work[:, 9]
-    acc[:n, :] = 0.0
-    phi_b[:n] = 0.0
+    # Element loops, not acc[:n, :] = 0.0: a slice fill compiles numba's broadcasting
+    # machinery at each site (~0.5 s of a first run for these two lines).
+    for j in range(n):
+        acc[j, 0] = 0.0
+        acc[j, 1] = 0.0
+        acc[j, 2] = 0.0
+        phi_b[j] = 0.0
     for j in range(n):
         for k in range(j + 1, n):
             dx = bp[k, 0] - bp[j, 0]

@@ -38,7 +38,10 @@ import math
 
 import numba as nb
 import numpy as np
+from numba.core import types as _nbtypes
+from numba.extending import overload
 
+from ._jitopts import inner_njit
 from .chebyshev import body_posvel
 from .forces import JAC_COLS, accel
 
@@ -103,7 +106,7 @@ NO_FORCING = -1
 # Element loops instead of ``dst[...] = src``: numba's array-to-array setitem
 # compiles its broadcasting and its error messages (string building) at every
 # site, which was ~4 s of the integrator's first compile.
-@nb.njit(cache=True, error_model="numpy")
+@inner_njit(error_model="numpy")
 def _copy2(src, dst):
     """dst[:, :] = src for same-shape 2-d arrays."""
     for i in range(src.shape[0]):
@@ -111,7 +114,7 @@ def _copy2(src, dst):
             dst[i, j] = src[i, j]
 
 
-@nb.njit(cache=True, error_model="numpy")
+@inner_njit(error_model="numpy")
 def _copy3(src, dst):
     """dst[:, :, :] = src for same-shape 3-d arrays."""
     for i in range(src.shape[0]):
@@ -120,39 +123,51 @@ def _copy3(src, dst):
                 dst[i, j, k] = src[i, j, k]
 
 
-@nb.njit(cache=True, error_model="numpy")
-def _dense_x(x0, v0, a0, b, dt, h, nr, out):
-    """Positions of rows 0..nr-1 at fraction h of the step (Gauss-Radau polynomial)."""
+@inner_njit(error_model="numpy")
+def _zero3(a):
+    """a[:, :, :] = 0.0 (element loops: a slice fill compiles numba's broadcasting)."""
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            for k in range(a.shape[2]):
+                a[i, j, k] = 0.0
+
+
+@inner_njit(error_model="numpy")
+def _dense(x0, v0, a0, b, dt, h, nr, xout, vout):
+    """Positions (xout) and velocities (vout) of rows 0..nr-1 at fraction h of the step
+    (the Gauss-Radau polynomial and its derivative). One kernel for both: every
+    caller needs both, and each jitted function costs its own compilation."""
     for r in range(nr):
         for k in range(3):
             s = (((((((b[6, r, k] * 7.0 * h / 9.0 + b[5, r, k]) * 3.0 * h / 4.0 + b[4, r, k])
                      * 5.0 * h / 7.0 + b[3, r, k]) * 2.0 * h / 3.0 + b[2, r, k]) * 3.0 * h / 5.0
                    + b[1, r, k]) * h / 2.0 + b[0, r, k]) * h / 3.0 + a0[r, k])
-            out[r, k] = x0[r, k] + (s * dt * h / 2.0 + v0[r, k]) * dt * h
-
-
-@nb.njit(cache=True, error_model="numpy")
-def _dense_v(v0, a0, b, dt, h, nr, out):
-    """Velocities of rows 0..nr-1 at fraction h of the step."""
+            xout[r, k] = x0[r, k] + (s * dt * h / 2.0 + v0[r, k]) * dt * h
     for r in range(nr):
         for k in range(3):
             s = ((((((b[6, r, k] * 7.0 * h / 8.0 + b[5, r, k]) * 6.0 * h / 7.0 + b[4, r, k])
                     * 5.0 * h / 6.0 + b[3, r, k]) * 4.0 * h / 5.0 + b[2, r, k]) * 3.0 * h / 4.0
                   + b[1, r, k]) * 2.0 * h / 3.0 + b[0, r, k]) * h / 2.0 + a0[r, k]
-            out[r, k] = v0[r, k] + s * dt * h
+            vout[r, k] = v0[r, k] + s * dt * h
 
 
-@nb.njit(cache=True, error_model="numpy")
-def _accel_rows(jd0, t, xs, vs, flags, gm, n_bodies, ng, consts, tabs, work, jac, forcing, at):
-    """Accelerations of every row: row 0 from the force model, the variational rows
-    from its Jacobian, d a_r = J_r dx_r + J_v dv_r (+ d a / d A_k when forced)."""
-    nrow = xs.shape[0]
-    accel(jd0, t, xs[0], vs[0], flags, gm, n_bodies, ng, consts, tabs, work, at[0], jac,
-          nrow > 1)
-    _variational_accel(jac, xs, vs, forcing, at)
+def _scratch(forcing, shape):
+    """A zeroed float64 array of ``shape`` when ``forcing`` is an array (a run with
+    variational rows), None when ``forcing`` is None. Jitted code only."""
+    raise NotImplementedError("_scratch is for numba-compiled code")
 
 
-@nb.njit(cache=True, error_model="numpy")
+@overload(_scratch)
+def _scratch_typed(forcing, shape):
+    # Chosen from the type, at compile time: the no-variations kernel gets None for
+    # its Jacobian buffers, and every ``if jac is not None`` branch below (and in
+    # forces.accel) is pruned before typing, so it compiles no Jacobian code.
+    if isinstance(forcing, _nbtypes.NoneType):
+        return lambda forcing, shape: None
+    return lambda forcing, shape: np.zeros(shape)
+
+
+@inner_njit(error_model="numpy")
 def _variational_accel(jac, xs, vs, forcing, at):
     """Rows 1..K-1: d a_r = J_r dx_r + J_v dv_r (+ d a / d A_k for a forced row)."""
     for r in range(1, xs.shape[0]):
@@ -166,7 +181,7 @@ def _variational_accel(jac, xs, vs, forcing, at):
             at[r, i] = s
 
 
-@nb.njit(cache=True, error_model="numpy")
+@inner_njit(error_model="numpy")
 def _correct(at, a0, g, b, r, k, n, h):
     """Gauss-Radau corrector for row r, axis k at node n (fraction h of the step):
     update g[n-1] from the new acceleration by divided differences and b from g
@@ -181,7 +196,7 @@ def _correct(at, a0, g, b, r, k, n, h):
     return delta
 
 
-@nb.njit(cache=True, error_model="numpy")
+@inner_njit(error_model="numpy")
 def _converge_variations(x0, v0, a0, b, g, dt, jacs, forcing, xs, vs, at):
     """Finish the predictor-corrector iteration of the variational rows (1..K-1).
 
@@ -208,8 +223,7 @@ def _converge_variations(x0, v0, a0, b, g, dt, jacs, forcing, xs, vs, at):
         amax[:] = 0.0
         for n in range(1, 8):
             h = _H[n]
-            _dense_x(x0, v0, a0, b, dt, h, nrow, xs)
-            _dense_v(v0, a0, b, dt, h, nrow, vs)
+            _dense(x0, v0, a0, b, dt, h, nrow, xs, vs)
             _variational_accel(jacs[n - 1], xs, vs, forcing, at)
             for r in range(1, nrow):
                 for k in range(3):
@@ -225,21 +239,19 @@ def _converge_variations(x0, v0, a0, b, g, dt, jacs, forcing, xs, vs, at):
                 err = max(err, db6[r] / amax[r])
 
 
-@nb.njit(cache=True, error_model="numpy")
+@inner_njit(error_model="numpy")
 def _range_rate(x0, v0, a0, b, t, dt, h, jd0, tabs, body, xp, vp, bp, bv):
     """rho . rho_dot of the particle (row 0) w.r.t. table body ``body`` at fraction h;
     fills xp, vp (particle, row 0) and bp, bv (body)."""
     # np.int64(1), not the literal 1: a literal would compile a second
-    # specialisation of _dense_x/_dense_v (Literal[int](1)) for this call site.
-    _dense_x(x0, v0, a0, b, dt, h, np.int64(1), xp)
-    _dense_v(v0, a0, b, dt, h, np.int64(1), vp)
+    # specialisation of _dense (Literal[int](1)) for this call site.
+    _dense(x0, v0, a0, b, dt, h, np.int64(1), xp, vp)
     body_posvel(tabs[0], tabs[1], tabs[2], tabs[3], body, jd0, t + h * dt, bp, bv)
     return ((xp[0, 0] - bp[0]) * (vp[0, 0] - bv[0]) + (xp[0, 1] - bp[1]) * (vp[0, 1] - bv[1])
             + (xp[0, 2] - bp[2]) * (vp[0, 2] - bv[2]))
 
 
-
-@nb.njit(cache=True, error_model="numpy")
+@inner_njit(error_model="numpy")
 def _dist(xp, bp):
     """|particle (row 0) - body| from the arrays _range_rate fills."""
     dx = xp[0, 0] - bp[0]
@@ -248,7 +260,7 @@ def _dist(xp, bp):
     return math.sqrt(dx * dx + dy * dy + dz * dz)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@inner_njit(error_model="numpy")
 def _record(x0, v0, a0, b, t, dt, h, jd0, tabs, body, slot, kind, nrow, xp, vp, bp, bv, xs, vs,
             ev, ev_rows, n_ev):
     """Write one event record (and, when kept, every row's state) at fraction h."""
@@ -262,12 +274,12 @@ def _record(x0, v0, a0, b, t, dt, h, jd0, tabs, body, slot, kind, nrow, xp, vp, 
     ev[9] = kind
     if ev_rows.shape[0] > 0:
         # every row (the variations too) at the event
-        _dense_x(x0, v0, a0, b, dt, h, nrow, xs)
-        _dense_v(v0, a0, b, dt, h, nrow, vs)
+        _dense(x0, v0, a0, b, dt, h, nrow, xs, vs)
         for r in range(nrow):
             for k in range(3):
                 ev_rows[n_ev, r, k] = xs[r, k]
                 ev_rows[n_ev, r, 3 + k] = vs[r, k]
+
 
 @nb.njit(cache=True, error_model="numpy")
 def _integrate_one(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_bodies, ng,
@@ -277,8 +289,9 @@ def _integrate_one(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_
     nbt = tabs[3].shape[0]
     nrow = x_init.shape[0]
     work = np.zeros((nbt, 10))
-    jac = np.zeros((3, JAC_COLS))
-    jacs = np.zeros((7, 3, JAC_COLS))  # Jacobians at the 7 substeps of the step
+    # None (and no Jacobian code compiled) when ``forcing`` is None: no variations.
+    jac = _scratch(forcing, (3, JAC_COLS))
+    jacs = _scratch(forcing, (7, 3, JAC_COLS))  # Jacobians at the 7 substeps of the step
     x0 = np.zeros((nrow, 3))
     v0 = np.zeros((nrow, 3))
     _copy2(x_init, x0)
@@ -337,8 +350,14 @@ def _integrate_one(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_
             if dt == 0.0:
                 status = ST_STEP_UNDERFLOW  # t_limit before t_end: a caller error
                 break
-        _accel_rows(jd0, t, x0, v0, flags, gm, n_bodies, ng, consts, tabs, work, jac, forcing,
-                    a0)
+        # Row 0 from the force model; the variational rows from its Jacobian,
+        # d a_r = J_r dx_r + J_v dv_r (+ d a / d A_k when forced). Called here, not
+        # through a helper: each level of jitted calls re-optimises and re-emits the
+        # whole force model below it on a first compile.
+        accel(jd0, t, x0[0], v0[0], flags, gm, n_bodies, ng, consts, tabs, work, a0[0], jac,
+              nrow > 1)
+        if forcing is not None:
+            _variational_accel(jac, x0, v0, forcing, a0)
         if not (math.isfinite(a0[0, 0]) and math.isfinite(a0[0, 1])
                 and math.isfinite(a0[0, 2])):
             status = ST_NONFINITE
@@ -368,12 +387,14 @@ def _integrate_one(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_
             max_at = 0.0
             for n in range(1, 8):
                 h = _H[n]
-                _dense_x(x0, v0, a0, b, dt, h, nrow, xs)
-                _dense_v(v0, a0, b, dt, h, nrow, vs)
-                _accel_rows(jd0, t + h * dt, xs, vs, flags, gm, n_bodies, ng, consts, tabs,
-                            work, jac, forcing, at)
-                if nrow > 1:
-                    _copy2(jac, jacs[n - 1])
+                _dense(x0, v0, a0, b, dt, h, nrow, xs, vs)
+                accel(jd0, t + h * dt, xs[0], vs[0], flags, gm, n_bodies, ng, consts, tabs,
+                      work, at[0], jac, nrow > 1)
+                if forcing is not None:
+                    _variational_accel(jac, xs, vs, forcing, at)
+                if forcing is not None:  # pruned at compile time (an argument, not jacs)
+                    if nrow > 1:
+                        _copy2(jac, jacs[n - 1])
                 for r in range(nrow):
                     for k in range(3):
                         delta = _correct(at, a0, g, b, r, k, n, h)
@@ -383,8 +404,9 @@ def _integrate_one(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_
                             if abs(at[0, k]) > max_at:
                                 max_at = abs(at[0, k])
             pc_err = max_db6 / max_at if max_at > 0.0 else 0.0
-        if nrow > 1:
-            _converge_variations(x0, v0, a0, b, g, dt, jacs, forcing, xs, vs, at)
+        if forcing is not None:
+            if nrow > 1:
+                _converge_variations(x0, v0, a0, b, g, dt, jacs, forcing, xs, vs, at)
 
         # New step size from the PRS23 criterion (Pham, Rein & Spiegel 2024, OJAp 7):
         # the timescale sqrt(2 |a|^2 / (|jerk|^2 + |a| |snap|)) of the end-of-step
@@ -423,7 +445,7 @@ def _integrate_one(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_
             if dt_last_done != 0.0:
                 _predict(br, er, dt / dt_last_done, b, e, tmp7)
             else:
-                b[:, :, :] = 0.0
+                _zero3(b)
             continue
         if abs(dt_new / dt_done) > 1.0 / _SAFETY:
             dt_new = dt_done / _SAFETY
@@ -525,14 +547,12 @@ def _integrate_one(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_
             n_ev += 1
         while i_out < n_out and (out_t[i_out] - (t + h_stop * dt_done)) * direction <= 0.0:
             h = (out_t[i_out] - t) / dt_done
-            _dense_x(x0, v0, a0, b, dt_done, h, nrow, xp)
-            _dense_v(v0, a0, b, dt_done, h, nrow, vp)
+            _dense(x0, v0, a0, b, dt_done, h, nrow, xp, vp)
             _copy2(xp, x_out[i_out])
             _copy2(vp, v_out[i_out])
             i_out += 1
         if finished:
-            _dense_x(x0, v0, a0, b, dt_done, h_end, nrow, x_end)
-            _dense_v(v0, a0, b, dt_done, h_end, nrow, v_end)
+            _dense(x0, v0, a0, b, dt_done, h_end, nrow, x_end, v_end)
 
         # ---- advance (compensated summation) --------------------------------------
         for r in range(nrow):
@@ -571,14 +591,14 @@ def _integrate_one(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_
     info[3] = n_ev
 
 
-@nb.njit(cache=True, error_model="numpy")
+@inner_njit(error_model="numpy")
 def _predict(br, er, ratio, b, e, tmp7):
     """Predict b (and record the prediction in e) for a step ``ratio`` times the last one,
     from the last accepted step's polynomial (Everhart 1985): the new coefficients are
     the binomial re-expansion of the old polynomial, plus the last correction b - e."""
     if ratio > 20.0 or ratio < -20.0:
-        b[:, :, :] = 0.0
-        e[:, :, :] = 0.0
+        _zero3(b)
+        _zero3(e)
         return
     nrow = b.shape[1]
     for j in range(7):
@@ -627,9 +647,12 @@ def integrate_parallel(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm
                        ev_buf[i], ev_rows[i], info[i])
 
 
-#: Below this many particles :func:`integrate` runs :func:`integrate_serial`: the
-#: threads cannot pay for the parallel kernel's compile (a first call of
-#: ``apophis-sim flyby`` compiled for ~50 s CPU instead of ~20 s).
+#: Below this many particles :func:`integrate` runs :func:`_integrate_one` for each
+#: particle from Python: the threads cannot pay for the parallel kernel's compile (a
+#: first call of ``apophis-sim flyby`` compiled for ~50 s CPU instead of ~20 s), and
+#: a jitted loop around it (:func:`integrate_serial`) would cost one more compilation
+#: of the whole integrator (numba re-optimises and re-emits every callee inside
+#: each caller), ~3 s of a first run.
 PARALLEL_MIN_PARTICLES = 2
 
 
@@ -668,7 +691,8 @@ def integrate(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_bodie
         Per particle; exceeding it sets ``ST_MAX_STEPS``.
     forcing : (K,) int64
         For each row, the index (0, 1, 2 for A1, A2, A3) of the parameter whose
-        partial forces it, or ``NO_FORCING``.
+        partial forces it, or ``NO_FORCING``. Ignored for K = 1 (the kernels then run
+        with ``forcing=None``, a specialisation without the variational code).
     ev_bodies : (E,) int
         Table indices of the bodies whose close approaches are recorded.
     ev_rmax : (E,)
@@ -692,8 +716,18 @@ def integrate(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_bodie
         status, accepted steps, rejected steps, number of approaches found (written).
         No exception is raised: the caller turns the status into a typed error.
     """
-    kernel = (integrate_parallel if x_init.shape[0] >= PARALLEL_MIN_PARTICLES
-              else integrate_serial)
-    kernel(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_bodies, ng, consts, tabs,
-           eps, dt_init, max_steps, forcing, ev_bodies, ev_rmax, ev_rimp, x_out, v_out, x_end,
-           v_end, ev_buf, ev_rows, info)
+    if x_init.shape[1] == 1:
+        # No variational rows: the kernel specialised on forcing=None compiles none of
+        # the Jacobian and variational code (about a third of the integrator).
+        forcing = None
+    n = x_init.shape[0]
+    if n >= PARALLEL_MIN_PARTICLES:
+        integrate_parallel(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_bodies,
+                           ng, consts, tabs, eps, dt_init, max_steps, forcing, ev_bodies,
+                           ev_rmax, ev_rimp, x_out, v_out, x_end, v_end, ev_buf, ev_rows, info)
+        return
+    for i in range(n):
+        _integrate_one(jd0, t0, x_init[i], v_init[i], t_end[i], t_limit, out_t, flags, gm,
+                       n_bodies, ng[i], consts, tabs, eps, dt_init, max_steps, forcing,
+                       ev_bodies, ev_rmax, ev_rimp, x_out[i], v_out[i], x_end[i], v_end[i],
+                       ev_buf[i], ev_rows[i], info[i])

@@ -239,7 +239,8 @@ def kepler_rv_flat_serial(r0: np.ndarray, v0: np.ndarray, dt: np.ndarray, mu: np
 
 
 #: From this many states on, :func:`kepler_rv` uses the parallel kernel; below, a
-#: parallel compile (~2x the serial one) cannot pay for itself (~1 us per state).
+#: parallel compile (~2x the serial one) cannot pay for itself (~1 us per state), and
+#: the states are solved one by one from Python.
 PARALLEL_MIN_STATES = 1024
 
 
@@ -301,6 +302,12 @@ def kepler_rv(r0: np.ndarray, v0: np.ndarray, dt, mu) -> tuple[np.ndarray, np.nd
     r = np.empty((k, 3))
     v = np.empty((k, 3))
     status = np.empty(k, dtype=np.int8)
-    kernel = kepler_rv_flat if k >= PARALLEL_MIN_STATES else kepler_rv_flat_serial
-    kernel(r0f, v0f, dtf, muf, r, v, status)
+    if k >= PARALLEL_MIN_STATES:
+        kepler_rv_flat(r0f, v0f, dtf, muf, r, v, status)
+    else:
+        # One state at a time from Python (~1 us of call overhead each): only
+        # _solve_one compiles on a first run, not a jitted loop around it as well
+        # (numba re-optimises and re-emits every callee inside each caller).
+        for i in range(k):
+            status[i] = _solve_one(r0f[i], v0f[i], dtf[i], muf[i], r[i], v[i])
     return r.reshape(batch + (3,)), v.reshape(batch + (3,)), status.reshape(batch)

@@ -75,6 +75,9 @@ class UnknownNameError(ApophisSimError, KeyError):
         The name given.
     valid : iterable of str
         The valid names (listed in the message).
+    argument : str, optional
+        The argument that carried the name, when it is not ``kind`` itself (the
+        message then starts with it).
     """
 
     def __init__(self, kind: str, name: object, valid: Iterable[str],

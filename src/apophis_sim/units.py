@@ -103,7 +103,17 @@ MAX_MAGNITUDE = 1e50
 
 
 def check_magnitude(arr: np.ndarray, name: str, unit: u.UnitBase | None = None) -> None:
-    """Typed error for finite values beyond ``MAX_MAGNITUDE`` (overflow guard)."""
+    """Typed error for finite values beyond ``MAX_MAGNITUDE`` (overflow guard).
+
+    Parameters
+    ----------
+    arr : array_like
+        The values (already in canonical units).
+    name : str
+        The argument's name, for the message.
+    unit : astropy.units.Unit, optional
+        Their unit, for the message.
+    """
     a = np.abs(np.asarray(arr, dtype=np.float64))
     if a.size and np.max(a) > MAX_MAGNITUDE:
         what = f" {unit.to_string()}" if unit is not None and unit.to_string() else ""
@@ -117,7 +127,25 @@ def real_array(value, name: str, *, shape: tuple | None = None, last: int | None
     """A plain-number argument (documented in fixed units, e.g. ``*_km``) -> float64
     array, or a typed error naming ``name``: not numbers, complex, NaN/inf, beyond
     ``MAX_MAGNITUDE``, wrong shape (``shape`` exact, or ``last`` = size of the last
-    axis), or not positive / not >= 0."""
+    axis), or not positive / not >= 0.
+
+    Parameters
+    ----------
+    value : array_like
+        The argument as given (plain numbers; a Quantity is refused).
+    name : str
+        The argument's name, for the messages.
+    shape : tuple, optional
+        The exact shape required.
+    last : int, optional
+        The size required of the last axis.
+    positive, non_negative : bool
+        Require every value > 0, or >= 0.
+
+    Returns
+    -------
+    ndarray of float64
+    """
     from .errors import InputTypeError, ShapeMismatchError
 
     if isinstance(value, u.Quantity):
@@ -148,12 +176,40 @@ def real_array(value, name: str, *, shape: tuple | None = None, last: int | None
 
 
 def real_scalar(value, name: str, **kw) -> float:
-    """:func:`real_array` for one number."""
+    """:func:`real_array` for one number.
+
+    Parameters
+    ----------
+    value : number
+        The argument as given.
+    name : str
+        The argument's name, for the messages.
+    **kw
+        ``positive`` / ``non_negative`` as in :func:`real_array`.
+
+    Returns
+    -------
+    float
+    """
     return float(real_array(value, name, shape=(), **kw))
 
 
 def integer(value, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
-    """An integer count argument, or a typed error naming ``name``."""
+    """An integer count argument, or a typed error naming ``name``.
+
+    Parameters
+    ----------
+    value : int
+        The argument as given (a bool or a float is refused).
+    name : str
+        The argument's name, for the messages.
+    minimum, maximum : int, optional
+        Inclusive bounds.
+
+    Returns
+    -------
+    int
+    """
     ok = (not isinstance(value, (bool, np.bool_))) and isinstance(value, (int, np.integer))
     if not ok or (minimum is not None and value < minimum) or \
             (maximum is not None and value > maximum):

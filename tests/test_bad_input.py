@@ -794,3 +794,41 @@ def test_adversarial_sweep_regressions():
         else:
             failures.append(f"case {k} ({name}): returned {out!r:.80} instead of raising")
     assert not failures, "\n".join(failures)
+
+
+def _more_sweep_cases():
+    import apophis_sim
+    from apophis_sim import risk, uncertainty
+
+    return [
+        (lambda: uncertainty.covariance_factor("x"), "covariance"),
+        (lambda: uncertainty.standard_normals(1, 0, 10**12), "stop"),
+        (lambda: uncertainty.standard_normals(1, 0, 4, dim=-1), "dim"),
+        (lambda: uncertainty.standard_normals(1, 0, 4.5), "stop"),
+        (lambda: uncertainty.clone_states(apophis_sim.apophis(), "x"), "params"),
+        (lambda: bplane_coordinates(np.array([1 + 1j, 0, 0]), [0, 10, 0], MU_EARTH_KM3_S2,
+                                    [0, 30, 0]), "r_rel_km"),
+        (lambda: uncertainty.encounter_statistics(state()), "columns"),
+        (lambda: uncertainty.linear_encounter(step="x"), "step"),
+        (lambda: uncertainty.load_monte_carlo(None), "out"),
+        (lambda: uncertainty.run_monte_carlo(4, 1, out=5, scheduler="serial"), "out"),
+        (lambda: uncertainty.parameter_jacobian(None), "solution"),
+        (lambda: risk.impact_probability(apophis_sim.apophis(),
+                                         Time("3000-01-01", scale="tdb")), "until"),
+    ]
+
+
+@time_bound(120)
+def test_adversarial_sweep_regressions_uncertainty():
+    failures = []
+    for k, (fn, name) in enumerate(_more_sweep_cases()):
+        try:
+            out = fn()
+        except errors.ApophisSimError as exc:
+            if not names_argument(exc, name):
+                failures.append(f"case {k}: {type(exc).__name__} does not name {name}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - the point of the test
+            failures.append(f"case {k} ({name}): raw {type(exc).__name__}: {exc}")
+        else:
+            failures.append(f"case {k} ({name}): returned {out!r:.80} instead of raising")
+    assert not failures, "\n".join(failures)

@@ -241,9 +241,9 @@ class OrbitSolution:
                 with open(where, encoding="utf-8") as fh:
                     data = json.load(fh)
             except json.JSONDecodeError as exc:
-                raise SBDBFormatError(f"{where} is not valid JSON ({exc})") from None
+                raise SBDBFormatError(f"source {where!r} is not valid JSON ({exc})") from None
             except UnicodeDecodeError:
-                raise SBDBFormatError(f"{where} is not a UTF-8 text file; pass the JSON "
+                raise SBDBFormatError(f"source {where!r} is not a UTF-8 text file; pass the JSON "
                                       f"answer of JPL's SBDB API") from None
             except OSError as exc:
                 raise InputError(f"source: cannot read {where!r} ({exc.strerror or exc}); "

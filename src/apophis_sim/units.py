@@ -96,7 +96,7 @@ def to_canonical(value, unit: u.UnitBase, name: str, *, finite: bool = True) -> 
     return out
 
 
-#: Largest |value| accepted in canonical units (au, day, km, km/s, rad, ...): far beyond
+#: Largest absolute value accepted in canonical units (au, day, km, km/s, rad, ...): far beyond
 #: anything physical, and small enough that products of six such numbers stay finite
 #: in float64 (so no kernel overflows to inf/NaN on a finite input).
 MAX_MAGNITUDE = 1e50

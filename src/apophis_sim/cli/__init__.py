@@ -51,10 +51,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except KeyboardInterrupt:
         return _interrupted()
-    except SystemExit as exc:  # a usage error (one line already printed): exit code 2
-        if exc.code in (0, None):  # --help, --version
-            raise
-        return int(exc.code) if isinstance(exc.code, int) else 2
     from ..errors import ApophisSimError
 
     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import time as _time
 import warnings
 from pathlib import Path
@@ -44,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="last launch date, UTC (default %(default)s)")
     p.add_argument("--arrival-end", default=_DEFAULTS["arrival_end"],
                    help="last arrival date of the grid, UTC (default %(default)s)")
-    p.add_argument("--step", type=positive_float, default=_DEFAULTS["step"],
+    p.add_argument("--step", type=float, default=_DEFAULTS["step"],
                    help="grid step [days] (default %(default)s)")
     p.add_argument("--tof-min", type=non_negative_float, default=_DEFAULTS["tof_min"],
                    help="shortest flight [days] on the grid and in the windows "
@@ -124,6 +125,9 @@ def run_windows(args: argparse.Namespace) -> int:
 
     t_start = _time.perf_counter()
     # Everything the user typed is checked before the first Lambert solve.
+    if not (math.isfinite(args.step) and args.step > 0):
+        raise InputError(f"--step must be a positive number of days (e.g. 1 or 0.5), got "
+                         f"{args.step:g}")
     plots = output_folder(args.plots, "--plots")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UTCAssumptionWarning)

@@ -525,6 +525,12 @@ def keyholes(solution: OrbitSolution, until: Time = Time("2100-01-01", scale="td
         raise InputError(f"max_k must be a positive integer (returns up to k years after the "
                          f"encounter), got {max_k!r:.60}")
     eph = ephemeris if ephemeris is not None else Ephemeris.open()
+    if not eph.covered[0] <= u1 + u2 <= eph.covered[1] - 1.0:
+        from ..errors import EphemerisRangeError
+
+        raise EphemerisRangeError(f"until ({until.tdb.iso} TDB) lies outside the ephemeris "
+                                  f"({', '.join(eph.files)}), which covers TDB JD "
+                                  f"{eph.covered[0]} to {eph.covered[1]}; pass an earlier until")
     enc_until = encounter if encounter is not None else Time(_ENCOUNTER_UNTIL, scale="tdb")
     e1, e2 = _time(enc_until, "encounter")
     if (u1 - e1) + (u2 - e2) <= 0:

@@ -98,10 +98,13 @@ def bplane_coordinates(r_rel_km: np.ndarray, v_rel_km_s: np.ndarray, gm_km3_s2: 
         ``gm_km3_s2`` is not a positive number, r = 0, or ``earth_velocity_km_s`` is zero
         or parallel to the incoming asymptote (zeta undefined).
     """
+    from ..units import real_array
+
+    r_in, v_in, ve_in = (real_array(x, name) for x, name in (
+        (r_rel_km, "r_rel_km"), (v_rel_km_s, "v_rel_km_s"),
+        (earth_velocity_km_s, "earth_velocity_km_s")))
     try:
-        r, v, ve = np.broadcast_arrays(np.asarray(r_rel_km, dtype=np.float64),
-                                       np.asarray(v_rel_km_s, dtype=np.float64),
-                                       np.asarray(earth_velocity_km_s, dtype=np.float64))
+        r, v, ve = np.broadcast_arrays(r_in, v_in, ve_in)
     except ValueError:
         raise ShapeMismatchError("r_rel_km, v_rel_km_s and earth_velocity_km_s do not "
                                  "broadcast together") from None

@@ -29,7 +29,7 @@ from .._core import frames as _frames
 from .. import nbody as _nbody
 from .._deprecation import deprecated_attribute, renamed_kwargs, warn_renamed
 from ..ephemeris import Ephemeris
-from ..errors import ConvergenceError, InputError
+from ..errors import ConvergenceError, InputError, InputTypeError
 from ..nbody import OrbitSolution, apophis, resolve_forces
 from ..state import State
 from ..time import dt_days, from_jd_tdb, utc_iso
@@ -72,6 +72,9 @@ def parameter_jacobian(solution: OrbitSolution) -> np.ndarray:
         parameter this mapping does not know, or a near-parabolic orbit
         (``|e - 1| < 1e-6``) where the closed-form partials are not used.
     """
+    if not isinstance(solution, OrbitSolution):
+        raise InputTypeError(f"solution must be an OrbitSolution (e.g. apophis() or "
+                             f"OrbitSolution.from_sbdb(...)), got {type(solution).__name__}")
     el = solution.elements
     labels = tuple(solution.covariance_labels)
     if el is None:
@@ -725,8 +728,12 @@ def linear_encounter(solution: OrbitSolution | None = None, *, method: str = "st
         raise InputError(f"method must be 'stm', 'differences' or 'unscented', got {method!r}")
     if scheme not in ("principal", "parameters"):
         raise InputError(f"scheme must be 'principal' or 'parameters', got {scheme!r}")
-    if not (step > 0 and math.isfinite(step)):
-        raise InputError(f"step must be a positive number of sigmas, got {step}")
+    from ..units import real_array
+
+    step_arr = real_array(step, "step")
+    if np.ndim(step_arr) != 0 or not step_arr > 0:
+        raise InputError(f"step must be a positive number of sigmas, got {step!r:.60}")
+    step = float(step_arr)
     fac = covariance_factor(sol.covariance)
     dirs = fac.factor if scheme == "principal" else np.diag(fac.sigma)
     eph = ephemeris if ephemeris is not None else Ephemeris.open()

@@ -11,7 +11,7 @@ import os
 import re
 import sys
 import time as _time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ import numpy as np
 from .._extras import require
 from ..ephemeris import Ephemeris
 from ..errors import (ClusterError, CorruptChunkError, IncompatibleRunError, InputError,
-                      NonFiniteInputError,
+                      InputTypeError, NonFiniteInputError, OutputPathError,
                       SchedulerUnreachableError, WorkersLostError)
 from ..nbody import OrbitSolution, apophis, resolve_forces
 from ..nbody import _epsilon as _nbody_epsilon
@@ -107,6 +107,9 @@ def encounter_statistics(columns: dict[str, np.ndarray]) -> EncounterStatistics:
         A column holds NaN or infinity (the message names it).
     """
     need = ("distance_km", "time_tdb_jd", "xi_km", "zeta_km")
+    if not isinstance(columns, Mapping):
+        raise InputTypeError(f"columns must be a mapping of column name -> array (e.g. "
+                             f"MonteCarloResult.columns), got {type(columns).__name__}")
     try:
         cols = {k: np.asarray(columns[k], dtype=np.float64) for k in need}
     except KeyError as exc:
@@ -679,6 +682,8 @@ def run_monte_carlo(n_clones: int, seed: int, *, solution: OrbitSolution | None 
             raise InputError(f"{name} must be a finite number of seconds "
                              f"{'>= 0' if name == 'lock_timeout' else '> 0'}, got {value!r}")
     _check_scheduler(scheduler)
+    if out is not None and not isinstance(out, (str, os.PathLike)):
+        raise OutputPathError(f"out must be a folder name (str or Path), got {out!r:.60}")
     serial = isinstance(scheduler, str) and scheduler == "serial"
     require_engine(scheduler, out)  # before any folder is created or anything computed
     out_path = check_output_folder(out, "out") if out is not None else None
@@ -803,12 +808,16 @@ def load_monte_carlo(out: str | os.PathLike) -> MonteCarloResult:
     MissingDependencyError
         pyarrow (the ``distributed`` extra) is not installed.
     """
+    if not isinstance(out, (str, os.PathLike)) or not str(out).strip():
+        raise InputError(f"out must be the folder of a Monte Carlo run (str or Path), got "
+                         f"{out!r:.60}")
     require(("pyarrow",), "load_monte_carlo")
     path = Path(out)
     if not path.is_dir():
-        raise InputError(f"{path} is not a folder: not a Monte Carlo run folder")
+        raise InputError(f"out {str(path)!r} is not a folder: not a Monte Carlo run folder")
     if not (path / "manifest.json").exists():
-        raise InputError(f"{path} has no manifest.json: not a Monte Carlo run folder")
+        raise InputError(f"out {str(path)!r} has no manifest.json: not a Monte Carlo run "
+                         "folder")
     params = read_manifest(path)["parameters"]
     run_id = _run_id(params)
     try:

@@ -11,8 +11,7 @@ import numpy as np
 
 from .. import bodies as _bodies
 from ..elements import Elements
-from ..errors import (InputError, NonFiniteInputError,
-                     ShapeMismatchError)
+from ..errors import InputError, NonFiniteInputError, ShapeMismatchError, TooManyRowsError
 from ..nbody import OrbitSolution
 from ..state import State
 from ..time import from_jd_tdb
@@ -47,6 +46,10 @@ class CovarianceFactor:
     eigenvalues: np.ndarray
     clipped: int
 
+
+
+#: Most clones :func:`standard_normals` / :func:`sample_parameters` draw in one call.
+MAX_DRAWS = 10_000_000
 
 def covariance_factor(covariance: np.ndarray, *, clip_tol: float = 1e-12) -> CovarianceFactor:
     """Square-root factor of an ill-conditioned covariance, via its correlation matrix.
@@ -84,7 +87,9 @@ def covariance_factor(covariance: np.ndarray, *, clip_tol: float = 1e-12) -> Cov
         Not symmetric (relative asymmetry > 1e-10 of the correlation), a diagonal
         entry <= 0, or an eigenvalue below ``-clip_tol * max``.
     """
-    c = np.asarray(covariance, dtype=np.float64)
+    from ..units import real_array
+
+    c = real_array(covariance, "covariance")
     if c.ndim != 2 or c.shape[0] != c.shape[1]:
         raise ShapeMismatchError(f"covariance must be a square matrix, got shape {c.shape}")
     if not np.isfinite(c).all():
@@ -140,9 +145,18 @@ def standard_normals(seed: int, start: int, stop: int, dim: int = len(PARAMETER_
     InputError
         Negative seed or ``start``, or ``stop < start``.
     """
+    from ..units import integer
+
     seed = _check_seed(seed)
-    if start < 0 or stop < start:
+    start = integer(start, "start", minimum=0)
+    stop = integer(stop, "stop", minimum=0)
+    dim = integer(dim, "dim", minimum=1, maximum=1000)
+    if stop < start:
         raise InputError(f"need 0 <= start <= stop, got start={start}, stop={stop}")
+    if stop - start > MAX_DRAWS:
+        raise TooManyRowsError(f"start={start:,} .. stop={stop:,} is {stop - start:,} clones, "
+                               f"more than {MAX_DRAWS:,} in one call; draw them in chunks "
+                               "(clone k depends only on (seed, k))")
     out = np.empty((stop - start, dim))
     for j, k in enumerate(range(start, stop)):
         rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(k,))))
@@ -221,7 +235,9 @@ def clone_states(solution: OrbitSolution, params: np.ndarray) -> tuple[State, u.
     nongrav : Quantity (n, 3) [au/day^2]
         A1, A2 of each clone and A3 = 0.
     """
-    p = np.asarray(params, dtype=np.float64)
+    from ..units import real_array
+
+    p = real_array(params, "params")
     if p.ndim != 2 or p.shape[1] != len(PARAMETER_LABELS):
         raise ShapeMismatchError(f"params must have shape (n, 8), got {p.shape}")
     if not np.isfinite(p).all():

@@ -472,7 +472,8 @@ def test_cli_json_and_plots(tmp_path, capsys):
     rc = main(["montecarlo", "--clones", "6", "--seed", "5", "--scheduler", "serial",
                "--chunk-size", "3", "--out", str(tmp_path / "run"), "--json"])
     assert rc == 2 and "seed" in capsys.readouterr().err
-    assert main(["montecarlo", "--clones", "0", "--seed", "1"]) == 2  # usage error
+    with pytest.raises(SystemExit):
+        main(["montecarlo", "--clones", "0", "--seed", "1"])
 
 
 def test_plotting_functions_return_ax():

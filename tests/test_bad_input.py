@@ -815,7 +815,20 @@ def _more_sweep_cases():
         (lambda: uncertainty.parameter_jacobian(None), "solution"),
         (lambda: risk.impact_probability(apophis_sim.apophis(),
                                          Time("3000-01-01", scale="tdb")), "until"),
+        # accepted silently before: unused weather, a complex impulse
+        (lambda: _observer(humidity=np.nan), "humidity"),
+        (lambda: _observer(temperature=5), "temperature"),
+        (lambda: _observer(pressure=2000 * u.hPa), "pressure"),
+        (lambda: risk.deflect(apophis_sim.apophis(), [1 + 1j, 0, 0] * u.mm / u.s,
+                              Time("2026-01-01", scale="tdb")), "dv"),
     ]
+
+
+def _observer(**weather):
+    import apophis_sim
+    from apophis_sim import tables
+
+    return tables.observer(apophis_sim.apophis(), T0, "568", uncertainty=False, **weather)
 
 
 @time_bound(120)

@@ -80,6 +80,9 @@ def _velocity(dv: u.Quantity, name: str) -> np.ndarray:
     if not isinstance(dv, u.Quantity):
         raise PhysicalTypeError(f"{name} must be a velocity Quantity such as [0, 1, 0] * u.mm / "
                                 f"u.s, got {type(dv).__name__}")
+    if np.iscomplexobj(dv.value):
+        raise PhysicalTypeError(f"{name} must be real, got a complex Quantity; its imaginary "
+                                f"part would be lost: pass {name}.real")
     try:
         arr = np.asarray(dv.to_value(u.au / u.day), dtype=np.float64)
     except u.UnitConversionError:

@@ -63,7 +63,7 @@ from astropy.table import QTable
 from astropy.time import Time
 
 from ..errors import (EphemerisRangeError, InputError, InputTypeError, NonFiniteInputError,
-                      OutputPathError, ShapeMismatchError, TooManyRowsError)
+                      OutputPathError, PhysicalTypeError, ShapeMismatchError, TooManyRowsError)
 from ..time import quiet_utc, to_jd_tdb
 from ..units import AU_KM
 from .sites import Site, site as resolve_site
@@ -255,6 +255,38 @@ def _earth_orientation(jd1: np.ndarray, jd2: np.ndarray, need_ut1: bool):
     return tt, utc, ut1.jd1, ut1.jd2, np.asarray(xp, dtype=float), np.asarray(yp, dtype=float)
 
 
+def _weather(pressure, temperature, humidity, wavelength) -> tuple:
+    """Refraction weather -> (hPa or None, deg C, 0..1, um), typed errors naming each."""
+    from ..units import real_scalar
+
+    def scalar(q, unit, name, equivalencies=None):
+        if not isinstance(q, u.Quantity):
+            raise PhysicalTypeError(f"{name} must be a Quantity in {unit} (e.g. 10 * "
+                                    f"u.{unit.to_string()}), got {type(q).__name__} {q!r:.40}")
+        if np.iscomplexobj(q.value):
+            raise PhysicalTypeError(f"{name} must be real, got a complex Quantity")
+        try:
+            val = q.to_value(unit, equivalencies=equivalencies or [])
+        except u.UnitConversionError:
+            raise PhysicalTypeError(f"{name} must be convertible to {unit}, got "
+                                    f"{q.unit}") from None
+        return real_scalar(val, name)
+
+    phpa = None if pressure is None else scalar(pressure, u.hPa, "pressure")
+    tc = scalar(temperature, u.deg_C, "temperature", u.temperature())
+    wl = scalar(wavelength, u.um, "wavelength")
+    hum = real_scalar(humidity, "humidity")
+    if phpa is not None and not 0 <= phpa < 1200:
+        raise InputError(f"pressure must lie in 0..1200 hPa, got {pressure}")
+    if not -150 < tc < 200:
+        raise InputError(f"temperature must lie in -150..200 deg C, got {temperature}")
+    if not 0 <= hum <= 1:
+        raise InputError(f"humidity must lie in 0..1 (a fraction), got {humidity!r}")
+    if not wl > 0:
+        raise InputError(f"wavelength must be positive, got {wavelength}")
+    return phpa, tc, hum, wl
+
+
 def _check_times(times: Time, eph, max_rows: int) -> tuple[np.ndarray, np.ndarray]:
     jd1, jd2 = to_jd_tdb(times, "times")
     if np.ndim(jd1) > 1:
@@ -406,6 +438,7 @@ def observer(solution, times: Time, site: Any = "500", *, uncertainty: bool | No
                                  f"{solution.shape}; take one element, e.g. solution[0]")
     eph = ephemeris if ephemeris is not None else Ephemeris.open()
     st: Site = resolve_site(site)
+    weather = _weather(pressure, temperature, humidity, wavelength)  # checked even if unused
     if (isinstance(max_rows, (bool, np.bool_)) or not isinstance(max_rows, (int, np.integer))
             or max_rows <= 0):
         raise InputError(f"max_rows must be a positive integer (default {MAX_ROWS:,}), got "
@@ -440,14 +473,8 @@ def observer(solution, times: Time, site: Any = "500", *, uncertainty: bool | No
     if st.kind == "earth":
         if refraction:
             h = st.height_m
-            phpa = 1013.25 * math.exp(-h / 8150.0) if pressure is None else \
-                float(pressure.to_value(u.hPa))
-            tc = float(temperature.to_value(u.deg_C, equivalencies=u.temperature()))
-            wl = float(wavelength.to_value(u.um))
-            if not (0 <= humidity <= 1 and 0 <= phpa < 1200 and -150 < tc < 200 and wl > 0):
-                raise InputError("refraction weather: need 0 <= humidity <= 1, pressure in "
-                                 "0..1200 hPa, temperature in -150..200 C, wavelength > 0")
-            refa, refb = erfa.refco(phpa, tc, humidity, wl)
+            phpa = 1013.25 * math.exp(-h / 8150.0) if pressure is None else weather[0]
+            refa, refb = erfa.refco(phpa, weather[1], weather[2], weather[3])
         else:
             refa = refb = 0.0
         theta = erfa.era00(ut1, ut2)

@@ -144,6 +144,10 @@ def test_cli(capsys):
     with pytest.raises(SystemExit):
         main(["risk", "--mc-clones", "-1"])
     capsys.readouterr()
+    from apophis_sim.cli.risk import MAX_CLONES
+    from apophis_sim.uncertainty import montecarlo
+
+    assert MAX_CLONES == montecarlo.MAX_CLONES  # the CLI's copy (no engine import at start)
 
 
 def test_cli_monte_carlo(capsys, tmp_path):

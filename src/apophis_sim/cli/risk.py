@@ -11,7 +11,12 @@ import math
 import warnings
 from pathlib import Path
 
-from ._common import add_solution_args, load_solution, output_folder, positive_float
+from ._common import (add_solution_args, bounded_int, load_solution, output_folder,
+                      positive_float)
+
+#: Most clones of one run: uncertainty.montecarlo.MAX_CLONES, copied so that the parser
+#: does not import the engine (tests/test_impacts.py checks they are equal).
+MAX_CLONES = 100_000_000
 
 __all__ = ["register"]
 
@@ -53,11 +58,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--plots", metavar="DIR", default=None,
                    help="write risk_keyholes.png (b-plane map and zooms) and "
                         "risk_impact_probability.png into DIR")
-    p.add_argument("--mc-clones", type=_count, default=0, metavar="N",
+    p.add_argument("--mc-clones", type=bounded_int(0, MAX_CLONES), default=0, metavar="N",
                    help="also estimate the impact probability by plain Monte Carlo with N "
                         "clones followed to --until (impacts detected in the integrator; on "
                         "Dask; IPs below ~3/N are not resolved)")
-    p.add_argument("--seed", type=_count, default=0, help="seed of the Monte Carlo clones")
+    p.add_argument("--seed", type=bounded_int(0, 2**63 - 1), default=0,
+                   help="seed of the Monte Carlo clones")
     p.add_argument("--mc-out", metavar="DIR", default=None,
                    help="run folder of the Monte Carlo (durable, resumable)")
     p.add_argument("--scheduler", default=None,
@@ -65,16 +71,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "a local cluster")
     p.set_defaults(func=run_risk)
 
-
-def _count(text: str) -> int:
-    """argparse type: an integer >= 0."""
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {n}")
-    return n
 
 
 def run_risk(args: argparse.Namespace) -> int:

@@ -168,3 +168,19 @@ def test_dv_into_the_2036_keyhole():
     assert hit is not None and hit.time.tdb.iso.startswith("2036-04-13")
     with pytest.raises(InputError):
         dv_into_keyhole(sol, AT, kh, row=5)
+
+
+def test_shift_and_keyhole_name_at():
+    """Bad impulse times are blamed on ``at`` (not on the internal ``to``/``times``), and
+    the ground point wants a Time."""
+    from apophis_sim.errors import EphemerisRangeError, TimeInputError
+    from apophis_sim.risk import dv_for_shift, impact_site
+
+    sol = apophis()
+    for bad, kind in ((Time("1500-01-01", scale="tdb"), EphemerisRangeError),
+                      (AT + np.nan * u.day, NonFiniteInputError),
+                      (Time(["2028-01-01", "2028-02-01"], scale="tdb"), InputError)):
+        with pytest.raises(kind, match=r"^at\b"):
+            dv_for_shift(sol, bad, zeta=1 * u.km)
+    with pytest.raises(TimeInputError, match="time"):
+        impact_site(np.array([6378.0, 0.0, 0.0]), "2029-04-13")

@@ -120,16 +120,17 @@ def non_negative_float(text: str) -> float:
     return value
 
 
-def bounded_int(low: int, high: int):
-    """argparse type: an integer in ``low .. high``."""
+def bounded_int(low: int, high: int | None = None):
+    """argparse type: an integer in ``low .. high`` (``>= low`` without ``high``)."""
+    wanted = f"an integer >= {low}" if high is None else f"an integer {low} .. {high}"
+
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer {low} .. {high}, got "
-                                             f"{text!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"expected an integer {low} .. {high}, got {value}")
+            raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"expected {wanted}, got {value}")
         return value
 
     parse.__name__ = "integer"

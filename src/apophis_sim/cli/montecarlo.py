@@ -16,31 +16,13 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from ._common import bounded_int
+
 __all__ = ["register"]
 
 #: JPL close-approach data for orbit #220 (reference sheet, section 2).
 JPL_3SIGMA_RANGE_KM = (38_008.181, 38_014.737)
 JPL_DISTANCE_KM = 38_011.459
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
-    return value
 
 
 def _seconds(text: str) -> float:
@@ -63,15 +45,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "distribution of distance, time and B-plane coordinates. Runs on an "
                     "embedded Dask LocalCluster (one single-threaded worker per core) unless "
                     "--scheduler names an existing cluster or 'serial'.")
-    p.add_argument("--clones", type=_positive_int, required=True, help="number of clones N")
-    p.add_argument("--seed", type=_non_negative_int, required=True,
+    p.add_argument("--clones", type=bounded_int(1), required=True, help="number of clones N")
+    p.add_argument("--seed", type=bounded_int(0), required=True,
                    help="seed S: clone k depends only on (S, k)")
     p.add_argument("--scheduler", default=None,
                    help="Dask scheduler address (tcp://host:8786), or 'serial' for no Dask "
                         "(default: an embedded LocalCluster)")
-    p.add_argument("--workers", type=_positive_int, default=None,
+    p.add_argument("--workers", type=bounded_int(1), default=None,
                    help="workers of the embedded LocalCluster (default: cores)")
-    p.add_argument("--chunk-size", type=_positive_int, default=64,
+    p.add_argument("--chunk-size", type=bounded_int(1), default=64,
                    help="clones per Dask task (default 64)")
     p.add_argument("--out", default=None,
                    help="folder for manifest.json and per-chunk Parquet files; rerunning with "

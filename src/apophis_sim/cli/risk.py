@@ -62,7 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="also estimate the impact probability by plain Monte Carlo with N "
                         "clones followed to --until (impacts detected in the integrator; on "
                         "Dask; IPs below ~3/N are not resolved)")
-    p.add_argument("--seed", type=bounded_int(0, 2**63 - 1), default=0,
+    p.add_argument("--seed", type=bounded_int(0), default=0,
                    help="seed of the Monte Carlo clones")
     p.add_argument("--mc-out", metavar="DIR", default=None,
                    help="run folder of the Monte Carlo (durable, resumable)")

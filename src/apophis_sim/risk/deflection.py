@@ -34,7 +34,7 @@ from ..ephemeris import Ephemeris
 from ..errors import InputError, NonFiniteInputError, OrbitTypeError, PhysicalTypeError
 from ..solution import OrbitSolution
 from ..state import State
-from ..time import dt_days, to_jd_tdb, utc_iso
+from ..time import blame_range, dt_days, to_jd_tdb, utc_iso
 from ..uncertainty.linear import icrf_partials, parameter_space, variational_approaches
 from ..units import AU_KM
 
@@ -197,11 +197,7 @@ def deflect(solution: OrbitSolution, dv: u.Quantity, at: Time, *, frame: str = "
 
         raise UnknownNameError("frame", frame, _FRAMES)
     dv_in = _velocity(dv, "dv")
-    t1, t2 = to_jd_tdb(at, "at")
-    if np.ndim(t1):
-        raise InputError("at must be a scalar Time")
-    from ..time import blame_range
-
+    t1, t2 = _scalar_at(at)
     with blame_range("at"):
         st = _nbody.state_transition(solution, at, forces=forces, ephemeris=ephemeris,
                                      epsilon=epsilon)
@@ -323,6 +319,35 @@ Deflection.__init__ = renamed_kwargs(  # type: ignore[method-assign]
     dv_rtn_mm_s=("dv_rtn", lambda x: np.asarray(x) * (u.mm / u.s)))(Deflection.__init__)
 
 
+def _scalar_at(at: Time) -> tuple[float, float]:
+    """The impulse time ``at`` as a two-part TDB JD; a typed error naming ``at`` unless it
+    is one finite Time."""
+    t1, t2 = to_jd_tdb(at, "at")
+    if np.ndim(t1):
+        raise InputError("at must be a scalar Time")
+    return float(t1), float(t2)
+
+
+def _impulse_axis(solution: OrbitSolution, at: Time, column: str, direction: str,
+                  kw: dict) -> tuple[np.ndarray, float]:
+    """Unit RTN impulse direction and the first-order change [km per mm/s] along it of the
+    :func:`deflection_map` quantity ``column``: an RTN axis, or (``"min"``) the gradient,
+    the direction of least impulse."""
+    _scalar_at(at)
+    with blame_range("at"):
+        m = deflection_map(solution, at, **kw)
+    g = np.array([m[column][k].to_value(u.km / (u.mm / u.s)) for k in range(3)])
+    if direction == "min":
+        unit, rate = g / np.linalg.norm(g), float(np.linalg.norm(g))
+    else:
+        unit = np.eye(3)["RTN".index(direction)]
+        rate = float(g["RTN".index(direction)])
+    if rate == 0.0:
+        raise InputError(f"an impulse along {direction} does not move {column[1:]} at first "
+                         f"order; choose another direction")
+    return unit, rate
+
+
 @dataclasses.dataclass(frozen=True)
 class EncounterShift:
     """The impulse that moves an encounter by a chosen amount (:func:`dv_for_shift`).
@@ -420,20 +445,8 @@ def dv_for_shift(solution: OrbitSolution, at: Time, *, zeta: u.Quantity | None =
             or max_iterations < 1:
         raise InputError(f"max_iterations must be a positive integer, got {max_iterations!r}")
     kw = {"forces": forces, "ephemeris": ephemeris, "epsilon": epsilon}
-    m = deflection_map(solution, at, **kw)
-    col = "dzeta" if quantity == "zeta" else "ddistance"
-    g = np.array([m[col][k].to_value(u.km / (u.mm / u.s)) for k in range(3)])
-    if direction == "min":
-        unit = g / np.linalg.norm(g)
-        rate = float(np.linalg.norm(g))             # km per mm/s along unit
-    else:
-        k = "RTN".index(direction)
-        unit = np.zeros(3)
-        unit[k] = 1.0
-        rate = float(g[k])
-    if rate == 0.0:
-        raise InputError(f"an impulse along {direction} does not move the encounter's "
-                         f"{quantity} at first order; choose another direction")
+    unit, rate = _impulse_axis(solution, at, "dzeta" if quantity == "zeta" else "ddistance",
+                               direction, kw)
     before = linear_encounter(solution, **kw)
     index = 3 if quantity == "zeta" else 1
     base = float(before.nominal_vector[index])
@@ -569,15 +582,7 @@ def dv_into_keyhole(solution: OrbitSolution, at: Time, keyhole_table, row: int =
     kw = {"forces": forces, "ephemeris": ephemeris, "epsilon": epsilon}
     eph = ephemeris if ephemeris is not None else Ephemeris.open()
     kw["ephemeris"] = eph
-    m = deflection_map(solution, at, **kw)
-    g = np.array([m["dzeta"][k].to_value(u.km / (u.mm / u.s)) for k in range(3)])
-    if direction == "min":
-        unit, rate = g / np.linalg.norm(g), float(np.linalg.norm(g))
-    else:
-        unit = np.eye(3)["RTN".index(direction)]
-        rate = float(g["RTN".index(direction)])
-    if rate == 0.0:
-        raise InputError(f"an impulse along {direction} does not move zeta at first order")
+    unit, rate = _impulse_axis(solution, at, "dzeta", direction, kw)
     base = linear_encounter(solution, **kw)
     s0 = (float(keyhole_table["zeta"][row].to_value(u.km)) - float(base.nominal_vector[3])) / rate
     body = str(keyhole_table["body"][row])

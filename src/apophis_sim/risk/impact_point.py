@@ -95,9 +95,13 @@ def impact_site(r_rel_km: np.ndarray, time: Time) -> tuple[float, float, float]:
 
     from ..visibility import offline_earth_orientation
 
+    from ..time import to_jd_tdb
+
     r = np.asarray(r_rel_km, dtype=np.float64)
     if r.shape != (3,) or not np.all(np.isfinite(r)):
         raise InputError("r_rel_km must be 3 finite numbers [km]")
+    if np.ndim(to_jd_tdb(time, "time")[0]):  # a finite astropy Time, any scale
+        raise InputError("time must be one Time")
     with offline_earth_orientation():
         gcrs = GCRS(CartesianRepresentation(r * u.km), obstime=time)
         itrs = gcrs.transform_to(ITRS(obstime=time))

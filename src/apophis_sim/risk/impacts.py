@@ -213,10 +213,17 @@ def impact_probability(solution: OrbitSolution, until: Time = Time("2100-01-01",
     log_ip = np.array(log_ip_lov, dtype=np.float64)
     corr = np.full(len(kh), np.nan)
     hits: list[Impact | None] = []
+    lov = None
+    if len(kh):  # the LOV of the search, once for every virtual impactor
+        from .keyholes import line_of_variations
+
+        lov = line_of_variations(solution, **{key: keyhole_kwargs[key] for key in
+                                              ("encounter", "body", "forces", "ephemeris",
+                                               "epsilon") if key in keyhole_kwargs})
     for k in range(len(kh)):
-        vi, p_star = _vi_orbit(solution, kh, k, keyhole_kwargs)
+        vi, p_star = _vi_orbit(solution, lov, kh, k)
         if full_covariance:
-            res = _vi_log_ip(solution, vi, p_star, kh, k, keyhole_kwargs)
+            res = _vi_log_ip(solution, lov, vi, p_star, kh, k, keyhole_kwargs)
             if res is not None:
                 log_ip[k], corr[k] = res
         # The VI (the keyhole-centre orbit) integrated to its impact: the integrator's
@@ -290,26 +297,21 @@ def _log_interval(lo, hi) -> np.ndarray:
         return lb + np.log1p(-np.exp(la - lb))
 
 
-def _vi_orbit(solution: OrbitSolution, kh, k: int, kwargs) -> tuple[OrbitSolution, np.ndarray]:
+def _vi_orbit(solution: OrbitSolution, lov, kh, k: int) -> tuple[OrbitSolution, np.ndarray]:
     """The virtual impactor of keyhole ``k``: the solution moved along the LOV to the
     keyhole's centre, and its parameters."""
-    from .keyholes import _moved, line_of_variations
+    from .keyholes import _moved
 
-    lov = line_of_variations(solution, forces=kwargs.get("forces"),
-                             ephemeris=kwargs.get("ephemeris"), epsilon=kwargs.get("epsilon"))
     zeta_c = float(kh["zeta"][k].to_value(u.km))
     p_star = lov.parameters(zeta_c - lov.zeta_km)[0]
     return _moved(solution, p_star), p_star
 
 
-def _vi_log_ip(solution: OrbitSolution, vi: OrbitSolution, p_star: np.ndarray, kh, k: int,
-               kwargs) -> tuple[float, float] | None:
+def _vi_log_ip(solution: OrbitSolution, lov, vi: OrbitSolution, p_star: np.ndarray, kh,
+               k: int, kwargs) -> tuple[float, float] | None:
     """log IP of keyhole ``k`` with the full covariance, and the LOV correlation."""
     from ..uncertainty.linear import parameter_space, variational_approaches
-    from .keyholes import line_of_variations
 
-    lov = line_of_variations(solution, forces=kwargs.get("forces"),
-                             ephemeris=kwargs.get("ephemeris"), epsilon=kwargs.get("epsilon"))
     body = str(kh["body"][k])
     t_ret = kh["return_date"][k].tdb
     evs = variational_approaches(vi, t_ret + 60 * u.day, bodies=(body,), max_distance_au=0.05,

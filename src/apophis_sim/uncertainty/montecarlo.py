@@ -628,7 +628,6 @@ def run_monte_carlo(n_clones: int, seed: int, *, solution: OrbitSolution | None 
     impact_bodies : sequence of {"earth", "moon"}
         Bodies whose surface ends a clone (with ``impacts_until``).
 
-
     Returns
     -------
     MonteCarloResult

@@ -198,10 +198,10 @@ def torino_scale(ip, energy_mt):
     ----------
     Binzel, R. P. (2000), "The Torino Impact Hazard Scale", Planetary and Space
     Science 48, 297-303 (the chart, its Fig. 1). Morrison, D., Chapman, C. R.,
-    Steel, D. and Binzel, R. P. (2005), "Impacts and the public: communicating the
-    nature of the impact hazard", in Mitigation of Hazardous Comets and Asteroids,
-    Cambridge University Press (the revised wording of the categories; the
-    boundaries are unchanged).
+    Steel, D. and Binzel, R. P. (2004), "Impacts and the public: communicating the
+    nature of the impact hazard", in Mitigation of Hazardous Comets and Asteroids
+    (Belton et al., eds.), Cambridge University Press (the wording of the categories
+    as revised in 2005; the boundaries are unchanged).
     """
     p = real_array(ip, "ip")
     if np.any((p < 0.0) | (p > 1.0)):
@@ -258,7 +258,8 @@ def impact_probability(solution: OrbitSolution, until: Time = Time("2100-01-01",
     bodies : sequence of {"earth", "moon"}
         Impacts on the Earth, and on the Moon with ``"moon"``.
     now : Time, optional
-        Reference date of the Palermo scale (default: today).
+        Reference date of the Palermo scale and of the Torino scale's 100-year span
+        (default: today).
     albedo, density_g_cm3 : float
         Size and mass assumptions for the energy (albedo default: the solution's SBDB
         value, else 0.14).
@@ -281,13 +282,19 @@ def impact_probability(solution: OrbitSolution, until: Time = Time("2100-01-01",
         ``resonance``, ``sigma_lov`` (centre), ``width`` [m], ``ip``, ``log10_ip``
         (full covariance), ``log10_ip_lov`` (LOV only), ``lov_correlation`` (of the
         return coordinate with zeta: the LOV's share), ``v_impact`` [km/s],
-        ``energy`` [Mt], ``palermo``; ``confirmed`` (the VI orbit, integrated on,
-        enters the body's radius: the integrator's own impact detection),
+        ``energy`` [Mt], ``palermo``, ``torino`` (:func:`torino_scale`, int 0..10;
+        -1 where the scale does not apply: no energy because the solution has no H,
+        a Moon impact, or an impact 100 years or more after ``now``, the scale being
+        defined for Earth impacts within a century); ``confirmed`` (the VI orbit,
+        integrated on, enters the body's radius: the integrator's own impact
+        detection),
         ``impact_time`` (its entry, TDB; the return date when not confirmed),
         ``latitude``/``longitude`` [deg] (WGS84 ground point of the entry, Earth
         only; NaN otherwise). ``meta`` holds the
-        cumulative IP and Palermo scale, the assumptions, the searched window and
-        what the keyhole search could not resolve.
+        cumulative IP (``cumulative_ip``, ``cumulative_log10_ip``), the highest Torino
+        category of the table (``torino_max``: -1 when no row is rated, 0 when there is
+        no virtual impactor), the assumptions, the searched window and what the
+        keyhole search could not resolve.
     """
     if not isinstance(solution, OrbitSolution):
         raise InputError(f"solution must be an OrbitSolution, got {type(solution).__name__}")
@@ -377,9 +384,14 @@ def impact_probability(solution: OrbitSolution, until: Time = Time("2100-01-01",
         years = (kh["return_date"].tdb.jd - now.tdb.jd) / 365.25
         t["energy"] = energy * u.Mt if hasattr(u, "Mt") else energy
         t["palermo"] = palermo_scale(log10_ip, energy, np.maximum(years, 1e-3))
+        # The Torino scale is defined for Earth impacts less than 100 years ahead
+        # (Morrison et al. 2004); other rows are not rated (-1).
+        rated = (np.asarray(kh["body"]) == "earth") & (years < 100.0)
+        t["torino"] = np.where(rated, torino_scale(np.clip(ip, 0.0, 1.0), energy), -1)
     else:
         t["energy"] = np.full(len(kh), np.nan)
         t["palermo"] = np.full(len(kh), np.nan)
+        t["torino"] = np.full(len(kh), -1, dtype=np.int64)  # no H, no energy: not rated
     total = float(np.sum(ip))
     t.meta.update({
         "object": kh.meta.get("object"), "solution": kh.meta.get("solution"),
@@ -387,6 +399,7 @@ def impact_probability(solution: OrbitSolution, until: Time = Time("2100-01-01",
         "cumulative_ip": total,
         "cumulative_log10_ip": float(np.logaddexp.reduce(log_ip) / _LN10) if len(kh) else
         -math.inf,
+        "torino_max": int(np.max(t["torino"])) if len(kh) else 0,
         "assumptions": f"albedo {albedo:g}, density {density_g_cm3:g} g/cm^3, energy "
                        f"1/2 m v_impact^2; Palermo background 0.03 E^-0.8 / yr",
         "window_km": kh.meta.get("window_km"),

@@ -132,11 +132,13 @@ def test_diagonals_cross_one_percent_at_their_energies():
     for c, e01 in [(-1, 0.1), (2, 100.0), (5, 1e5)]:
         assert _on_diagonal(c, e01) == pytest.approx(-2.0, abs=1e-12)
         assert _on_diagonal(c, e01 * 1e3) == pytest.approx(-4.0, abs=1e-12)
-    # g_-1 at P = 1e-4 lies at E = 100 Mt: 0 just below it, 1 on and above it.
-    assert torino_scale(1e-4, 100 * (1 - 1e-6)) == 0
-    assert torino_scale(1e-4, 100 * (1 + 1e-6)) == 1
-    assert torino_scale(1e-4, 1e5 * (1 + 1e-6)) == 2
-    assert torino_scale(1e-4, 1e8 * (1 + 1e-6)) == 6
+    # At P = 1e-4 the diagonals lie at E = 1e2, 1e5 and 1e8 Mt, where g_c is exactly 0
+    # in floating point (log10 of these is exact): a point on a diagonal takes the
+    # upper category; just left of it, the lower one.
+    for e_mt, left, on in [(1e2, 0, 1), (1e5, 1, 2), (1e8, 2, 6)]:
+        assert torino_scale(1e-4, e_mt * (1 - 1e-6)) == left
+        assert torino_scale(1e-4, e_mt) == on
+        assert torino_scale(1e-4 * (1 - 1e-6), e_mt) == left
 
 
 # --------------------------------------------------------------------------- monotony

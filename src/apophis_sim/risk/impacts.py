@@ -20,9 +20,9 @@ Impact energy: ``E = 1/2 m v_impact^2`` with the mass from H, the geometric albe
 10^(-H/5) (Fowler & Chillemi 1992). Palermo scale (Chesley et al. 2002, Icarus 159,
 423): PS = log10(IP / (f_B dT)), background f_B = 0.03 E^-4/5 per year (E in Mt),
 dT the years from ``now`` to the impact. Torino scale (Binzel 2000, PSS 48, 297;
-descriptions revised by Morrison et al. 2005, boundaries unchanged): the integer
-category 0..10 of the point (log10 E, log10 IP) on Binzel's chart, whose boundaries
-are the straight lines written out in :func:`torino_scale`; it is rated for Earth
+descriptions reworded in 2005 after Morrison et al. 2004, boundaries unchanged): the
+integer category 0..10 of the point (log10 E, log10 IP) on Binzel's chart, whose
+boundaries are the straight lines written out in :func:`torino_scale`; it is rated for Earth
 impacts within 100 years of ``now`` with a known energy, as the scale is defined
 (``-1`` in the table otherwise). ``tests/test_torino.py`` checks it against the
 published ratings of Apophis (2004-2009), 2004 VD17, 2007 VK184 and 2024 YR4.
@@ -167,7 +167,7 @@ def torino_scale(ip, energy_mt):
     ============================  ==================================================
 
     (every region above but 0 has E >= 1 Mt). The Torino scale is defined for
-    potential impacts less than 100 years ahead (Morrison et al. 2005); that condition
+    potential impacts less than 100 years ahead (Morrison et al. 2004); that condition
     is the caller's (:func:`impact_probability` applies it). The IP is taken linear:
     an IP that underflows to 0 is category 0 for any energy this function accepts
     (E <= 1e50 Mt), so log10 IP is not needed here.

@@ -219,7 +219,7 @@ def torino_scale(ip, energy_mt):
     def g(c: float) -> np.ndarray:  # >= 0 on or above the diagonal through (10^c, 1 %)
         return (log_e - c) / 3.0 + (log_p + 2.0) / 2.0
 
-    g_local, g_regional, g_global = g(-1.0), g(2.1), g(5.0)
+    g_local, g_regional, g_global = g(-1.0), g(2.0), g(5.0)
     rated = (e >= _TORINO_E_LOCAL) & (g_local >= 0.0)  # everything else is 0
     unlikely = rated & (p < _TORINO_P_CLOSE)
     close = rated & (p >= _TORINO_P_CLOSE) & (p < _TORINO_P_CERTAIN)

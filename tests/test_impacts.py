@@ -113,7 +113,7 @@ def test_torino_column(into_keyhole, kh_keyhole, ip_keyhole, planets_only):
     assert ip["torino"][0] in (4, 5)
     assert ip.meta["torino_max"] == ip["torino"][0]
     # The same VI seen from 1930: 106 years ahead, beyond the scale's century.
-    kw = dict(ephemeris=planets_only, full_covariance=False)
+    kw = {"ephemeris": planets_only, "full_covariance": False}
     old = impact_probability(into_keyhole, UNTIL, now=Time("1930-01-01", scale="tdb"),
                              keyhole_table=kh_keyhole, **kw)
     assert old["torino"].tolist() == [-1] and old.meta["torino_max"] == -1
@@ -141,7 +141,7 @@ def test_torino_column(into_keyhole, kh_keyhole, ip_keyhole, planets_only):
 def test_cli_prints_torino(monkeypatch, capsys, into_keyhole, kh_keyhole, ip_keyhole):
     """``apophis-sim risk`` prints the Torino category beside Palermo and the highest one
     (the search replaced by the keyhole orbit's tables: only the printing is tested)."""
-    import apophis_sim.risk as risk
+    from apophis_sim import risk
 
     monkeypatch.setattr(risk, "keyholes", lambda *a, **k: kh_keyhole)
     monkeypatch.setattr(risk, "impact_probability", lambda *a, **k: ip_keyhole)

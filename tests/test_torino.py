@@ -14,8 +14,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from apophis_sim.errors import (InputError, InputTypeError, NonFiniteInputError,
-                                PhysicalTypeError, ShapeMismatchError)
+from apophis_sim.errors import (
+    InputError,
+    InputTypeError,
+    NonFiniteInputError,
+    PhysicalTypeError,
+    ShapeMismatchError,
+)
 from apophis_sim.risk import torino_scale
 
 #: Multiplicative step "just" across a line (P and E), and additive one in log10 P for

@@ -146,31 +146,25 @@ def torino_scale(ip, energy_mt):
     The category is the region of Binzel's chart of log10 P (collision probability)
     against log10 E (kinetic energy [Mt TNT]) that holds the point. The chart's
     boundaries are straight lines in (log10 E, log10 P): the vertical lines P = 1 % and
-    P = 99 %, the horizontal lines E = 1, 100 and 1e5 Mt, and the diagonals g_c = 0 of
+    P = 99 %, the horizontal lines E = 1, 100 and 1e5 Mt, and the diagonals
+    ``g_c = 0`` of::
 
-        g_c(E, P) = (log10 E - c) / 3 + (log10 P + 2) / 2,   c = -1, 2, 5,
+        g_c(E, P) = (log10 E - c) / 3 + (log10 P + 2) / 2,    c = -1, 2, 5
 
     lines of slope -2/3 in log10 P per log10 E that cross P = 1 % at E = 0.1, 100 and
     1e5 Mt. A point on a line belongs to the category above or to the right of it.
+    The categories (every one but 0 also needs E >= 1 Mt)::
 
-    ============================  ==================================================
-    category                      region
-    ============================  ==================================================
-    0 (no hazard)                 E < 1 Mt, or g_-1 < 0 (includes P = 0)
-    1 (normal)                    P < 1 %, g_-1 >= 0 > g_2
-    2, 6 (attention / threat)     P < 1 %: 2 when g_2 >= 0 > g_5, 6 when g_5 >= 0
-    3, 4 (attention)              1 % <= P < 99 %: 3 when E < 100 Mt, 4 when
-                                  E >= 100 Mt and g_5 < 0
-    5, 7 (threatening)            1 % <= P < 99 %: 5 when g_5 >= 0 and E < 1e5 Mt,
-                                  7 when E >= 1e5 Mt
-    8, 9, 10 (certain collision)  P >= 99 %: E < 100 Mt, < 1e5 Mt, >= 1e5 Mt
-    ============================  ==================================================
+        0                  E < 1 Mt, or g_-1 < 0 (this includes P = 0)
+        P < 1 %            1: g_-1 >= 0 > g_2     2: g_2 >= 0 > g_5     6: g_5 >= 0
+        1 % <= P < 99 %    3: E < 100 Mt          4: E >= 100 Mt and g_5 < 0
+                           5: g_5 >= 0 and E < 1e5 Mt                   7: E >= 1e5 Mt
+        P >= 99 %          8: E < 100 Mt          9: 100 <= E < 1e5 Mt  10: E >= 1e5 Mt
 
-    (every region above but 0 has E >= 1 Mt). The Torino scale is defined for
-    potential impacts less than 100 years ahead (Morrison et al. 2004); that condition
-    is the caller's (:func:`impact_probability` applies it). The IP is taken linear:
-    an IP that underflows to 0 is category 0 for any energy this function accepts
-    (E <= 1e50 Mt), so log10 IP is not needed here.
+    The Torino scale is defined for potential impacts less than 100 years ahead
+    (Morrison et al. 2004); that condition is the caller's (:func:`impact_probability`
+    applies it). The IP is taken linear: an IP that underflows to 0 is category 0 for
+    any energy this function accepts (E <= 1e50 Mt), so log10 IP is not needed here.
 
     Parameters
     ----------

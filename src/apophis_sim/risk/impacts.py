@@ -51,7 +51,7 @@ from ..solution import OrbitSolution
 from .impact_point import Impact, first_impact
 from .keyholes import keyholes
 
-__all__ = ["impact_probability", "impact_energy_mt", "palermo_scale", "torino_scale"]
+__all__ = ["impact_energy_mt", "impact_probability", "palermo_scale", "torino_scale"]
 
 _MT_J = 4.184e15
 _LN10 = math.log(10.0)

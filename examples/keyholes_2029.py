@@ -96,7 +96,7 @@ def main(argv=None) -> None:
     t0 = time.perf_counter()
     vis = impact_probability(apophis(), Time(f"{args.until}-01-01", scale="tdb"),
                              keyhole_table=tab, window=args.window * u.km)
-    vis["date", "resonance", "sigma_lov", "log10_ip", "palermo", "confirmed",
+    vis["date", "resonance", "sigma_lov", "log10_ip", "palermo", "torino", "confirmed",
         "latitude", "longitude"].pprint_all()
     print(f"{len(vis)} virtual impactors in {time.perf_counter() - t0:.1f} s; cumulative "
           f"log10 IP {vis.meta['cumulative_log10_ip']:.4g}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import astropy.units as u
 import numpy as np
@@ -16,7 +17,7 @@ from apophis_sim.ephemeris import Ephemeris
 from apophis_sim.errors import InputError, UnknownNameError
 from apophis_sim.nbody import apophis, close_approaches
 from apophis_sim.risk import (impact_energy_mt, impact_probability, keyholes, orbit_through,
-                              palermo_scale)
+                              palermo_scale, torino_scale)
 from apophis_sim.uncertainty import clone_states, sample_parameters
 
 NOW = Time("2026-12-02", scale="tdb")
@@ -36,8 +37,16 @@ def into_keyhole(planets_only):
 
 
 @pytest.fixture(scope="module")
-def ip_keyhole(into_keyhole, planets_only):
-    return impact_probability(into_keyhole, UNTIL, now=NOW, ephemeris=planets_only)
+def kh_keyhole(into_keyhole, planets_only):
+    """The keyhole search of the orbit moved into the 2036 keyhole (what
+    impact_probability would search itself), shared by the tests that reuse it."""
+    return keyholes(into_keyhole, UNTIL, ephemeris=planets_only)
+
+
+@pytest.fixture(scope="module")
+def ip_keyhole(into_keyhole, kh_keyhole, planets_only):
+    return impact_probability(into_keyhole, UNTIL, now=NOW, ephemeris=planets_only,
+                              keyhole_table=kh_keyhole)
 
 
 def test_energy_and_palermo_closed_forms():
@@ -90,6 +99,73 @@ def test_orbit_in_the_2036_keyhole_has_a_large_ip(into_keyhole, ip_keyhole, plan
     assert abs(p_mc - ip["ip"][0]) < 4 * se, (p_mc, ip["ip"][0])
 
 
+def test_torino_column(into_keyhole, kh_keyhole, ip_keyhole, planets_only):
+    """The table's ``torino`` is torino_scale(ip, energy), and ``meta["torino_max"]`` the
+    highest. The 2036 VI of the orbit moved into the keyhole (IP 0.209, 1 033 Mt) is 4
+    or 5: it sits on the g_5 diagonal, which crosses IP 0.209 at 1 050 Mt (4 below
+    it; the LOV-only IP 0.213 gives 5). Not rated (-1): an impact 100 years or more
+    after ``now``, a Moon impact, a solution without H (no energy)."""
+    ip = ip_keyhole
+    assert ip.colnames[ip.colnames.index("palermo") + 1] == "torino"
+    assert ip["torino"].dtype.kind == "i"
+    energy = np.asarray(getattr(ip["energy"], "value", ip["energy"]), dtype=float)
+    assert ip["torino"].tolist() == torino_scale(np.asarray(ip["ip"]), energy).tolist()
+    assert ip["torino"][0] in (4, 5)
+    assert ip.meta["torino_max"] == ip["torino"][0]
+    # The same VI seen from 1930: 106 years ahead, beyond the scale's century.
+    kw = {"ephemeris": planets_only, "full_covariance": False}
+    old = impact_probability(into_keyhole, UNTIL, now=Time("1930-01-01", scale="tdb"),
+                             keyhole_table=kh_keyhole, **kw)
+    assert old["torino"].tolist() == [-1] and old.meta["torino_max"] == -1
+    assert np.isfinite(old["palermo"][0])  # Palermo still computed
+    # ... and from 1937: 99.3 years ahead, rated.
+    near = impact_probability(into_keyhole, UNTIL, now=Time("1937-01-01", scale="tdb"),
+                              keyhole_table=kh_keyhole, **kw)
+    energy = np.asarray(getattr(near["energy"], "value", near["energy"]), dtype=float)
+    assert near["torino"].tolist() == torino_scale(np.asarray(near["ip"]), energy).tolist()
+    assert near["torino"][0] in (4, 5) and near.meta["torino_max"] == near["torino"][0]
+    # The keyhole relabelled as a Moon impact: the Torino scale is for the Earth.
+    moon = kh_keyhole.copy()
+    moon["body"] = ["moon"] * len(moon)
+    m = impact_probability(into_keyhole, UNTIL, now=NOW, bodies=("earth", "moon"),
+                           keyhole_table=moon, **kw)
+    assert m["torino"].tolist() == [-1] and m.meta["torino_max"] == -1
+    # No H, no energy: not rated.
+    import dataclasses
+
+    no_h = dataclasses.replace(into_keyhole, H=None)
+    n = impact_probability(no_h, UNTIL, now=NOW, keyhole_table=kh_keyhole, **kw)
+    assert np.isnan(n["energy"][0]) and n["torino"].tolist() == [-1]
+
+
+def test_cli_prints_torino(monkeypatch, capsys, into_keyhole, kh_keyhole, ip_keyhole):
+    """``apophis-sim risk`` prints the Torino category beside Palermo and the highest one
+    (the search replaced by the keyhole orbit's tables: only the printing is tested)."""
+    from apophis_sim import risk
+
+    monkeypatch.setattr(risk, "keyholes", lambda *a, **k: kh_keyhole)
+    monkeypatch.setattr(risk, "impact_probability", lambda *a, **k: ip_keyhole)
+    want = int(ip_keyhole["torino"][0])
+    assert want in (4, 5)
+    assert main(["risk", "--until", "2037"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(rf"Palermo \S+  Torino {want}\n", out), out
+    assert f"highest Torino {want};" in out
+    assert main(["risk", "--until", "2037", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["virtual_impactors"][0]["torino"] == want and r["torino_max"] == want
+    unrated = ip_keyhole.copy()
+    unrated["torino"] = [-1]
+    unrated.meta["torino_max"] = -1
+    monkeypatch.setattr(risk, "impact_probability", lambda *a, **k: unrated)
+    assert main(["risk", "--until", "2037", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["virtual_impactors"][0]["torino"] is None and r["torino_max"] is None
+    assert main(["risk", "--until", "2037"]) == 0
+    out = capsys.readouterr().out
+    assert "Torino n/a" in out and "highest Torino n/a;" in out
+
+
 def test_impact_probability_figure(ip_keyhole):
     """The IP-by-year figure: one Earth VI drawn at (2036.28, log10 IP), the 1e-7 floor,
     both in the legend, the searched span on the x axis, no text over text."""
@@ -124,6 +200,7 @@ def test_apophis_220_has_no_risk_to_2037(planets_only):
     assert len(ip) == 1
     assert ip["log10_ip"][0] < -1e5 and ip["ip"][0] == 0.0
     assert ip.meta["cumulative_ip"] == 0.0 and ip["palermo"][0] < -1e5
+    assert ip["torino"][0] == 0 and ip.meta["torino_max"] == 0  # IP 0: no hazard
 
 
 def test_bad_input():
@@ -139,6 +216,7 @@ def test_cli(capsys):
     assert [v["resonance"] for v in r["virtual_impactors"]] == ["7:6"]
     assert r["virtual_impactors"][0]["date_utc"].startswith("2036-04-13")
     assert r["virtual_impactors"][0]["impact_confirmed"] is True
+    assert r["virtual_impactors"][0]["torino"] == 0 and r["torino_max"] == 0
     with pytest.raises(SystemExit):  # argparse usage errors: SystemExit(2)
         main(["risk", "--until", "1999"])
     with pytest.raises(SystemExit):

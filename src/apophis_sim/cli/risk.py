@@ -47,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Search the 2029 b-plane of the solution (default JPL #220) for impact "
                     "keyholes of returns before --until (Valsecchi circles refined with the "
                     "full n-body model along the line of variations) and give the virtual "
-                    "impactors' probabilities, energies and Palermo scale.")
+                    "impactors' probabilities, energies, Palermo and Torino scales.")
     add_solution_args(p, drop=False)
     p.add_argument("--until", type=_year, default=2100, help="horizon year (default 2100)")
     p.add_argument("--window", type=_window_km, default=2000.0, metavar="KM",
@@ -106,6 +106,7 @@ def run_risk(args: argparse.Namespace) -> int:
                  "v_impact_km_s": float(r["v_impact"].to_value(u.km / u.s)),
                  "energy_mt": float(getattr(r["energy"], "value", r["energy"])),
                  "palermo": float(r["palermo"]),
+                 "torino": int(r["torino"]) if r["torino"] >= 0 else None,
                  "impact_confirmed": bool(r["confirmed"]),
                  "impact_utc": utc_iso(r["impact_time"], 0),
                  "latitude_deg": _finite(r["latitude"].to_value(u.deg)),
@@ -115,6 +116,7 @@ def run_risk(args: argparse.Namespace) -> int:
               "window_km": meta["window_km"], "virtual_impactors": rows,
               "cumulative_ip": meta["cumulative_ip"],
               "cumulative_log10_ip": meta["cumulative_log10_ip"],
+              "torino_max": meta["torino_max"] if meta["torino_max"] >= 0 else None,
               "assumptions": meta["assumptions"], "method": meta["method"],
               "unresolved": meta["unresolved"]}
     if args.mc_clones:
@@ -150,13 +152,13 @@ def run_risk(args: argparse.Namespace) -> int:
         print(f"  {r['date_utc']} UTC {r['body']:<5s} {r['resonance']:>6s}  "
               f"{r['sigma_lov']:+10.2f} sigma  width {r['width_m']:8.1f} m  IP {ip_txt:>10s}  "
               f"{r['energy_mt']:8.0f} Mt at {r['v_impact_km_s']:.2f} km/s  Palermo "
-              f"{r['palermo']:.4g}")
+              f"{r['palermo']:.4g}  Torino {_torino_text(r['torino'])}")
         if r["impact_confirmed"] and r["latitude_deg"] is not None:
             print(f"      the VI reaches Earth's radius at {r['impact_utc']} UTC, "
                   f"{r['latitude_deg']:+.2f} deg, {r['longitude_deg']:+.2f} deg E")
     lg = report["cumulative_log10_ip"]
-    print(f"  cumulative IP: {report['cumulative_ip']:.3g} (log10 {lg:.4g}); "
-          f"{report['assumptions']}")
+    print(f"  cumulative IP: {report['cumulative_ip']:.3g} (log10 {lg:.4g}); highest Torino "
+          f"{_torino_text(report['torino_max'])}; {report['assumptions']}")
     if report["unresolved"]:
         print(f"  not covered: {len(report['unresolved'])} resonances the search could not "
               f"resolve (see --json), returns after an intermediate encounter")
@@ -173,6 +175,12 @@ def run_risk(args: argparse.Namespace) -> int:
     if eop_note:
         print(f"  note: {report['note']}")
     return 0
+
+
+def _torino_text(value: int | None) -> str:
+    """A Torino category as printed; "n/a" where the scale does not apply (no energy,
+    a Moon impact, or beyond 100 years)."""
+    return "n/a" if value is None else str(value)
 
 
 def _finite(x) -> float | None:

@@ -1,8 +1,9 @@
 """Planetary-defence risk analysis: keyholes on an encounter's b-plane and orbits moved
 through a chosen b-plane point (:func:`keyholes`, :func:`orbit_through`, in
 ``risk/keyholes.py``), with the analytic resonant-return circles of Valsecchi et al.
-(2003) (:func:`valsecchi_circle`, ``risk/valsecchi.py``); virtual impactors and their
-impact probability (:func:`impact_probability`, ``risk/impacts.py``); where an
+(2003) (:func:`valsecchi_circle`, ``risk/valsecchi.py``); virtual impactors, their
+impact probability, Palermo and Torino scales (:func:`impact_probability`,
+:func:`palermo_scale`, :func:`torino_scale`, ``risk/impacts.py``); where an
 impacting orbit meets the ground (:func:`first_impact`, ``risk/impact_point.py``); plain
 Monte Carlo impact probability on the Dask engine (:func:`impact_monte_carlo`,
 ``risk/montecarlo.py``); deflection by
@@ -15,7 +16,7 @@ from .deflection import (Deflection, EncounterShift, KeyholeDeflection, deflect,
                          deflection_map, dv_for_shift, dv_into_keyhole, kinetic_impactor_dv,
                          rtn_basis)
 from .impact_point import Impact, first_impact, impact_site
-from .impacts import impact_energy_mt, impact_probability, palermo_scale
+from .impacts import impact_energy_mt, impact_probability, palermo_scale, torino_scale
 from .keyholes import (EDGE_TOL_KM, KEYHOLE_COLUMNS, LineOfVariations, keyholes,
                        line_of_variations, orbit_through)
 from .montecarlo import impact_monte_carlo, wilson_interval
@@ -46,6 +47,7 @@ __all__ = [
     "orbit_through",
     "palermo_scale",
     "rtn_basis",
+    "torino_scale",
     "valsecchi_circle",
     "wilson_interval",
 ]

@@ -19,16 +19,20 @@ Impact energy: ``E = 1/2 m v_impact^2`` with the mass from H, the geometric albe
 2.6 g/cm^3 (assumptions stated in each row's ``meta``): D = 1329 km / sqrt(p_v)
 10^(-H/5) (Fowler & Chillemi 1992). Palermo scale (Chesley et al. 2002, Icarus 159,
 423): PS = log10(IP / (f_B dT)), background f_B = 0.03 E^-4/5 per year (E in Mt),
-dT the years from ``now`` to the impact.
+dT the years from ``now`` to the impact. Torino scale (Binzel 2000, PSS 48, 297;
+descriptions reworded in 2005 after Morrison et al. 2004, boundaries unchanged): the
+integer category 0..10 of the point (log10 E, log10 IP) on Binzel's chart, whose
+boundaries are the straight lines written out in :func:`torino_scale`; it is rated for Earth
+impacts within 100 years of ``now`` with a known energy, as the scale is defined
+(``-1`` in the table otherwise). ``tests/test_torino.py`` checks it against the
+published ratings of Apophis (2004-2009), 2004 VD17, 2007 VK184 and 2024 YR4.
 
 Limits, stated: only the impacts reachable through a keyhole of the chosen encounter
 found by :func:`keyholes` within its ``window`` (returns after an intermediate
 encounter, and keyholes the search reports as unresolved, are not covered: they are
 listed in ``meta``). Each virtual impactor is also integrated on to its impact, which
 the integrator detects itself (``confirmed``), and its entry point on the ground is
-given (:func:`~apophis_sim.risk.first_impact`). The Torino scale is not computed: its
-category boundaries are a chart (Binzel 2000, PSS 48, 297; Morrison et al. 2004) whose
-exact lines are not reproduced here.
+given (:func:`~apophis_sim.risk.first_impact`).
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ from ..solution import OrbitSolution
 from .impact_point import Impact, first_impact
 from .keyholes import keyholes
 
-__all__ = ["impact_probability", "impact_energy_mt", "palermo_scale"]
+__all__ = ["impact_energy_mt", "impact_probability", "palermo_scale", "torino_scale"]
 
 _MT_J = 4.184e15
 _LN10 = math.log(10.0)
@@ -129,6 +133,109 @@ def palermo_scale(log10_ip, energy_mt, years_to_impact) -> np.ndarray:
         return lip - (np.log10(0.03) - 0.8 * np.log10(e) + np.log10(dt))
 
 
+#: Corners of Binzel's chart: the collision probabilities and energies [Mt] of its
+#: vertical and horizontal boundary lines.
+_TORINO_P_CLOSE, _TORINO_P_CERTAIN = 0.01, 0.99
+_TORINO_E_LOCAL, _TORINO_E_REGIONAL, _TORINO_E_GLOBAL = 1.0, 100.0, 1e5
+
+
+def torino_scale(ip, energy_mt):
+    """Torino impact hazard scale (Binzel 2000): the integer category 0..10 of a
+    potential impact of probability ``ip`` and kinetic energy ``energy_mt``.
+
+    The category is the region of Binzel's chart of log10 P (collision probability)
+    against log10 E (kinetic energy [Mt TNT]) that holds the point. The chart's
+    boundaries are straight lines in (log10 E, log10 P): the vertical lines P = 1 % and
+    P = 99 %, the horizontal lines E = 1, 100 and 1e5 Mt, and the diagonals
+    ``g_c = 0`` of::
+
+        g_c(E, P) = (log10 E - c) / 3 + (log10 P + 2) / 2,    c = -1, 2, 5
+
+    lines of slope -2/3 in log10 P per log10 E that cross P = 1 % at E = 0.1, 100 and
+    1e5 Mt. A point on a line belongs to the category above or to the right of it.
+    The categories (every one but 0 also needs E >= 1 Mt)::
+
+        0                  E < 1 Mt, or g_-1 < 0 (this includes P = 0)
+        P < 1 %            1: g_-1 >= 0 > g_2     2: g_2 >= 0 > g_5     6: g_5 >= 0
+        1 % <= P < 99 %    3: E < 100 Mt          4: E >= 100 Mt and g_5 < 0
+                           5: g_5 >= 0 and E < 1e5 Mt                   7: E >= 1e5 Mt
+        P >= 99 %          8: E < 100 Mt          9: 100 <= E < 1e5 Mt  10: E >= 1e5 Mt
+
+    The Torino scale is defined for potential impacts less than 100 years ahead
+    (Morrison et al. 2004); that condition is the caller's (:func:`impact_probability`
+    applies it). The IP is taken linear: an IP that underflows to 0 is category 0 for
+    any energy this function accepts (E <= 1e50 Mt), so log10 IP is not needed here.
+
+    Parameters
+    ----------
+    ip : float or array_like
+        Collision probability, in [0, 1].
+    energy_mt : float or array_like
+        Kinetic energy of the impact [Mt TNT, 4.184e15 J], > 0 (e.g. from
+        :func:`impact_energy_mt`). Broadcast against ``ip``.
+
+    Returns
+    -------
+    int or ndarray of int64
+        The category, 0..10: a Python int when both arguments are scalars, else an
+        array of their broadcast shape.
+
+    Raises
+    ------
+    InputError
+        ``ip`` outside [0, 1] or ``energy_mt`` not > 0 (NaN and infinity included:
+        :class:`~apophis_sim.errors.NonFiniteInputError`); a Quantity is refused
+        (:class:`~apophis_sim.errors.PhysicalTypeError`), and arguments that do not
+        broadcast raise :class:`~apophis_sim.errors.ShapeMismatchError`.
+
+    References
+    ----------
+    Binzel, R. P. (2000), "The Torino Impact Hazard Scale", Planetary and Space
+    Science 48, 297-303 (the chart, its Fig. 1). Morrison, D., Chapman, C. R.,
+    Steel, D. and Binzel, R. P. (2004), "Impacts and the public: communicating the
+    nature of the impact hazard", in Mitigation of Hazardous Comets and Asteroids
+    (Belton et al., eds.), Cambridge University Press (the wording of the categories
+    as revised in 2005; the boundaries are unchanged).
+    """
+    p = real_array(ip, "ip")
+    if np.any((p < 0.0) | (p > 1.0)):
+        raise InputError(f"ip must be a probability in [0, 1], got {ip!r:.60}")
+    e = real_array(energy_mt, "energy_mt", positive=True)
+    try:
+        p, e = np.broadcast_arrays(p, e)
+    except ValueError:
+        raise ShapeMismatchError(f"ip {p.shape} and energy_mt {e.shape} do not "
+                                 "broadcast") from None
+    with np.errstate(divide="ignore"):  # log10(0) = -inf: below every diagonal
+        log_p = np.log10(p)
+    log_e = np.log10(e)
+
+    def g(c: float) -> np.ndarray:  # >= 0 on or above the diagonal through (10^c, 1 %)
+        return (log_e - c) / 3.0 + (log_p + 2.0) / 2.0
+
+    g_local, g_regional, g_global = g(-1.0), g(2.0), g(5.0)
+    rated = (e >= _TORINO_E_LOCAL) & (g_local >= 0.0)  # everything else is 0
+    unlikely = rated & (p < _TORINO_P_CLOSE)
+    close = rated & (p >= _TORINO_P_CLOSE) & (p < _TORINO_P_CERTAIN)
+    certain = rated & (p >= _TORINO_P_CERTAIN)
+    regional = e >= _TORINO_E_REGIONAL
+    glob = e >= _TORINO_E_GLOBAL
+    conditions = [
+        unlikely & (g_regional < 0.0),                                   # 1
+        unlikely & (g_regional >= 0.0) & (g_global < 0.0),               # 2
+        close & ~regional,                                               # 3
+        close & regional & (g_global < 0.0),                             # 4
+        close & ~glob & (g_global >= 0.0),                               # 5
+        unlikely & (g_global >= 0.0),                                    # 6
+        close & glob,                                                    # 7
+        certain & ~regional,                                             # 8
+        certain & regional & ~glob,                                      # 9
+        certain & glob,                                                  # 10
+    ]
+    out = np.select(conditions, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], default=0).astype(np.int64)
+    return int(out) if out.ndim == 0 else out
+
+
 def impact_probability(solution: OrbitSolution, until: Time = Time("2100-01-01", scale="tdb"),
                        *, bodies=("earth",), now: Time | None = None,
                        albedo: float | None = None, density_g_cm3: float = 2.6,
@@ -145,7 +252,8 @@ def impact_probability(solution: OrbitSolution, until: Time = Time("2100-01-01",
     bodies : sequence of {"earth", "moon"}
         Impacts on the Earth, and on the Moon with ``"moon"``.
     now : Time, optional
-        Reference date of the Palermo scale (default: today).
+        Reference date of the Palermo scale and of the Torino scale's 100-year span
+        (default: today).
     albedo, density_g_cm3 : float
         Size and mass assumptions for the energy (albedo default: the solution's SBDB
         value, else 0.14).
@@ -168,13 +276,19 @@ def impact_probability(solution: OrbitSolution, until: Time = Time("2100-01-01",
         ``resonance``, ``sigma_lov`` (centre), ``width`` [m], ``ip``, ``log10_ip``
         (full covariance), ``log10_ip_lov`` (LOV only), ``lov_correlation`` (of the
         return coordinate with zeta: the LOV's share), ``v_impact`` [km/s],
-        ``energy`` [Mt], ``palermo``; ``confirmed`` (the VI orbit, integrated on,
-        enters the body's radius: the integrator's own impact detection),
+        ``energy`` [Mt], ``palermo``, ``torino`` (:func:`torino_scale`, int 0..10;
+        -1 where the scale does not apply: no energy because the solution has no H,
+        a Moon impact, or an impact 100 years or more after ``now``, the scale being
+        defined for Earth impacts within a century); ``confirmed`` (the VI orbit,
+        integrated on, enters the body's radius: the integrator's own impact
+        detection),
         ``impact_time`` (its entry, TDB; the return date when not confirmed),
         ``latitude``/``longitude`` [deg] (WGS84 ground point of the entry, Earth
         only; NaN otherwise). ``meta`` holds the
-        cumulative IP and Palermo scale, the assumptions, the searched window and
-        what the keyhole search could not resolve.
+        cumulative IP (``cumulative_ip``, ``cumulative_log10_ip``), the highest Torino
+        category of the table (``torino_max``: -1 when no row is rated, 0 when there is
+        no virtual impactor), the assumptions, the searched window and what the
+        keyhole search could not resolve.
     """
     if not isinstance(solution, OrbitSolution):
         raise InputError(f"solution must be an OrbitSolution, got {type(solution).__name__}")
@@ -264,9 +378,14 @@ def impact_probability(solution: OrbitSolution, until: Time = Time("2100-01-01",
         years = (kh["return_date"].tdb.jd - now.tdb.jd) / 365.25
         t["energy"] = energy * u.Mt if hasattr(u, "Mt") else energy
         t["palermo"] = palermo_scale(log10_ip, energy, np.maximum(years, 1e-3))
+        # The Torino scale is defined for Earth impacts less than 100 years ahead
+        # (Morrison et al. 2004); other rows are not rated (-1).
+        rated = (np.asarray(kh["body"]) == "earth") & (years < 100.0)
+        t["torino"] = np.where(rated, torino_scale(np.clip(ip, 0.0, 1.0), energy), -1)
     else:
         t["energy"] = np.full(len(kh), np.nan)
         t["palermo"] = np.full(len(kh), np.nan)
+        t["torino"] = np.full(len(kh), -1, dtype=np.int64)  # no H, no energy: not rated
     total = float(np.sum(ip))
     t.meta.update({
         "object": kh.meta.get("object"), "solution": kh.meta.get("solution"),
@@ -274,6 +393,7 @@ def impact_probability(solution: OrbitSolution, until: Time = Time("2100-01-01",
         "cumulative_ip": total,
         "cumulative_log10_ip": float(np.logaddexp.reduce(log_ip) / _LN10) if len(kh) else
         -math.inf,
+        "torino_max": int(np.max(t["torino"])) if len(kh) else 0,
         "assumptions": f"albedo {albedo:g}, density {density_g_cm3:g} g/cm^3, energy "
                        f"1/2 m v_impact^2; Palermo background 0.03 E^-0.8 / yr",
         "window_km": kh.meta.get("window_km"),

@@ -18,6 +18,9 @@ from typing import TextIO
 
 __all__ = ["CompileWatch", "FIRST_COMPILE_NOTICE"]
 
+#: Waiting for a kernel compiled in a child process (see :mod:`apophis_sim._core._warm`).
+_WAIT_EVENT = "apophis_sim:compile-wait"
+
 #: One line on stderr when the first kernel of a run has to be compiled.
 FIRST_COMPILE_NOTICE = ("apophis-sim: compiling the numerical kernels for this command "
                         "(first run only, cached for later runs) ...")
@@ -89,6 +92,7 @@ class CompileWatch:
 
         self._listener = _Listener()
         event.register("numba:compile", self._listener)
+        event.register(_WAIT_EVENT, self._listener)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -96,4 +100,5 @@ class CompileWatch:
             from numba.core import event
 
             event.unregister("numba:compile", self._listener)
+            event.unregister(_WAIT_EVENT, self._listener)
             self._listener = None

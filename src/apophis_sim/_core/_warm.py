@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 
-__all__ = ["start", "wait", "enabled", "ensure_loaded", "EVENT"]
+__all__ = ["start", "wait", "enabled", "ensure_loaded", "jobs_started", "EVENT"]
 
 #: numba event kind (``numba.core.event``) broadcast while this process waits for the
 #: child: :class:`apophis_sim._compilewatch.CompileWatch` counts it as compile time.
@@ -31,6 +31,11 @@ EVENT = "apophis_sim:compile-wait"
 TIMEOUT_S = 600.0
 
 _children: dict[str, subprocess.Popen] = {}
+
+
+def jobs_started() -> int:
+    """How many kernels this process has handed to child processes so far."""
+    return len(_children)
 
 
 def enabled() -> bool:

@@ -46,6 +46,7 @@ from jplephem.spk import SPK
 
 from apophis_sim import bodies as _bodies
 from apophis_sim._core import chebyshev
+from apophis_sim._core._twin import cold, python_twin
 from apophis_sim.errors import (
     EphemerisError,
     EphemerisNotFoundError,
@@ -92,6 +93,9 @@ def _close_all(kernels) -> None:
 #: (a first run is a few tenths of a second shorter; the results are the same, bit
 #: for bit: the same compiled arithmetic).
 _POSVEL_LOOP_MAX = 2048
+#: Up to this many dates a cold :func:`chebyshev.body_posvel` is not compiled: its
+#: Python twin evaluates them (see :mod:`apophis_sim._core._twin`).
+_TWIN_MAX_TIMES = 16
 
 
 def _body_posvel_many(coef, seg_i, seg_f, body_chain, row, jd1, jd2):
@@ -102,6 +106,9 @@ def _body_posvel_many(coef, seg_i, seg_f, body_chain, row, jd1, jd2):
     pos = np.empty((n, 3))
     vel = np.empty((n, 3))
     one = chebyshev.body_posvel
+    if n <= _TWIN_MAX_TIMES and n and cold(one, coef, seg_i, seg_f, body_chain, row, jd1[0],
+                                           jd2[0], pos[0], vel[0]):
+        one = python_twin(one)  # a few dates: the kernel is not compiled for them
     for i in range(n):
         one(coef, seg_i, seg_f, body_chain, row, jd1[i], jd2[i], pos[i], vel[i])
     return pos, vel

@@ -42,6 +42,10 @@ from numba.core import types as _nbtypes
 from numba.extending import overload
 
 from ._jitopts import inner_njit
+from . import _warm
+from . import forces as _forces
+from numba.core.types.function_type import WrapperAddressProtocol
+from numba.experimental.function_type import _get_wrapper_address
 from .chebyshev import body_posvel
 from .forces import JAC_COLS, accel
 
@@ -240,13 +244,13 @@ def _converge_variations(x0, v0, a0, b, g, dt, jacs, forcing, xs, vs, at):
 
 
 @inner_njit(error_model="numpy")
-def _range_rate(x0, v0, a0, b, t, dt, h, jd0, tabs, body, xp, vp, bp, bv):
+def _range_rate(x0, v0, a0, b, t, dt, h, jd0, tabs, body, xp, vp, bp, bv, posvel_fn):
     """rho . rho_dot of the particle (row 0) w.r.t. table body ``body`` at fraction h;
     fills xp, vp (particle, row 0) and bp, bv (body)."""
     # np.int64(1), not the literal 1: a literal would compile a second
     # specialisation of _dense (Literal[int](1)) for this call site.
     _dense(x0, v0, a0, b, dt, h, np.int64(1), xp, vp)
-    body_posvel(tabs[0], tabs[1], tabs[2], tabs[3], body, jd0, t + h * dt, bp, bv)
+    posvel_fn(tabs[0], tabs[1], tabs[2], tabs[3], body, jd0, t + h * dt, bp, bv)
     return ((xp[0, 0] - bp[0]) * (vp[0, 0] - bv[0]) + (xp[0, 1] - bp[1]) * (vp[0, 1] - bv[1])
             + (xp[0, 2] - bp[2]) * (vp[0, 2] - bv[2]))
 
@@ -262,9 +266,10 @@ def _dist(xp, bp):
 
 @inner_njit(error_model="numpy")
 def _record(x0, v0, a0, b, t, dt, h, jd0, tabs, body, slot, kind, nrow, xp, vp, bp, bv, xs, vs,
-            ev, ev_rows, n_ev):
-    """Write one event record (and, when kept, every row's state) at fraction h."""
-    _range_rate(x0, v0, a0, b, t, dt, h, jd0, tabs, body, xp, vp, bp, bv)
+            ev, rows, posvel_fn):
+    """Write one event record ``ev`` (and, when ``rows`` has a slot, every row's state
+    into ``rows[0]``) at fraction h."""
+    _range_rate(x0, v0, a0, b, t, dt, h, jd0, tabs, body, xp, vp, bp, bv, posvel_fn)
     ev[0] = slot
     ev[1] = t + h * dt
     ev[2] = _dist(xp, bp)
@@ -272,17 +277,17 @@ def _record(x0, v0, a0, b, t, dt, h, jd0, tabs, body, slot, kind, nrow, xp, vp, 
         ev[3 + k] = xp[0, k] - bp[k]
         ev[6 + k] = vp[0, k] - bv[k]
     ev[9] = kind
-    if ev_rows.shape[0] > 0:
+    if rows.shape[0] > 0:
         # every row (the variations too) at the event
         _dense(x0, v0, a0, b, dt, h, nrow, xs, vs)
         for r in range(nrow):
             for k in range(3):
-                ev_rows[n_ev, r, k] = xs[r, k]
-                ev_rows[n_ev, r, 3 + k] = vs[r, k]
+                rows[0, r, k] = xs[r, k]
+                rows[0, r, 3 + k] = vs[r, k]
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _integrate_one(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_bodies, ng,
+def _integrate_one(accel_fn, posvel_fn, jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_bodies, ng,
                    consts, tabs, eps, dt_init, max_steps, forcing, ev_bodies, ev_rmax, ev_rimp,
                    x_out, v_out, x_end, v_end, ev_buf, ev_rows, info):
     """Integrate one particle (K rows) from t0 to t_end [days since jd0]; see :func:`integrate`."""
@@ -354,7 +359,7 @@ def _integrate_one(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_
         # d a_r = J_r dx_r + J_v dv_r (+ d a / d A_k when forced). Called here, not
         # through a helper: each level of jitted calls re-optimises and re-emits the
         # whole force model below it on a first compile.
-        accel(jd0, t, x0[0], v0[0], flags, gm, n_bodies, ng, consts, tabs, work, a0[0], jac,
+        accel_fn(jd0, t, x0[0], v0[0], flags, gm, n_bodies, ng, consts, tabs, work, a0[0], jac,
               nrow > 1)
         if forcing is not None:
             _variational_accel(jac, x0, v0, forcing, a0)
@@ -388,7 +393,7 @@ def _integrate_one(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_
             for n in range(1, 8):
                 h = _H[n]
                 _dense(x0, v0, a0, b, dt, h, nrow, xs, vs)
-                accel(jd0, t + h * dt, xs[0], vs[0], flags, gm, n_bodies, ng, consts, tabs,
+                accel_fn(jd0, t + h * dt, xs[0], vs[0], flags, gm, n_bodies, ng, consts, tabs,
                       work, at[0], jac, nrow > 1)
                 if forcing is not None:
                     _variational_accel(jac, xs, vs, forcing, at)
@@ -457,11 +462,11 @@ def _integrate_one(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_
         # Pass 1: the minimum of the distance to each event body inside this step.
         for q in range(n_ev_bodies):
             f_start[q] = _range_rate(x0, v0, a0, b, t, dt_done, 0.0, jd0, tabs, ev_bodies[q],
-                                     xp, vp, bp, bv) * direction
+                                     xp, vp, bp, bv, posvel_fn) * direction
             d_start[q] = _dist(xp, bp)
         for q in range(n_ev_bodies):
             f1 = _range_rate(x0, v0, a0, b, t, dt_done, 1.0, jd0, tabs, ev_bodies[q],
-                             xp, vp, bp, bv) * direction
+                             xp, vp, bp, bv, posvel_fn) * direction
             d_stop[q] = _dist(xp, bp)
             f0 = f_start[q]
             h_min[q] = -1.0
@@ -476,7 +481,7 @@ def _integrate_one(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_
                     if not (lo < hm < hi):
                         hm = 0.5 * (lo + hi)
                     fm = _range_rate(x0, v0, a0, b, t, dt_done, hm, jd0, tabs, ev_bodies[q],
-                                     xp, vp, bp, bv) * direction
+                                     xp, vp, bp, bv, posvel_fn) * direction
                     if fm == 0.0 or (hi - lo) * abs(dt_done) < 1e-13:
                         break
                     if fm < 0.0:
@@ -491,7 +496,7 @@ def _integrate_one(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_
                         side = 1
                 h_min[q] = hm
                 _range_rate(x0, v0, a0, b, t, dt_done, hm, jd0, tabs, ev_bodies[q],
-                            xp, vp, bp, bv)
+                            xp, vp, bp, bv, posvel_fn)
                 d_min[q] = _dist(xp, bp)
         # Pass 2: the first entry through an impact radius in this step, if any (from
         # outside at the step start; a particle inside at its start is the caller's).
@@ -514,7 +519,7 @@ def _integrate_one(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_
                     break
                 hm = 0.5 * (lo + hi)
                 _range_rate(x0, v0, a0, b, t, dt_done, hm, jd0, tabs, ev_bodies[q],
-                            xp, vp, bp, bv)
+                            xp, vp, bp, bv, posvel_fn)
                 if _dist(xp, bp) > rq:
                     lo = hm
                 else:
@@ -527,23 +532,29 @@ def _integrate_one(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_
             h_end = h_imp
             finished = True
             status = ST_IMPACT
-        # Pass 3: record the minima up to the end (or the impact), then the impact.
-        for q in range(n_ev_bodies):
-            hm = h_min[q]
-            if hm < 0.0 or hm > h_stop:
-                continue  # no minimum, or after the requested end / the impact
-            if q_imp >= 0 and hm == h_stop:
-                continue
-            if d_min[q] <= ev_rmax[q]:
-                if n_ev < max_ev:
-                    _record(x0, v0, a0, b, t, dt_done, hm, jd0, tabs, ev_bodies[q], q,
-                            EV_MINIMUM, nrow, xp, vp, bp, bv, xs, vs, ev_buf[n_ev],
-                            ev_rows, n_ev)
-                n_ev += 1
-        if q_imp >= 0:
+        # Pass 3: record the minima up to the end (or the impact), then the impact, from
+        # one call site (one compiled specialisation of _record, not one per site).
+        for qq in range(n_ev_bodies + 1):
+            if qq < n_ev_bodies:
+                q = qq
+                hm = h_min[q]
+                if hm < 0.0 or hm > h_stop:
+                    continue  # no minimum, or after the requested end / the impact
+                if q_imp >= 0 and hm == h_stop:
+                    continue
+                if d_min[q] > ev_rmax[q]:
+                    continue
+                kind = EV_MINIMUM
+            else:
+                if q_imp < 0:
+                    break
+                q = q_imp
+                hm = h_imp
+                kind = EV_IMPACT
             if n_ev < max_ev:
-                _record(x0, v0, a0, b, t, dt_done, h_imp, jd0, tabs, ev_bodies[q_imp], q_imp,
-                        EV_IMPACT, nrow, xp, vp, bp, bv, xs, vs, ev_buf[n_ev], ev_rows, n_ev)
+                _record(x0, v0, a0, b, t, dt_done, hm, jd0, tabs, ev_bodies[q], q, kind, nrow,
+                        xp, vp, bp, bv, xs, vs, ev_buf[n_ev], ev_rows[n_ev:n_ev + 1],
+                        posvel_fn)
             n_ev += 1
         while i_out < n_out and (out_t[i_out] - (t + h_stop * dt_done)) * direction <= 0.0:
             h = (out_t[i_out] - t) / dt_done
@@ -617,7 +628,7 @@ def _predict(br, er, ratio, b, e, tmp7):
 
 
 @nb.njit(cache=True, error_model="numpy")
-def integrate_serial(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_bodies, ng,
+def integrate_serial(accel_fn, posvel_fn, jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_bodies, ng,
                      consts, tabs, eps, dt_init, max_steps, forcing, ev_bodies, ev_rmax, ev_rimp,
                      x_out, v_out, x_end, v_end, ev_buf, ev_rows, info):
     """:func:`integrate` one particle after the other, in this thread.
@@ -628,23 +639,88 @@ def integrate_serial(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, 
     of the whole integrator inside the gufunc) and gains nothing for N = 1.
     """
     for i in range(x_init.shape[0]):
-        _integrate_one(jd0, t0, x_init[i], v_init[i], t_end[i], t_limit, out_t, flags, gm,
+        _integrate_one(accel_fn, posvel_fn, jd0, t0, x_init[i], v_init[i], t_end[i], t_limit, out_t, flags, gm,
                        n_bodies, ng[i], consts, tabs, eps, dt_init, max_steps, forcing,
                        ev_bodies, ev_rmax, ev_rimp, x_out[i], v_out[i], x_end[i], v_end[i],
                        ev_buf[i], ev_rows[i], info[i])
 
 
 @nb.njit(cache=True, parallel=True, error_model="numpy")
-def integrate_parallel(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_bodies, ng,
+def integrate_parallel(accel_fn, posvel_fn, jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_bodies, ng,
                        consts, tabs, eps, dt_init, max_steps, forcing, ev_bodies, ev_rmax,
                        ev_rimp, x_out, v_out, x_end, v_end, ev_buf, ev_rows, info):
     """:func:`integrate` with the particles spread over numba's threads (``prange``)."""
     n = x_init.shape[0]
     for i in nb.prange(n):
-        _integrate_one(jd0, t0, x_init[i], v_init[i], t_end[i], t_limit, out_t, flags, gm,
+        _integrate_one(accel_fn, posvel_fn, jd0, t0, x_init[i], v_init[i], t_end[i], t_limit, out_t, flags, gm,
                        n_bodies, ng[i], consts, tabs, eps, dt_init, max_steps, forcing,
                        ev_bodies, ev_rmax, ev_rimp, x_out[i], v_out[i], x_end[i], v_end[i],
                        ev_buf[i], ev_rows[i], info[i])
+
+
+class _KernelPointer(WrapperAddressProtocol):
+    """A jitted kernel passed to the integrator as a function pointer.
+
+    The integrator calls the force model (:func:`~apophis_sim._core.forces.accel`) and
+    the ephemeris (:func:`~apophis_sim._core.chebyshev.body_posvel`) through pointers
+    instead of linking them in, so that numba compiles the integrator without them
+    (a linked callee is re-typed, re-optimised and re-emitted in every caller), and
+    they can be compiled at the same time in another process (:mod:`._warm`). A call
+    through a pointer costs nothing measurable next to what these functions do.
+    """
+
+    def __init__(self, dispatcher, sig, job: str):
+        self._dispatcher = dispatcher
+        self._sig = sig
+        self._job = job
+
+    def signature(self):
+        return self._sig
+
+    def __wrapper_address__(self):
+        _warm.wait(self._job)
+        return _get_wrapper_address(self._dispatcher, self._sig)
+
+
+_F8_1 = nb.types.float64[::1]
+_TABS = (nb.types.float64[::1], nb.types.int64[:, ::1], nb.types.float64[:, ::1],
+         nb.types.int64[:, ::1])
+
+
+def _accel_signature(variations: bool, gm_t, ng_t, consts_t, tabs_t):
+    jac = nb.types.float64[:, ::1] if variations else nb.types.none
+    return nb.types.void(nb.types.float64, nb.types.float64, _F8_1, _F8_1, nb.types.int64,
+                         gm_t, nb.types.int64, ng_t, consts_t, tabs_t,
+                         nb.types.float64[:, ::1], _F8_1, jac, nb.types.boolean)
+
+
+def _posvel_signature(tabs_t):
+    return nb.types.void(*tabs_t.types, nb.types.int64, nb.types.float64, nb.types.float64,
+                         _F8_1, _F8_1)
+
+
+def canonical_signature(job: str):
+    """The signature with which the kernels call ``job``'s function ("posvel",
+    "accel" or "accel-variations"), for the arrays :mod:`apophis_sim.nbody` passes
+    (C-contiguous float64 and int64 tables)."""
+    tabs_t = nb.types.Tuple(_TABS)
+    if job == "posvel":
+        return _posvel_signature(tabs_t)
+    return _accel_signature(job == "accel-variations", _F8_1, _F8_1, _F8_1, tabs_t)
+
+
+def _pointers(forcing, gm, ng, consts, tabs) -> tuple[_KernelPointer, _KernelPointer]:
+    """The force model and ephemeris pointers for these arguments; starts compiling
+    them in a child process when they are neither compiled nor cached."""
+    job = "accel" if forcing is None else "accel-variations"
+    tabs_t = nb.typeof(tabs)
+    sig_a = _accel_signature(forcing is not None, nb.typeof(gm), nb.typeof(ng[0]),
+                             nb.typeof(consts), tabs_t)
+    sig_p = _posvel_signature(tabs_t)
+    if sig_a == canonical_signature(job) and sig_p == canonical_signature("posvel"):
+        _warm.start(("posvel", job))  # no-op when compiled or cached already
+    return (_KernelPointer(_forces.accel, sig_a, job),
+            _KernelPointer(body_posvel, sig_p, "posvel"))
 
 
 #: Below this many particles :func:`integrate` runs :func:`_integrate_one` for each
@@ -722,12 +798,13 @@ def integrate(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_bodie
         forcing = None
     n = x_init.shape[0]
     if n >= PARALLEL_MIN_PARTICLES:
-        integrate_parallel(jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_bodies,
+        integrate_parallel(*_pointers(forcing, gm, ng, consts, tabs), jd0, t0, x_init, v_init, t_end, t_limit, out_t, flags, gm, n_bodies,
                            ng, consts, tabs, eps, dt_init, max_steps, forcing, ev_bodies,
                            ev_rmax, ev_rimp, x_out, v_out, x_end, v_end, ev_buf, ev_rows, info)
         return
+    accel_fn, posvel_fn = _pointers(forcing, gm, ng, consts, tabs)
     for i in range(n):
-        _integrate_one(jd0, t0, x_init[i], v_init[i], t_end[i], t_limit, out_t, flags, gm,
+        _integrate_one(accel_fn, posvel_fn, jd0, t0, x_init[i], v_init[i], t_end[i], t_limit, out_t, flags, gm,
                        n_bodies, ng[i], consts, tabs, eps, dt_init, max_steps, forcing,
                        ev_bodies, ev_rmax, ev_rimp, x_out[i], v_out[i], x_end[i], v_end[i],
                        ev_buf[i], ev_rows[i], info[i])

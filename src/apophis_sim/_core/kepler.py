@@ -23,6 +23,8 @@ import math
 import numba as nb
 import numpy as np
 
+from ._twin import cold, python_twin
+
 __all__ = [
     "stumpff_c2_c3",
     "kepler_rv",
@@ -243,6 +245,10 @@ def kepler_rv_flat_serial(r0: np.ndarray, v0: np.ndarray, dt: np.ndarray, mu: np
 #: the states are solved one by one from Python.
 PARALLEL_MIN_STATES = 1024
 
+#: Up to this many states, a cold kernel is not compiled: its Python twin runs them
+#: (:mod:`._twin`; the state of an orbit at its epoch costs no compilation).
+TWIN_MAX_STATES = 4
+
 
 @nb.njit(cache=True, parallel=True)
 def kepler_rv_flat(r0: np.ndarray, v0: np.ndarray, dt: np.ndarray, mu: np.ndarray,
@@ -308,6 +314,10 @@ def kepler_rv(r0: np.ndarray, v0: np.ndarray, dt, mu) -> tuple[np.ndarray, np.nd
         # One state at a time from Python (~1 us of call overhead each): only
         # _solve_one compiles on a first run, not a jitted loop around it as well
         # (numba re-optimises and re-emits every callee inside each caller).
+        solve = _solve_one
+        if k <= TWIN_MAX_STATES and cold(_solve_one, r0f[0], v0f[0], dtf[0], muf[0], r[0],
+                                         v[0]):
+            solve = python_twin(_solve_one)  # a few states: no compilation for them
         for i in range(k):
-            status[i] = _solve_one(r0f[i], v0f[i], dtf[i], muf[i], r[i], v[i])
+            status[i] = solve(r0f[i], v0f[i], dtf[i], muf[i], r[i], v[i])
     return r.reshape(batch + (3,)), v.reshape(batch + (3,)), status.reshape(batch)

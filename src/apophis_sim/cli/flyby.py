@@ -59,7 +59,8 @@ def _flyby(args: argparse.Namespace) -> int:
             paths = write_flyby_figures(an, plots_dir)
     elapsed = _time.perf_counter() - t0
     timing = {"run_s": round(elapsed - jit.seconds, 3), "compile_s": round(jit.seconds, 3),
-              "kernels_compiled": jit.kernels}
+              "kernels_compiled": jit.kernels,
+              "kernels_compiled_in_parallel": jit.kernels_elsewhere}
     notes = sorted({str(w.message) for w in caught
                     if issubclass(w.category, UserWarning) and "apophis_sim" in w.category.__module__})
     utc_note = any(issubclass(w.category, UTCAssumptionWarning) for w in caught)
@@ -115,8 +116,8 @@ def _flyby(args: argparse.Namespace) -> int:
           f"{', '.join(model['ephemeris_files'])}; {model['integrator']}, epsilon "
           f"{model['epsilon']:g}, {model['steps']} steps")
     print(f"time: run {timing['run_s']:.2f} s; "
-          + (f"compile {jit.seconds:.1f} s ({jit.kernels} kernels, first run only: cached)"
-             if jit.kernels else "kernels from the cache"))
+          + (f"compile {jit.seconds:.1f} s ({_kernels(jit)}, first run only: cached)"
+             if jit.kernels or jit.kernels_elsewhere else "kernels from the cache"))
     for p in paths:
         print(f"wrote {p}")
     if utc_note:
@@ -153,3 +154,12 @@ def register(sub) -> None:
     flyby.add_argument("--plots", metavar="DIR", default=None,
                        help="write every flyby figure as PNG into DIR")
     flyby.set_defaults(func=_flyby)
+
+
+def _kernels(jit) -> str:
+    """"3 kernels" / "1 kernel, 2 more in a parallel process"."""
+    n = jit.kernels
+    text = f"{n} kernel{'s' if n != 1 else ''}"
+    if jit.kernels_elsewhere:
+        text += f", {jit.kernels_elsewhere} more in a parallel process"
+    return text

@@ -101,3 +101,23 @@ def test_bad_input(sol, close_returns):
         line_of_variations(sol, encounter=Time(["2036-05-01", "2036-04-01"], scale="tdb"))
     with pytest.raises(ConvergenceError, match="after"):
         line_of_variations(sol, encounter=Time(["2030-01-01", "2031-01-01"], scale="tdb"))
+
+
+def test_cli_prints_the_return_keyholes(table, monkeypatch, capsys):
+    """``apophis-sim risk --returns``: the close-return keyholes in the text and the
+    JSON (the search itself is the fixture's, to keep this test short)."""
+    import json
+
+    import apophis_sim.risk as risk
+    from apophis_sim.cli import main
+
+    monkeypatch.setattr(risk, "return_keyholes", lambda *a, **k: table)
+    assert main(["risk", "--until", "2041", "--returns", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    vis = report["return_keyholes"]["virtual_impactors"]
+    assert len(vis) == len(table) >= 1
+    assert vis[0]["via_resonance"] == "7:6" and vis[0]["impact_confirmed"]
+    assert vis[0]["date_utc"].startswith("2040-04-13")
+    assert main(["risk", "--until", "2041", "--returns"]) == 0
+    text = capsys.readouterr().out
+    assert "keyholes of close returns" in text and "via the 2036-04-13 7:6 return" in text

@@ -308,7 +308,8 @@ class MonteCarloResult:
         return encounter_statistics(self.columns)
 
     def standard_normals(self) -> np.ndarray:
-        """The N(0, 1) vectors the clones were drawn from (n, 8), from (seed, clone)."""
+        """The N(0, 1) vectors the clones were drawn from (n, 8), from (seed, clone); a
+        gravity-only solution's clones used the first six."""
         seed = self.parameters["seed"]
         return np.vstack([standard_normals(seed, int(k), int(k) + 1)
                           for k in self.columns["clone"]]) if self.n_clones else np.zeros((0, 8))

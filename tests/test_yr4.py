@@ -26,7 +26,7 @@ from astropy.time import Time
 from apophis_sim import OrbitSolution
 from apophis_sim.errors import InputError
 from apophis_sim.risk import impact_monte_carlo
-from apophis_sim.tables import approaches, linear_impact_probability
+from apophis_sim.tables import linear_impact_probability
 from apophis_sim.uncertainty import clone_states, run_monte_carlo, sample_parameters
 
 YR4 = Path(__file__).parent / "data" / "sbdb" / "2024YR4.json"

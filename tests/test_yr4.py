@@ -74,6 +74,26 @@ def test_encounter_false_needs_impacts(yr4):
                         impacts_until=UNTIL)
 
 
+def test_impact_run_without_encounter_stores_and_resumes(yr4, tmp_path):
+    """encounter=False: the six encounter columns are NaN, the chunks go to Parquet and
+    are read back on resumption; the same folder refuses a run with the encounter."""
+    from apophis_sim.errors import IncompatibleRunError
+
+    until = Time("2025-03-01", scale="tdb")
+    kw = {"solution": yr4, "chunk_size": 4, "out": tmp_path / "run", "scheduler": "serial",
+          "impacts_until": until}
+    first = run_monte_carlo(8, 3, encounter=False, **kw)
+    assert first.parameters["model"]["encounter"] is None
+    assert np.isnan(first.columns["distance_km"]).all()
+    assert not np.any(first.columns["impact_body"])
+    again = run_monte_carlo(8, 3, encounter=False, **kw)
+    assert sorted(again.reused_chunks) == [0, 1] and not again.computed_chunks
+    assert np.array_equal(again.columns["p_e"], first.columns["p_e"])
+    assert "8 of 8 clones" in repr(again)
+    with pytest.raises(IncompatibleRunError):
+        run_monte_carlo(8, 3, **kw)
+
+
 def test_linear_ip_of_a_needle_ellipse():
     """The 2032 Moon B-plane Gaussian of #78 (1-sigma 24 682 km by 0.79 km, tilted
     0.023 deg; nominal xi 1 039, zeta -10 642 km; focused radius 1 763 km): the linear

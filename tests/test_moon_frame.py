@@ -161,3 +161,47 @@ def test_impact_site_on_the_moon_geometry():
         impact_site(np.ones(2), t, body="moon")
     with pytest.raises(InputError):
         impact_site(np.ones(3), t + [0, 1] * u.day, body="moon")
+
+
+def test_cli_prints_the_moon_point(monkeypatch, capsys):
+    """``apophis-sim risk --moon`` prints a confirmed Moon VI's selenographic point, and an
+    Earth VI's ground point as before (the search replaced by a two-row table: only the
+    printing is tested)."""
+    import json
+
+    from astropy.table import QTable
+
+    from apophis_sim import risk
+    from apophis_sim.cli import main
+
+    t = Time(["2036-04-13T08:46", "2034-09-20T02:00"], scale="tdb")
+    ip = QTable()
+    ip["date"] = t
+    ip["body"] = ["earth", "moon"]
+    ip["resonance"] = ["7:6", "5:4"]
+    ip["sigma_lov"] = [0.5, 1.5]
+    ip["width"] = [600.0, 20.0] * u.m
+    ip["ip"] = [1e-5, 1e-8]
+    ip["log10_ip"] = np.log10(ip["ip"])
+    ip["v_impact"] = [12.6, 10.2] * u.km / u.s
+    ip["energy"] = [1000.0, 700.0]
+    ip["palermo"] = [-2.0, -6.0]
+    ip["torino"] = [1, -1]
+    ip["confirmed"] = [True, True]
+    ip["impact_time"] = t
+    ip["latitude"] = [24.7, -12.25] * u.deg
+    ip["longitude"] = [-126.8, 33.5] * u.deg
+    ip.meta.update({"object": "99942 Apophis", "solution": "test", "encounter_utc":
+                    "2029-04-13 21:46", "window_km": 2000.0, "cumulative_ip": 1e-5,
+                    "cumulative_log10_ip": -5.0, "torino_max": 1, "assumptions": "",
+                    "method": "", "unresolved": []})
+    monkeypatch.setattr(risk, "keyholes", lambda *a, **k: QTable())
+    monkeypatch.setattr(risk, "impact_probability", lambda *a, **k: ip)
+    assert main(["risk", "--until", "2037", "--moon"]) == 0
+    out = capsys.readouterr().out
+    assert "reaches Earth's radius at 2036-04-13" in out and "+24.70 deg, -126.80 deg E" in out
+    assert "reaches the Moon's radius (selenographic) at 2034-09-20" in out
+    assert "-12.25 deg, +33.50 deg E" in out
+    assert main(["risk", "--until", "2037", "--moon", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["virtual_impactors"]
+    assert rows[1]["body"] == "moon" and rows[1]["latitude_deg"] == -12.25

@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 from astropy.time import Time
 
-from apophis_sim.errors import InputError, UnknownNameError
 from apophis_sim.ephemeris import Ephemeris
+from apophis_sim.errors import InputError, UnknownNameError
 from apophis_sim.risk import impact_site, moon_orientation
 
 # pck00010.tpc, as published (data block: BODY3_NUT_PREC_ANGLES in deg and deg/century).

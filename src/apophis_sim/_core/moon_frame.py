@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["J2000_JD", "moon_orientation_deg", "moon_fixed_from_icrf", "selenographic_deg"]
+__all__ = ["J2000_JD", "moon_fixed_from_icrf", "moon_orientation_deg", "selenographic_deg"]
 
 J2000_JD = 2451545.0
 _DAYS_PER_CENTURY = 36525.0

@@ -114,7 +114,7 @@ def moon_orientation(time: Time) -> tuple[u.Quantity, u.Quantity, u.Quantity]:
     the 13 arguments E1..E13, in days and Julian centuries of TDB from J2000. The
     body-fixed axes are ``R3(W) R1(90 deg - dec) R3(90 deg + ra)`` applied to the ICRF
     axes. It departs from the DE ephemerides' mean Earth frame by up to ~0.005 deg
-    (~150 m on the surface), as NAIF documents; see :mod:`apophis_sim.risk.impact_point`
+    (~150 m on the surface), as NAIF documents; see the docstring of ``risk/impact_point.py``
     for the sources.
 
     Parameters

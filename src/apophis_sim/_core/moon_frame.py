@@ -23,7 +23,9 @@ Source of the numbers (data, not code): the NAIF generic text PCK ``pck00010.tpc
 that file's comments as the "original constants", are used here; the data block holds
 them times 36525), from Archinal et al. (2011), "Report of the IAU Working Group on
 Cartographic Coordinates and Rotational Elements: 2009", Celest. Mech. Dyn. Astron.
-109:101-135 (unchanged in the 2015 report, Archinal et al. 2018, CMDA 130:22). The
+109:101-135. The 2015 report (Archinal et al. 2018, CMDA 130:22) no longer gives
+rotational elements for the Moon; NAIF's ``pck00011.tpc`` (2022) keeps these 2009 values
+and says so in its "Lunar orientation" note. The
 copy read: GitHub ``MaxSmith-1/My-Projects``, path ``kernels/pck/pck00010.tpc``, commit
 ``dbc8995bc3fbba61879336c26c52ad576d80f2b5``. Cross-checked term by term against an
 independent transcription of the same model, Cesium's

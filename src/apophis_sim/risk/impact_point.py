@@ -18,8 +18,9 @@ given.
 **Moon.** The selenocentric ICRF entry point is rotated into the IAU mean Earth/polar
 axis (ME) frame of the Moon: the pole right ascension and declination and the prime
 meridian of the IAU Working Group on Cartographic Coordinates and Rotational Elements
-(Archinal et al. 2011, CMDA 109:101, the 2009 report; the model is unchanged in the 2015
-report, Archinal et al. 2018, CMDA 130:22), a series in 13 lunar-solar arguments E1..E13
+(Archinal et al. 2011, CMDA 109:101, the 2009 report; the 2015 report, Archinal et al.
+2018, CMDA 130:22, no longer gives lunar rotational elements, and NAIF's 2022
+``pck00011.tpc`` keeps these 2009 values), a series in 13 lunar-solar arguments E1..E13
 of TDB (:func:`moon_orientation`). Its +z axis is the mean rotation pole, its prime
 meridian the mean direction to the Earth. The coefficients were taken from NAIF's
 generic text PCK ``pck00010.tpc`` (keywords ``BODY301_POLE_RA``, ``BODY301_POLE_DEC``,
@@ -109,13 +110,14 @@ def moon_orientation(time: Time) -> tuple[u.Quantity, u.Quantity, u.Quantity]:
     north pole and the location of its prime meridian, at ``time``.
 
     The IAU WGCCRE model of the lunar mean Earth/polar axis frame (Archinal et al.
-    2011, the 2009 report, as NAIF ships it in ``pck00010.tpc``; unchanged in the 2015
-    report): constant and secular terms plus sine (RA, W) and cosine (Dec) series in
-    the 13 arguments E1..E13, in days and Julian centuries of TDB from J2000. The
-    body-fixed axes are ``R3(W) R1(90 deg - dec) R3(90 deg + ra)`` applied to the ICRF
-    axes. It departs from the DE ephemerides' mean Earth frame by up to ~0.005 deg
-    (~150 m on the surface), as NAIF documents; see the docstring of ``risk/impact_point.py``
-    for the sources.
+    2011, the 2009 report, as NAIF ships it in ``pck00010.tpc``; ``pck00011.tpc``
+    still takes its lunar data from that report, the 2015 one giving none): constant
+    and secular terms plus sine (RA, W) and cosine (Dec) series in the 13 arguments
+    E1..E13, in days and Julian centuries of TDB from J2000. The body-fixed axes are
+    ``R3(W) R1(90 deg - dec) R3(90 deg + ra)`` applied to the ICRF axes. It departs
+    from the DE ephemerides' mean Earth frame by up to ~0.005 deg (~150 m on the
+    surface), as NAIF documents; the sources are cited in the docstring of
+    ``risk/impact_point.py``.
 
     Parameters
     ----------

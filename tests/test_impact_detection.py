@@ -118,17 +118,28 @@ def test_impacts_off_passes_through(encounter, eph):
     assert abs(off["distance"][0].to_value(u.km) - 3000.0) < 1e-3
 
 
-def test_moon_impact(encounter, eph):
-    """A particle on a 500-km-perilune path stops at the Moon's radius."""
+MOON_PERILUNE_KM = 500.0
+MOON_V_INF_KM_S = 3.0
+
+
+@pytest.fixture(scope="module")
+def moon_start(encounter, eph):
+    """A particle on a 500-km-perilune path past the Moon (v_inf 3 km/s), 3 days after
+    Apophis's 2029 perigee, integrated back one day: (start state, perilune time)."""
     t_hit = encounter[0] + 3 * u.day
     moon = State(np.zeros(3) * u.km, np.zeros(3) * u.km / u.s, t_hit,
                  centre="moon").to_centre("earth", ephemeris=eph)
-    r = np.array([1.0, 0.0, 0.0]) * 500.0  # seleno-centric perilune, and v perpendicular
-    speed = np.sqrt(3.0**2 + 2 * GM_MOON_KM3_S2 / 500.0)
+    r = np.array([1.0, 0.0, 0.0]) * MOON_PERILUNE_KM  # selenocentric perilune, v perpendicular
+    speed = np.sqrt(MOON_V_INF_KM_S**2 + 2 * GM_MOON_KM3_S2 / MOON_PERILUNE_KM)
     v = np.array([0.0, 0.6, 0.8]) * speed
     s = State((moon.r.to_value(u.km) + r) * u.km, (moon.v.to_value(u.km / u.s) + v) * u.km / u.s,
               t_hit, centre="earth")
-    start = propagate_nbody(s, t_hit - 1 * u.day, forces=FORCES, ephemeris=eph)
+    return propagate_nbody(s, t_hit - 1 * u.day, forces=FORCES, ephemeris=eph), t_hit
+
+
+def test_moon_impact(moon_start, eph):
+    """A particle on a 500-km-perilune path stops at the Moon's radius."""
+    start, t_hit = moon_start
     tab = close_approaches(start, t_hit + 30 * u.day, bodies=("earth", "moon"),
                            distance_max=0.05 * u.au, forces=FORCES, ephemeris=eph)
     hits = tab[tab["impact"]]
@@ -180,3 +191,42 @@ def test_no_impact_is_none(encounter, eph):
 
     assert first_impact(apophis(), Time("2029-05-01", scale="tdb"), forces=FORCES,
                         ephemeris=eph) is None
+
+
+def test_moon_impact_site(moon_start, eph):
+    """The selenographic entry point of the 500-km-perilune orbit: the Moon-relative
+    position at the impact, rotated into the lunar frame by a matrix built here with
+    ERFA's rotation helpers from the IAU angles (R3(W) R1(90 - delta0) R3(90 + alpha0)),
+    points at the returned latitude and longitude to < 1 m on the 1737.4 km sphere; the
+    height is that of DE440's 1738.0 km entry sphere above it; the entry angle and speed
+    are those of the two-body hyperbola about the Moon (0.05 deg, 1 m/s)."""
+    import erfa
+
+    from apophis_sim.bodies import MOON_MEAN_RADIUS_KM
+    from apophis_sim.risk import first_impact, moon_orientation
+
+    start, t_hit = moon_start
+    hit = first_impact(start, t_hit + 30 * u.day, forces=FORCES, ephemeris=eph)
+    assert hit is not None and hit.body == "moon"
+    assert "Impact on moon" in repr(hit) and "deg E" in repr(hit)
+    # The same crossing as the integrator's table.
+    tab = close_approaches(start, t_hit + 30 * u.day, bodies=("earth", "moon"),
+                           distance_max=0.05 * u.au, forces=FORCES, ephemeris=eph)
+    row = tab[tab["impact"]][0]
+    assert hit.time == row["time"]
+    r = hit.r_rel.to_value(u.km)
+    assert np.allclose(r, row["r_rel"].to_value(u.km), rtol=0, atol=1e-9)
+    ra, dec, w = (x.to_value(u.rad) for x in moon_orientation(hit.time))
+    m = erfa.rz(w, erfa.rx(np.pi / 2 - dec, erfa.rz(np.pi / 2 + ra, np.eye(3))))
+    x = m @ r / np.linalg.norm(r)
+    lat, lon = hit.latitude.to_value(u.rad), hit.longitude.to_value(u.rad)
+    assert -np.pi / 2 <= lat <= np.pi / 2 and -np.pi < lon <= np.pi
+    point = np.array([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
+    assert np.linalg.norm(point - x) * MOON_MEAN_RADIUS_KM * 1e3 < 1.0  # m
+    assert hit.height.to_value(u.km) == pytest.approx(MOON_RADIUS_KM - MOON_MEAN_RADIUS_KM,
+                                                      abs=1e-6)
+    q, vq = MOON_PERILUNE_KM, np.sqrt(MOON_V_INF_KM_S**2 + 2 * GM_MOON_KM3_S2 / MOON_PERILUNE_KM)
+    v_r = np.sqrt(MOON_V_INF_KM_S**2 + 2 * GM_MOON_KM3_S2 / MOON_RADIUS_KM)
+    gamma = np.degrees(np.arccos(q * vq / (MOON_RADIUS_KM * v_r)))
+    assert abs(hit.entry_angle.to_value(u.deg) - gamma) < 0.05
+    assert abs(hit.speed.to_value(u.km / u.s) - v_r) < 1e-3

@@ -54,6 +54,7 @@ __all__ = [
     "SUN_RADIUS_KM",
     "SUN_J2",
     "MOON_RADIUS_KM",
+    "MOON_MEAN_RADIUS_KM",
     "PLANETARY_NAMES",
     "SB441_N16_NAMES",
     "Body",
@@ -128,6 +129,11 @@ SUN_J2 = 2.1961391516529825e-07
 
 #: Lunar reference radius [km] of the DE440 lunar gravity field. DE440 header ``AM``.
 MOON_RADIUS_KM = 1738.0
+
+#: Mean radius [km] of the Moon, the sphere of lunar surface coordinates (IAU WGCCRE
+#: 2015, Archinal et al. 2018, CeMDA 130:22; NAIF ``BODY301_RADII``). Impacts are
+#: detected at MOON_RADIUS_KM, 0.6 km above it.
+MOON_MEAN_RADIUS_KM = 1737.4
 
 _DE440 = "DE440 header (Park et al. 2021, AJ 161:105)"
 _IAU = "IAU WGCCRE 2015 equatorial radius (Archinal et al. 2018, CeMDA 130:22)"

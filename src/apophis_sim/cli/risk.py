@@ -175,7 +175,10 @@ def run_risk(args: argparse.Namespace) -> int:
               f"{r['energy_mt']:8.0f} Mt at {r['v_impact_km_s']:.2f} km/s  Palermo "
               f"{r['palermo']:.4g}  Torino {_torino_text(r['torino'])}")
         if r["impact_confirmed"] and r["latitude_deg"] is not None:
-            print(f"      the VI reaches Earth's radius at {r['impact_utc']} UTC, "
+            # Earth: WGS84 geodetic; Moon: selenocentric, IAU mean Earth/polar axis frame.
+            where = ("Earth's radius" if r["body"] == "earth" else
+                     "the Moon's radius (selenographic)")
+            print(f"      the VI reaches {where} at {r['impact_utc']} UTC, "
                   f"{r['latitude_deg']:+.2f} deg, {r['longitude_deg']:+.2f} deg E")
     lg = report["cumulative_log10_ip"]
     print(f"  cumulative IP: {report['cumulative_ip']:.3g} (log10 {lg:.4g}); highest Torino "

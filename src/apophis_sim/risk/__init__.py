@@ -4,7 +4,8 @@ through a chosen b-plane point (:func:`keyholes`, :func:`orbit_through`, in
 (2003) (:func:`valsecchi_circle`, ``risk/valsecchi.py``); virtual impactors, their
 impact probability, Palermo and Torino scales (:func:`impact_probability`,
 :func:`palermo_scale`, :func:`torino_scale`, ``risk/impacts.py``); where an
-impacting orbit meets the ground (:func:`first_impact`, ``risk/impact_point.py``); plain
+impacting orbit meets the ground, on the Earth or the Moon (:func:`first_impact`,
+:func:`moon_orientation`, ``risk/impact_point.py``); plain
 Monte Carlo impact probability on the Dask engine (:func:`impact_monte_carlo`,
 ``risk/montecarlo.py``); deflection by
 impulses and kinetic impactors (:func:`deflect`, ``risk/deflection.py``).
@@ -15,7 +16,7 @@ from __future__ import annotations
 from .deflection import (Deflection, EncounterShift, KeyholeDeflection, deflect,
                          deflection_map, dv_for_shift, dv_into_keyhole, kinetic_impactor_dv,
                          rtn_basis)
-from .impact_point import Impact, first_impact, impact_site
+from .impact_point import Impact, first_impact, impact_site, moon_orientation
 from .impacts import impact_energy_mt, impact_probability, palermo_scale, torino_scale
 from .keyholes import (EDGE_TOL_KM, KEYHOLE_COLUMNS, LineOfVariations, keyholes,
                        line_of_variations, orbit_through)
@@ -44,6 +45,7 @@ __all__ = [
     "keyholes",
     "kinetic_impactor_dv",
     "line_of_variations",
+    "moon_orientation",
     "opik_encounter",
     "orbit_through",
     "palermo_scale",

@@ -1,17 +1,43 @@
-"""Where an impacting orbit meets the Earth: time, geodetic latitude and longitude, speed
-and entry angle at the crossing of Earth's radius.
+"""Where an impacting orbit meets the Earth or the Moon: time, latitude and longitude,
+speed and entry angle at the crossing of the body's radius.
 
 The crossing is found inside the integrator (:func:`apophis_sim.nbody.close_approaches`
-with ``impacts=True``: the first time the geocentric distance falls below the equatorial
-radius R = 6378.1366 km, on the dense output of the step that contains it, to < 1e-13
-day). The geocentric ICRF entry point is turned into the terrestrial frame (ITRS) with
-astropy's IAU 2006/2000A GCRS -> ITRS chain (ERFA), with the IERS tables astropy ships
-and, beyond them, held Earth-orientation values (never downloaded; an
+with ``impacts=True``: the first time the body-centred distance falls below the body's
+radius, R = 6378.1366 km for the Earth and 1738.0 km for the Moon (the DE440 reference
+radii, :mod:`apophis_sim.bodies`), on the dense output of the step that contains it, to
+< 1e-13 day).
+
+**Earth.** The geocentric ICRF entry point is turned into the terrestrial frame (ITRS)
+with astropy's IAU 2006/2000A GCRS -> ITRS chain (ERFA), with the IERS tables astropy
+ships and, beyond them, held Earth-orientation values (never downloaded; an
 ``EarthOrientationWarning`` says so), then into WGS84 geodetic coordinates. Because the
 entry surface is the equatorial sphere, the geodetic height of the point is 0 km on the
 equator and up to 21 km above the ellipsoid at the poles; the ground point below it is
-given. The Moon's surface point is not computed (no lunar orientation model here): a
-Moon impact reports its time and speed only.
+given.
+
+**Moon.** The selenocentric ICRF entry point is rotated into the IAU mean Earth/polar
+axis (ME) frame of the Moon: the pole right ascension and declination and the prime
+meridian of the IAU Working Group on Cartographic Coordinates and Rotational Elements
+(Archinal et al. 2011, CMDA 109:101, the 2009 report; the 2015 report, Archinal et al.
+2018, CMDA 130:22, no longer gives lunar rotational elements, and NAIF's 2022
+``pck00011.tpc`` keeps these 2009 values), a series in 13 lunar-solar arguments E1..E13
+of TDB (:func:`moon_orientation`). Its +z axis is the mean rotation pole, its prime
+meridian the mean direction to the Earth. The coefficients were taken from NAIF's
+generic text PCK ``pck00010.tpc`` (keywords ``BODY301_POLE_RA``, ``BODY301_POLE_DEC``,
+``BODY301_PM``, ``BODY301_NUT_PREC_RA/DEC/PM``, ``BODY3_NUT_PREC_ANGLES``), read from the
+copy in GitHub ``MaxSmith-1/My-Projects``, ``kernels/pck/pck00010.tpc``, commit
+``dbc8995bc3fbba61879336c26c52ad576d80f2b5``, and checked term by term against Cesium's
+independent transcription (``CesiumGS/cesium``,
+``packages/engine/Source/Core/Iau2000Orientation.js``, commit
+``0671b6d41eddc224f4ca1b0516c5b69496c169ce``). The point is given as selenocentric
+latitude and east longitude on the sphere of the IAU mean radius, 1737.4 km (the
+direction of the entry point: latitude and longitude do not depend on the radius), and
+its height above that sphere (0.6 km: the entry surface is DE440's 1738.0 km sphere).
+Accuracy: NAIF documents (lunar frame kernel ``moon_060721.tf``) that the IAU formula,
+a truncated libration series, departs from the ephemeris-based ME frame by up to
+~0.005 deg, ~150 m on the surface (mean ~75 m); the ephemerides' principal-axis (PA)
+frame is another ~0.03 deg (~860 m) away. Both are far below the spread of any impact
+prediction.
 """
 
 from __future__ import annotations
@@ -29,7 +55,7 @@ from ..solution import OrbitSolution
 from ..state import State
 from ..time import utc_iso
 
-__all__ = ["Impact", "first_impact", "impact_site"]
+__all__ = ["Impact", "first_impact", "impact_site", "moon_orientation"]
 
 
 @dataclass(frozen=True)
@@ -41,13 +67,17 @@ class Impact:
     time : Time
         Crossing of the body's radius (TDB inside; shown in UTC).
     body : str
-        ``"earth"`` or ``"moon"``.
+        ``"earth"`` or ``"moon"``: the body whose coordinates ``latitude``,
+        ``longitude`` and ``height`` are.
     latitude, longitude : Quantity [deg]
-        WGS84 geodetic latitude and east longitude of the entry point (Earth only,
-        NaN for the Moon).
+        Latitude and east longitude (-180..180 deg) of the entry point. Earth: WGS84
+        geodetic. Moon: selenocentric, in the IAU mean Earth/polar axis frame
+        (:func:`moon_orientation`; longitude 0 is the mean sub-Earth meridian).
     height : Quantity [km]
-        Height of the entry point above the WGS84 ellipsoid (0 at the equator, up to
-        21 km at the poles: the entry surface is the equatorial sphere).
+        Height of the entry point. Earth: above the WGS84 ellipsoid (0 at the equator,
+        up to 21 km at the poles: the entry surface is the equatorial sphere). Moon:
+        above the IAU mean sphere of 1737.4 km (0.6 km: the entry surface is DE440's
+        1738.0 km sphere).
     speed : Quantity [km/s]
         Body-relative speed at the entry.
     entry_angle : Quantity [deg]
@@ -75,33 +105,87 @@ class Impact:
                 f"{self.entry_angle.to_value(u.deg):.1f} deg below the horizon>")
 
 
-def impact_site(r_rel_km: np.ndarray, time: Time) -> tuple[float, float, float]:
-    """WGS84 geodetic (latitude [deg], east longitude [deg], height [km]) of a geocentric
-    ICRF (GCRS) position ``r_rel_km`` at ``time``, without touching the network.
+def moon_orientation(time: Time) -> tuple[u.Quantity, u.Quantity, u.Quantity]:
+    """The IAU orientation of the Moon: ICRF right ascension and declination of its
+    north pole and the location of its prime meridian, at ``time``.
+
+    The IAU WGCCRE model of the lunar mean Earth/polar axis frame (Archinal et al.
+    2011, the 2009 report, as NAIF ships it in ``pck00010.tpc``; ``pck00011.tpc``
+    still takes its lunar data from that report, the 2015 one giving none): constant
+    and secular terms plus sine (RA, W) and cosine (Dec) series in the 13 arguments
+    E1..E13, in days and Julian centuries of TDB from J2000. The body-fixed axes are
+    ``R3(W) R1(90 deg - dec) R3(90 deg + ra)`` applied to the ICRF axes. It departs
+    from the DE ephemerides' mean Earth frame by up to ~0.005 deg (~150 m on the
+    surface), as NAIF documents; the sources are cited in the docstring of
+    ``risk/impact_point.py``.
+
+    Parameters
+    ----------
+    time : Time
+        When (any scale, any shape).
+
+    Returns
+    -------
+    pole_ra, pole_dec : Quantity [deg]
+        ICRF right ascension and declination of the lunar north pole.
+    prime_meridian : Quantity [deg]
+        W, the angle along the lunar equator from its ascending node on the ICRF
+        equator to the prime meridian, in [0, 360) deg.
+    """
+    from .._core.moon_frame import moon_orientation_deg
+    from ..time import to_jd_tdb
+
+    jd1, jd2 = to_jd_tdb(time, "time")
+    ra, dec, w = moon_orientation_deg(jd1, jd2)
+    return ra * u.deg, dec * u.deg, w * u.deg
+
+
+def impact_site(r_rel_km: np.ndarray, time: Time, *,
+                body: str = "earth") -> tuple[float, float, float]:
+    """Latitude [deg], east longitude [deg] and height [km] of a body-centred ICRF
+    position ``r_rel_km`` at ``time``, without touching the network.
+
+    Earth (default): WGS84 geodetic coordinates of a geocentric ICRF (GCRS) position,
+    through astropy's GCRS -> ITRS. Moon: selenocentric latitude and east longitude in
+    the IAU mean Earth/polar axis frame (:func:`moon_orientation`), and the height
+    above the IAU mean sphere of 1737.4 km (``bodies.MOON_MEAN_RADIUS_KM``).
 
     Parameters
     ----------
     r_rel_km : ndarray (3,)
-        Geocentric ICRF position [km].
+        Body-centred (geocentric or selenocentric) ICRF position [km].
     time : Time
         When.
+    body : {"earth", "moon"}
+        Whose coordinates (default ``"earth"``).
 
     Returns
     -------
     (float, float, float)
-        Latitude [deg], east longitude [deg], height [km].
+        Latitude [deg], east longitude [deg, -180..180], height [km].
     """
-    from astropy.coordinates import GCRS, ITRS, CartesianRepresentation, EarthLocation
-
-    from ..visibility import offline_earth_orientation
-
     from ..time import to_jd_tdb
 
     r = np.asarray(r_rel_km, dtype=np.float64)
     if r.shape != (3,) or not np.all(np.isfinite(r)):
         raise InputError("r_rel_km must be 3 finite numbers [km]")
-    if np.ndim(to_jd_tdb(time, "time")[0]):  # a finite astropy Time, any scale
+    jd1, jd2 = to_jd_tdb(time, "time")  # a finite astropy Time, any scale
+    if np.ndim(jd1):
         raise InputError("time must be one Time")
+    if body == "moon":
+        from .._core.moon_frame import selenographic_deg
+        from ..bodies import MOON_MEAN_RADIUS_KM
+
+        lat, lon, rho = selenographic_deg(r, jd1, jd2)
+        return float(lat), float(lon), float(rho) - MOON_MEAN_RADIUS_KM
+    if body != "earth":
+        from ..errors import UnknownNameError
+
+        raise UnknownNameError("impact body", body, ("earth", "moon"))
+    from astropy.coordinates import GCRS, ITRS, CartesianRepresentation, EarthLocation
+
+    from ..visibility import offline_earth_orientation
+
     with offline_earth_orientation():
         gcrs = GCRS(CartesianRepresentation(r * u.km), obstime=time)
         itrs = gcrs.transform_to(ITRS(obstime=time))
@@ -131,6 +215,9 @@ def first_impact(state: State | OrbitSolution, until: Time, *,
     Returns
     -------
     Impact or None
+        With the entry point in the hit body's coordinates (``Impact.body``): WGS84 on
+        the Earth, IAU mean Earth/polar axis selenocentric on the Moon
+        (:func:`impact_site`).
     """
     if isinstance(bodies, str):
         bodies = (bodies,)
@@ -148,10 +235,7 @@ def first_impact(state: State | OrbitSolution, until: Time, *,
     # below the local horizontal: the angle between -v and the outward radial, from 90.
     angle = float(np.degrees(np.arcsin(-np.dot(r, v) / (np.linalg.norm(r) * speed))))
     body = str(row["body"])
-    if body == "earth":
-        lat, lon, h = impact_site(r, row["time"])
-    else:
-        lat = lon = h = float("nan")
+    lat, lon, h = impact_site(r, row["time"], body=body)
     return Impact(time=row["time"], body=body, latitude=lat * u.deg, longitude=lon * u.deg,
                   height=h * u.km, speed=speed * u.km / u.s, entry_angle=angle * u.deg,
                   r_rel=r * u.km, v_rel=v * u.km / u.s)

@@ -32,7 +32,8 @@ found by :func:`keyholes` within its ``window`` (returns after an intermediate
 encounter, and keyholes the search reports as unresolved, are not covered: they are
 listed in ``meta``). Each virtual impactor is also integrated on to its impact, which
 the integrator detects itself (``confirmed``), and its entry point on the ground is
-given (:func:`~apophis_sim.risk.first_impact`).
+given (:func:`~apophis_sim.risk.first_impact`: WGS84 on the Earth, the IAU mean
+Earth/polar axis frame on the Moon).
 """
 
 from __future__ import annotations
@@ -283,8 +284,10 @@ def impact_probability(solution: OrbitSolution, until: Time = Time("2100-01-01",
         integrated on, enters the body's radius: the integrator's own impact
         detection),
         ``impact_time`` (its entry, TDB; the return date when not confirmed),
-        ``latitude``/``longitude`` [deg] (WGS84 ground point of the entry, Earth
-        only; NaN otherwise). ``meta`` holds the
+        ``latitude``/``longitude`` [deg] (the entry point in the coordinates of the
+        row's ``body``: WGS84 geodetic for the Earth, selenocentric in the IAU mean
+        Earth/polar axis frame for the Moon, :func:`~apophis_sim.risk.first_impact`;
+        NaN when not confirmed). ``meta`` holds the
         cumulative IP (``cumulative_ip``, ``cumulative_log10_ip``), the highest Torino
         category of the table (``torino_max``: -1 when no row is rated, 0 when there is
         no virtual impactor), the assumptions, the searched window and what the

@@ -84,7 +84,9 @@ def impact_monte_carlo(solution: OrbitSolution, until: Time, n_clones: int, seed
         Bodies whose surface ends a clone.
     chunk_size, out, scheduler, **run_kwargs
         As in :func:`apophis_sim.uncertainty.run_monte_carlo` (``out`` makes the run
-        durable and resumable; ``scheduler="serial"`` runs without Dask).
+        durable and resumable; ``scheduler="serial"`` runs without Dask;
+        ``encounter=False`` for an object without Apophis's 2029 approach, e.g.
+        2024 YR4 in ``docs/guide/risk.rst``).
     cluster_days : float
         Impacts on one body closer in time than this are one event (one row).
 

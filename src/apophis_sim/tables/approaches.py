@@ -123,11 +123,19 @@ def linear_impact_probability(mean_km: np.ndarray, cov_km2: np.ndarray,
     radius_km : float
         Radius of the disc [km].
 
-    Polar quadrature over the disc (64-point Gauss-Legendre in radius, 256-point
-    trapezoid in angle, spectrally accurate for the periodic angle), in the Gaussian's
-    whitened coordinates; 0 beyond 38 sigma from the disc (the tail is < 1e-300), 1
-    when the disc holds the 38-sigma ellipse.
+    In the Gaussian's principal axes (the disc about the origin stays a disc), the
+    probability along the major axis is exact (normal CDFs over the chord
+    ``|u| < sqrt(R^2 - t^2)``) and the minor axis ``t`` is integrated by 128-point
+    Gauss-Legendre over ``mean ± 13 sigma`` clipped to the disc, with ``t = R sin(psi)``
+    so the chord's square-root ends are smooth. B-plane ellipses of real encounters are
+    needles (2024 YR4 at the Moon in 2032: 24 682 km by 0.79 km): a polar grid over the
+    disc misses such a ridge (it gave 5.30 % there for the exact 4.19 %). 0 beyond 38
+    sigma from the disc (the tail is < 1e-300), 1 when the disc holds the 38-sigma
+    ellipse; a singular covariance is a line (the chord's probability at the mean's
+    offset).
     """
+    from scipy.special import ndtr
+
     m = real_array(mean_km, "mean_km", shape=(2,))
     c = real_array(cov_km2, "cov_km2", shape=(2, 2))
     radius_km = real_scalar(radius_km, "radius_km", positive=True)
@@ -136,16 +144,32 @@ def linear_impact_probability(mean_km: np.ndarray, cov_km2: np.ndarray,
         return 0.0
     if s < -38.0:
         return 1.0
-    ci = np.linalg.inv(c)
-    det = float(np.linalg.det(c))
-    x, wx = np.polynomial.legendre.leggauss(64)
-    r = 0.5 * radius_km * (x + 1.0)
-    wr = 0.5 * radius_km * wx
-    th = np.linspace(0.0, 2.0 * np.pi, 256, endpoint=False)
-    pts = np.stack([np.outer(r, np.sin(th)), np.outer(r, np.cos(th))], axis=-1) - m
-    q = np.einsum("abi,ij,abj->ab", pts, ci, pts)
-    dens = np.exp(-0.5 * q) / (2.0 * np.pi * math.sqrt(det))
-    return float(np.sum(dens * r[:, None] * wr[:, None]) * (2.0 * np.pi / th.size))
+    w, v = np.linalg.eigh(0.5 * (c + c.T))
+    sig_u = math.sqrt(max(float(w[1]), 0.0))
+    sig_t = math.sqrt(max(float(w[0]), 0.0))
+    mu_u = float(v[:, 1] @ m)  # along the major axis
+    mu_t = float(v[:, 0] @ m)  # along the minor axis
+
+    def along(t):  # P(|u| < chord half-length at t), exact
+        g = np.sqrt(np.clip(radius_km**2 - t * t, 0.0, None))
+        if sig_u == 0.0:
+            return (np.abs(mu_u) < g).astype(float)
+        return ndtr((g - mu_u) / sig_u) - ndtr((-g - mu_u) / sig_u)
+
+    if sig_t <= 1e-12 * sig_u:  # a line: all the mass at t = mu_t
+        return float(along(np.array([mu_t]))[0]) if abs(mu_t) < radius_km else 0.0
+    lo = max(-radius_km, mu_t - 13.0 * sig_t)
+    hi = min(radius_km, mu_t + 13.0 * sig_t)
+    if not lo < hi:
+        return 0.0
+    p0 = math.asin(lo / radius_km)
+    p1 = math.asin(hi / radius_km)
+    x, wx = np.polynomial.legendre.leggauss(128)
+    psi = 0.5 * (p1 - p0) * (x + 1.0) + p0
+    t = radius_km * np.sin(psi)
+    dens = np.exp(-0.5 * ((t - mu_t) / sig_t) ** 2) / (math.sqrt(2.0 * math.pi) * sig_t)
+    val = np.sum(wx * dens * along(t) * radius_km * np.cos(psi)) * 0.5 * (p1 - p0)
+    return float(min(max(val, 0.0), 1.0))
 
 
 @renamed_kwargs(max_distance="distance_max")

@@ -150,14 +150,14 @@ def _solution_digest(sol: OrbitSolution) -> str:
         "epoch": [float(x) for x in st.jd_tdb], "centre": st.centre,
         "nongrav": sol.nongrav.to_value(u.au / u.day**2).tolist(),
         "covariance": np.asarray(sol.covariance).tolist(),
-        "nominal": [float(sol.nominal_elements[k]) for k in PARAMETER_LABELS],
+        "nominal": _nominal(sol, gravity_only=True).tolist(),
     }, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
 def _run_parameters(sol: OrbitSolution, seed: int, n_clones: int, chunk_size: int,
                     forces: tuple[str, ...], files: tuple[str, ...], epsilon: float,
-                    impacts: dict | None = None) -> dict:
+                    impacts: dict | None = None, encounter: bool = True) -> dict:
     params = {
         "format": _FORMAT,
         "seed": seed,
@@ -173,6 +173,8 @@ def _run_parameters(sol: OrbitSolution, seed: int, n_clones: int, chunk_size: in
     }
     if impacts:  # only then: the run id of an encounter-only run is unchanged
         params["model"]["impacts"] = impacts
+    if not encounter:  # likewise: runs with the 2029 encounter keep their id
+        params["model"]["encounter"] = None
     return params
 
 
@@ -195,6 +197,7 @@ class _ChunkSpec:
     numba_threads: int | None
     impacts_until: tuple[float, float] | None = None
     impact_bodies: tuple[str, ...] = ()
+    encounter: bool = True
 
 
 def _first_impacts(states, ng, spec: _ChunkSpec, eph: Ephemeris, n: int) -> dict[str, Any]:
@@ -237,8 +240,11 @@ def _simulate_chunk(spec: _ChunkSpec, chunk: int) -> dict[str, Any]:
     params = sample_parameters(sol, spec.seed, start, stop)
     states, ng = clone_states(sol, params)
     eph = Ephemeris.open()
-    enc = encounter_of(states, ng, nongrav_model=spec.solution.nongrav_model, forces=spec.forces,
-                       ephemeris=eph, epsilon=spec.epsilon)
+    if spec.encounter:
+        enc = encounter_of(states, ng, nongrav_model=spec.solution.nongrav_model,
+                           forces=spec.forces, ephemeris=eph, epsilon=spec.epsilon)
+    else:  # an impact-only run of an object without Apophis's 2029 approach
+        enc = {name: np.full(stop - start, np.nan) for name in RESULT_COLUMNS[1:7]}
     cols: dict[str, Any] = {"clone": np.arange(start, stop, dtype=np.int64)}
     cols.update(enc)
     for j, name in enumerate(PARAMETER_LABELS):
@@ -282,7 +288,7 @@ class MonteCarloResult:
     def __repr__(self) -> str:
         n = self.n_clones
         head = f"<MonteCarloResult {n} of {self.parameters.get('n_clones', '?')} clones"
-        if n >= 2:
+        if n >= 2 and self.parameters.get("model", {}).get("encounter", True) is not None:
             st = self.statistics()
             d = st.distance_km
             head += (f", distance {d['mean']:,.3f} +/- {d['sigma']:.3f} km (1 sigma), time "
@@ -302,7 +308,8 @@ class MonteCarloResult:
         return encounter_statistics(self.columns)
 
     def standard_normals(self) -> np.ndarray:
-        """The N(0, 1) vectors the clones were drawn from (n, 8), from (seed, clone)."""
+        """The N(0, 1) vectors the clones were drawn from (n, 8), from (seed, clone); a
+        gravity-only solution's clones used the first six."""
         seed = self.parameters["seed"]
         return np.vstack([standard_normals(seed, int(k), int(k) + 1)
                           for k in self.columns["clone"]]) if self.n_clones else np.zeros((0, 8))
@@ -541,7 +548,8 @@ def run_monte_carlo(n_clones: int, seed: int, *, solution: OrbitSolution | None 
                     on_chunk: Callable[[int], None] | None = None,
                     lock_timeout: float = 0.0, connect_timeout: float = 5.0,
                     worker_timeout: float = 120.0, impacts_until: Any = None,
-                    impact_bodies: Sequence[str] = ("earth", "moon")) -> MonteCarloResult:
+                    impact_bodies: Sequence[str] = ("earth", "moon"),
+                    encounter: bool = True) -> MonteCarloResult:
     """Monte Carlo of the 2029 encounter: N clones drawn from the covariance, on Dask.
 
     Needs the ``distributed`` extra (``pip install "apophis_sim[distributed]"``:
@@ -627,6 +635,11 @@ def run_monte_carlo(n_clones: int, seed: int, *, solution: OrbitSolution | None 
         :func:`apophis_sim.risk.impact_monte_carlo`.
     impact_bodies : sequence of {"earth", "moon"}
         Bodies whose surface ends a clone (with ``impacts_until``).
+    encounter : bool
+        Compute each clone's 2029 Earth approach (default). ``False`` (only with
+        ``impacts_until``) skips it and leaves those six columns NaN: impact runs of
+        objects other than Apophis, which have no approach within 0.01 au before
+        2029-04-20.
 
     Returns
     -------
@@ -650,7 +663,7 @@ def run_monte_carlo(n_clones: int, seed: int, *, solution: OrbitSolution | None 
     WorkersLostError
         Dask gave up on a chunk, or the cluster had no workers for ``worker_timeout``.
     ConvergenceError
-        A clone has no 2029 approach or its integration failed.
+        A clone has no 2029 approach (with ``encounter``) or its integration failed.
     MissingDependencyError
         The ``distributed`` extra is not installed (``pip install
         "apophis_sim[distributed]"``): Dask is needed unless ``scheduler="serial"``,
@@ -688,7 +701,12 @@ def run_monte_carlo(n_clones: int, seed: int, *, solution: OrbitSolution | None 
     out_path = check_output_folder(out, "out") if out is not None else None
     sol = solution if solution is not None else apophis()
     covariance_factor(sol.covariance)  # validate here, not in every worker
-    _nominal(sol)
+    _nominal(sol, gravity_only=True)
+    if not isinstance(encounter, (bool, np.bool_)):
+        raise InputError(f"encounter must be True or False, got {encounter!r:.60}")
+    if not encounter and impacts_until is None:
+        raise InputError("encounter=False needs impacts_until: a run without the 2029 "
+                         "encounter and without impacts would compute nothing")
     eph = Ephemeris.open()
     force_names = tuple(resolve_forces(forces, eph))
     impacts = None
@@ -716,7 +734,7 @@ def run_monte_carlo(n_clones: int, seed: int, *, solution: OrbitSolution | None 
                    "detection": "entry through the body's equatorial radius, inside the "
                                 "integrator"}
     params = _run_parameters(sol, seed, n_clones, chunk_size, force_names, eph.files,
-                             float(epsilon), impacts)
+                             float(epsilon), impacts, bool(encounter))
     columns = run_columns(params)
     run_id = _run_id(params)
     parts: dict[int, dict[str, np.ndarray]] = {}
@@ -724,7 +742,7 @@ def run_monte_carlo(n_clones: int, seed: int, *, solution: OrbitSolution | None 
     computed: list[int] = []
     threads = numba_threads if numba_threads is not None else (None if serial else 1)
     spec = _ChunkSpec(sol, seed, n_clones, chunk_size, force_names, float(epsilon), threads,
-                      until_jd, tuple(impact_bodies) if impacts else ())
+                      until_jd, tuple(impact_bodies) if impacts else (), bool(encounter))
     show = progress if progress is not None else sys.stderr.isatty()
 
     with contextlib.ExitStack() as stack:

@@ -164,19 +164,39 @@ def standard_normals(seed: int, start: int, stop: int, dim: int = len(PARAMETER_
     return out
 
 
-def _nominal(solution: OrbitSolution) -> np.ndarray:
+def _gravity_only(solution: OrbitSolution) -> bool:
+    """A covariance over the six elements only, and no non-gravitational acceleration."""
+    return (tuple(solution.covariance_labels) == PARAMETER_LABELS[:6]
+            and not np.any(solution.nongrav.to_value(u.au / u.day**2)))
+
+
+def _nominal(solution: OrbitSolution, *, gravity_only: bool = False) -> np.ndarray:
+    """The solution's nominal (e, q, tp, node, peri, i, A1, A2).
+
+    With ``gravity_only``, a solution without non-gravitational parameters (covariance
+    over the six elements, A1 = A2 = A3 = 0, e.g. JPL's solutions of small NEAs) is
+    accepted too: A1 and A2 are then 0 and never sampled.
+    """
     labels = tuple(solution.covariance_labels)
-    if labels != PARAMETER_LABELS:
-        raise InputError(f"the solution's covariance must be over {PARAMETER_LABELS}, "
-                         f"got {labels}")
-    return np.array([float(solution.nominal_elements[k]) for k in PARAMETER_LABELS])
+    if labels == PARAMETER_LABELS:
+        return np.array([float(solution.nominal_elements[k]) for k in PARAMETER_LABELS])
+    if gravity_only and _gravity_only(solution):
+        return np.array([float(solution.nominal_elements[k]) for k in PARAMETER_LABELS[:6]]
+                        + [0.0, 0.0])
+    extra = (f" or, without non-gravitational terms, over {PARAMETER_LABELS[:6]}"
+             if gravity_only else "")
+    raise InputError(f"the solution's covariance must be over {PARAMETER_LABELS}{extra}, "
+                     f"got {labels}")
 
 
 def sample_parameters(solution: OrbitSolution, seed: int, start: int, stop: int) -> np.ndarray:
     """Parameters of clones ``start .. stop-1``: ``x_k = x0 + L z_k``.
 
     ``x0`` is the solution's nominal (e, q, tp, node, peri, i, A1, A2), ``L`` its
-    :func:`covariance_factor`, ``z_k`` from :func:`standard_normals`.
+    :func:`covariance_factor`, ``z_k`` from :func:`standard_normals`. A solution
+    without non-gravitational terms (covariance over the six elements, A1 = A2 = A3
+    = 0, as JPL publishes for most small NEAs) draws six normals per clone and keeps
+    A1 = A2 = 0.
 
     Parameters
     ----------
@@ -192,16 +212,20 @@ def sample_parameters(solution: OrbitSolution, seed: int, start: int, stop: int)
     ndarray (stop - start, 8)
         Clone parameters in JPL's units (tp TDB JD, angles deg, A1/A2 au/day^2).
     """
+    x0 = _nominal(solution, gravity_only=True)
     fac = covariance_factor(solution.covariance)
-    z = standard_normals(seed, start, stop)
+    m = fac.sigma.size  # 8, or 6 for a gravity-only solution (A1 = A2 = 0, not sampled)
+    z = standard_normals(seed, start, stop, dim=m)
+    out = np.repeat(x0[None, :], stop - start, axis=0)
     # einsum without BLAS: each clone's row is the same sum whatever the batch size, so a
     # clone's parameters do not depend on the chunking (BLAS blocks by batch shape).
-    return _nominal(solution)[None, :] + np.einsum("kj,ij->ki", z, fac.factor, optimize=False)
+    out[:, :m] += np.einsum("kj,ij->ki", z, fac.factor, optimize=False)
+    return out
 
 
 def _elements_state(solution: OrbitSolution, params: np.ndarray) -> State:
     """Heliocentric ICRF states of parameter rows (n, 8) at the solution epoch."""
-    x0 = _nominal(solution)
+    x0 = _nominal(solution, gravity_only=True)
     tp_int = math.floor(x0[2])
     # tp as a two-part JD: the integer day is exact, the clone's offset keeps full precision.
     tp = from_jd_tdb(np.full(len(params), float(tp_int)), (x0[2] - tp_int) + (params[:, 2] - x0[2]))
@@ -242,7 +266,8 @@ def clone_states(solution: OrbitSolution, params: np.ndarray) -> tuple[State, u.
         raise ShapeMismatchError(f"params must have shape (n, 8), got {p.shape}")
     if not np.isfinite(p).all():
         raise NonFiniteInputError("params contain NaN or infinity")
-    both = _elements_state(solution, np.vstack([_nominal(solution)[None, :], p]))
+    both = _elements_state(solution, np.vstack([_nominal(solution, gravity_only=True)[None, :],
+                                                p]))
     sol = solution.state.to_frame("icrf")
     if sol.centre != "sun":
         raise InputError("the solution's state must be heliocentric")

@@ -54,6 +54,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="search keyholes within this distance of the nominal along the LOV "
                         "(default 2000 km, at most 20000)")
     p.add_argument("--moon", action="store_true", help="also Moon impacts")
+    p.add_argument("--returns", action="store_true",
+                   help="also impacts after an intermediate close approach: keyholes of "
+                        "every return within 0.01 au (risk.return_keyholes; slower)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--plots", metavar="DIR", default=None,
                    help="write risk_keyholes.png (b-plane map and zooms) and "
@@ -119,6 +122,24 @@ def run_risk(args: argparse.Namespace) -> int:
               "torino_max": meta["torino_max"] if meta["torino_max"] >= 0 else None,
               "assumptions": meta["assumptions"], "method": meta["method"],
               "unresolved": meta["unresolved"]}
+    if args.returns:
+        from ..risk import return_keyholes
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", EarthOrientationWarning)
+            rk = return_keyholes(sol, until, window=args.window * u.km)
+        with quiet_utc(announce=False):
+            report["return_keyholes"] = {
+                "returns_followed": rk.meta["returns_followed"],
+                "returns_not_followed": rk.meta["returns_not_followed"],
+                "virtual_impactors": [
+                    {"via_utc": utc_iso(r["via_date"], 0), "via_resonance": str(r["via_resonance"]),
+                     "via_distance_km": float(r["via_distance"].to_value(u.km)),
+                     "date_utc": utc_iso(r["return_date"], 0), "body": str(r["body"]),
+                     "resonance": str(r["resonance"]), "sigma": float(r["sigma"]),
+                     "width_m": float(r["width"].to_value(u.m)),
+                     "log10_ip": float(r["log10_ip"]),
+                     "impact_confirmed": bool(r["confirmed"])} for r in rk]}
     if args.mc_clones:
         from ..risk import impact_monte_carlo
 
@@ -164,7 +185,20 @@ def run_risk(args: argparse.Namespace) -> int:
           f"{_torino_text(report['torino_max'])}; {report['assumptions']}")
     if report["unresolved"]:
         print(f"  not covered: {len(report['unresolved'])} resonances the search could not "
-              f"resolve (see --json), returns after an intermediate encounter")
+              f"resolve (see --json)"
+              + ("" if args.returns else ", returns after an intermediate encounter "
+                 "(--returns)"))
+    rkr = report.get("return_keyholes")
+    if rkr:
+        print(f"  keyholes of close returns ({len(rkr['returns_followed'])} returns within "
+              f"0.01 au followed, {len(rkr['returns_not_followed'])} not):")
+        if not rkr["virtual_impactors"]:
+            print("    no impact after a close return found")
+        for r in rkr["virtual_impactors"]:
+            print(f"    {r['date_utc']} UTC {r['body']:<5s} {r['resonance']:>6s} via the "
+                  f"{r['via_utc'][:10]} {r['via_resonance']} return at "
+                  f"{r['via_distance_km']:,.0f} km  {r['sigma']:+10.2f} sigma  IP "
+                  f"1e{r['log10_ip']:.0f}  confirmed: {'yes' if r['impact_confirmed'] else 'no'}")
     mcr = report.get("monte_carlo")
     if mcr:
         lo, hi = mcr["cumulative_ip_95"]

@@ -21,6 +21,7 @@ from .impacts import impact_energy_mt, impact_probability, palermo_scale, torino
 from .keyholes import (EDGE_TOL_KM, KEYHOLE_COLUMNS, LineOfVariations, keyholes,
                        line_of_variations, orbit_through)
 from .montecarlo import impact_monte_carlo, wilson_interval
+from .returns import return_keyholes
 from .valsecchi import OpikEncounter, opik_encounter, valsecchi_circle
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "opik_encounter",
     "orbit_through",
     "palermo_scale",
+    "return_keyholes",
     "rtn_basis",
     "torino_scale",
     "valsecchi_circle",

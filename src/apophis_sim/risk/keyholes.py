@@ -190,6 +190,22 @@ def _time(t, name: str) -> tuple[float, float]:
     return float(j1), float(j2)
 
 
+def _encounter_span(encounter) -> tuple[Time | None, Time]:
+    """``encounter`` as (since, until): a scalar Time is the end of the search (the
+    closest approach before it), a pair of Times a span (the closest within it)."""
+    if encounter is None:
+        return None, Time(_ENCOUNTER_UNTIL, scale="tdb")
+    if isinstance(encounter, Time) and encounter.shape == (2,):
+        _time(encounter[0], "encounter[0]")
+        _time(encounter[1], "encounter[1]")
+        if encounter[1].tdb.jd - encounter[0].tdb.jd <= 0:
+            raise InputError(f"encounter span {encounter[0].tdb.iso} to "
+                             f"{encounter[1].tdb.iso} TDB is empty: pass (start, end) with "
+                             "end after start")
+        return encounter[0], encounter[1]
+    return None, encounter
+
+
 def line_of_variations(solution: OrbitSolution, *, encounter: Time | None = None,
                        body: str = "earth", forces: Sequence[str] | None = None,
                        ephemeris: Ephemeris | None = None,
@@ -202,7 +218,9 @@ def line_of_variations(solution: OrbitSolution, *, encounter: Time | None = None
         With JPL's 8-parameter covariance (e.g. :func:`apophis_sim.apophis`).
     encounter : Time, optional
         The encounter is the closest approach to ``body`` within 0.01 au before this
-        time (default 2029-04-20 TDB: Apophis's 2029 flyby).
+        time (default 2029-04-20 TDB: Apophis's 2029 flyby); a pair of Times
+        ``Time([start, end])``: the closest within that span (a later encounter when an
+        earlier one is closer, e.g. a return after 2029).
     body : {"earth", "moon"}
         The body of the encounter.
     forces, ephemeris, epsilon
@@ -220,14 +238,14 @@ def line_of_variations(solution: OrbitSolution, *, encounter: Time | None = None
     sol = _check_solution(solution)
     body = _check_body(body)
     eph = ephemeris if ephemeris is not None else Ephemeris.open()
-    until = encounter if encounter is not None else Time(_ENCOUNTER_UNTIL, scale="tdb")
+    since, until = _encounter_span(encounter)
     e1, e2 = _time(until, "encounter")
     s1, s2 = (float(np.ravel(x)[0]) for x in sol.state.jd_tdb)
     if (e1 - s1) + (e2 - s2) <= 0:
         raise InputError(f"encounter ({until.tdb.iso} TDB) must be after the solution epoch "
                          f"({sol.state.epoch.tdb.iso} TDB)")
     ej = encounter_jacobian(sol, until=until, body=body, forces=forces, ephemeris=eph,
-                            epsilon=epsilon)
+                            epsilon=epsilon, since=since)
     c = np.asarray(sol.covariance)
     k = ej.jacobian[2:4]
     cov = k @ c @ k.T
@@ -237,7 +255,9 @@ def line_of_variations(solution: OrbitSolution, *, encounter: Time | None = None
     tab = close_approaches(sol, Time(t_enc + 1.0, format="jd", scale="tdb"), bodies=(body,),
                            distance_max=0.01 * u.au, forces=forces, ephemeris=eph,
                            epsilon=epsilon, impacts=False)
-    row = int(np.argmin(tab["distance"].to_value(u.km)))
+    # The approach found by the variational run (not an earlier, closer one).
+    t_rows = tab["time"].tdb.jd1 - t_enc + tab["time"].tdb.jd2
+    row = int(np.argmin(np.abs(t_rows)))
     t = tab["time"][row]
     r_rel = tab["r_rel"][row].to_value(u.km)
     v_rel = tab["v_rel_vec"][row].to_value(u.km / u.s)
@@ -337,6 +357,10 @@ def _evaluate_group(lov, s_km, t_exp, eph, forces, epsilon, out, sel):
 #: Widest ``window`` of :func:`keyholes` [km] along the line of variations.
 MAX_WINDOW_KM = 20_000.0
 
+#: Widest ``window`` in sigmas of zeta, where that is wider than :data:`MAX_WINDOW_KM`:
+#: on the b-plane of a later encounter (a return), whose spread is wide.
+MAX_WINDOW_SIGMA = 50.0
+
 #: Most k:h resonances :func:`keyholes` examines analytically (each crossing the line of
 #: variations inside the window is then refined by n-body integrations).
 MAX_RESONANCES = 200_000
@@ -433,7 +457,8 @@ def keyholes(solution: OrbitSolution, until: Time = Time("2100-01-01", scale="td
         The body of the encounter and of the returns.
     encounter : Time, optional
         The encounter is the closest approach to ``body`` within 0.01 au before this
-        time (default 2029-04-20 TDB, the 2029 flyby).
+        time (default 2029-04-20 TDB, the 2029 flyby); a pair ``Time([start, end])``:
+        the closest within that span (see :func:`line_of_variations`).
     return_distance_max : Quantity [length], optional
         Report keyholes to returns closer than this (centre to centre) instead of
         impacts (default: impacts, ``b' < b_c`` with the focused radius of
@@ -444,7 +469,8 @@ def keyholes(solution: OrbitSolution, until: Time = Time("2100-01-01", scale="td
     window : Quantity [length]
         Half-width of the searched stretch of the LOV around the nominal, along
         zeta (default 2000 km; the 2036 keyhole of #220 lies ~1270 km away); at most
-        ``MAX_WINDOW_KM`` (20 000 km).
+        ``MAX_WINDOW_KM`` (20 000 km), or ``MAX_WINDOW_SIGMA`` (50) sigmas of zeta
+        when that is wider (the b-plane of a later encounter).
     max_k : int, optional
         Search only returns within ``max_k`` years (caps the run time).
     calibrate : bool
@@ -510,7 +536,7 @@ def keyholes(solution: OrbitSolution, until: Time = Time("2100-01-01", scale="td
     wkm = float(w_arr)
     if not wkm > 0:
         raise InputError(f"window must be a positive length, got {window}")
-    if wkm > MAX_WINDOW_KM:
+    if wkm > MAX_WINDOW_KM and encounter is None:
         raise InputError(f"window {window} is wider than {MAX_WINDOW_KM:,.0f} km: the line of "
                          "variations is a local (linear) map of the B-plane and each keyhole "
                          "in the window costs n-body integrations; pass a window of at most "
@@ -531,13 +557,20 @@ def keyholes(solution: OrbitSolution, until: Time = Time("2100-01-01", scale="td
         raise EphemerisRangeError(f"until ({until.tdb.iso} TDB) lies outside the ephemeris "
                                   f"({', '.join(eph.files)}), which covers TDB JD "
                                   f"{eph.covered[0]} to {eph.covered[1]}; pass an earlier until")
-    enc_until = encounter if encounter is not None else Time(_ENCOUNTER_UNTIL, scale="tdb")
+    enc_until = _encounter_span(encounter)[1]
     e1, e2 = _time(enc_until, "encounter")
     if (u1 - e1) + (u2 - e2) <= 0:
         raise InputError(f"until ({until.tdb.iso} TDB) must be after the encounter "
                          f"({enc_until.tdb.iso} TDB): keyholes lead to later returns")
-    lov = line_of_variations(sol, encounter=enc_until, body=body, forces=forces,
+    lov = line_of_variations(sol, encounter=encounter, body=body, forces=forces,
                              ephemeris=eph, epsilon=epsilon)
+    cap = max(MAX_WINDOW_KM, MAX_WINDOW_SIGMA * lov.sigma_zeta_km)
+    if wkm > cap:
+        raise InputError(f"window {window} is wider than {cap:,.0f} km (the larger of "
+                         f"{MAX_WINDOW_KM:,.0f} km and {MAX_WINDOW_SIGMA:g} sigma of zeta, "
+                         f"{lov.sigma_zeta_km:.4g} km, on this b-plane): the line of "
+                         "variations is a local (linear) map of the b-plane; pass a smaller "
+                         "window")
     t_end = u1 + u2
     year = _vs.SIDEREAL_YEAR_DAYS
     skipped: list[str] = []

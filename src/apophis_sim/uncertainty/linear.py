@@ -32,7 +32,7 @@ from ..ephemeris import Ephemeris
 from ..errors import ConvergenceError, InputError, InputTypeError
 from ..nbody import OrbitSolution, apophis, resolve_forces
 from ..state import State
-from ..time import dt_days, from_jd_tdb, utc_iso
+from ..time import dt_days, from_jd_tdb, to_jd_tdb, utc_iso
 from ..units import AU_KM
 from .encounter import (ENCOUNTER_LABELS, ENCOUNTER_MAX_DISTANCE_AU, ENCOUNTER_UNTIL,
                         bplane_coordinates, encounter_of)
@@ -294,10 +294,11 @@ def _bplane_xz(rho_au: np.ndarray, rhodot_au_d: np.ndarray, ve_au_d: np.ndarray,
 
 def encounter_jacobian(solution: OrbitSolution, *, until: Time | None = None,
                        body: str = "earth", forces: Sequence[str] | None = None,
-                       ephemeris: Ephemeris | None = None, epsilon: float | None = None
-                       ) -> EncounterJacobian:
-    """The closest approach to ``body`` before ``until`` and its first derivatives with
-    respect to the solution's parameters, from one variational integration.
+                       ephemeris: Ephemeris | None = None, epsilon: float | None = None,
+                       since: Time | None = None) -> EncounterJacobian:
+    """The closest approach to ``body`` before ``until`` (and after ``since``) and its
+    first derivatives with respect to the solution's parameters, from one variational
+    integration.
 
     The CA time ``t*`` is the root of ``f = rho . rho_dot`` (``rho`` = particle - body).
     With the STM and non-grav partials at ``t*``, ``G = [Phi | P]``:
@@ -319,6 +320,9 @@ def encounter_jacobian(solution: OrbitSolution, *, until: Time | None = None,
         The body of the encounter (default ``"earth"``).
     forces, ephemeris, epsilon
         As in :func:`apophis_sim.propagate_nbody`.
+    since : Time, optional
+        Only approaches after this time (default: any after the solution epoch): picks a
+        later encounter when an earlier one is closer.
 
     Returns
     -------
@@ -327,15 +331,19 @@ def encounter_jacobian(solution: OrbitSolution, *, until: Time | None = None,
     Raises
     ------
     ConvergenceError
-        No approach within 0.01 au before ``until``.
+        No approach within 0.01 au before ``until`` (and after ``since``).
     """
     until = until if until is not None else Time(ENCOUNTER_UNTIL, scale="tdb")
     events = variational_approaches(solution, until, bodies=(body,),
                                     max_distance_au=ENCOUNTER_MAX_DISTANCE_AU, forces=forces,
                                     ephemeris=ephemeris, epsilon=epsilon)
+    if since is not None:
+        s1, s2 = to_jd_tdb(since, "since")
+        events = [e for e in events if (e.jd1 - float(s1)) + (e.t_rel - float(s2)) > 0]
     if not events:
+        after = f" after {since.iso}" if since is not None else ""
         raise ConvergenceError(f"no approach to {body} within {ENCOUNTER_MAX_DISTANCE_AU} au "
-                               f"before {until.iso}")
+                               f"before {until.iso}{after}")
     ev = min(events, key=lambda e: e.distance_au)
     labels = tuple(solution.covariance_labels)
     jac = parameter_space(ev.state_jacobian, solution)

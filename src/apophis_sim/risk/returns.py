@@ -1,0 +1,273 @@
+"""Keyholes of close returns: impacts that come after an intermediate close approach.
+
+:func:`~apophis_sim.risk.keyholes` finds the impacts at the *first* resonant return
+from an encounter. A return that misses the planet but passes close to it is itself
+an encounter, with keyholes of its own (Valsecchi et al. 2003 sec. 7; the "keyholes
+of keyholes" of Milani et al. 2005): an orbit through one of them hits the planet at
+a later return. :func:`return_keyholes` searches them:
+
+1. the close returns: :func:`~apophis_sim.risk.keyholes` with
+   ``return_distance_max`` (default 0.01 au, which is also the largest distance at
+   which :func:`~apophis_sim.risk.line_of_variations` takes an approach for an
+   encounter) gives every stretch of the line of variations (LOV) of the first
+   encounter whose return passes closer than that;
+2. for each, the orbit of the stretch's centre (on the LOV, the solution's
+   covariance kept) and the LOV of *its* return: the constrained LOV of that
+   encounter's b-plane, through that orbit;
+3. :func:`~apophis_sim.risk.keyholes` on the return's b-plane, over the stretch
+   (the whole of it that returns closer than the limit: up to ``return_distance_max``
+   either side of the centre along the return's zeta), to ``until``, with the same
+   n-body refinement; keyholes whose return-plane point lies inside the capture disc
+   are dropped (those orbits hit the planet at the first return, which
+   :func:`~apophis_sim.risk.impact_probability` counts already);
+4. each remaining keyhole as a virtual impactor: its centre orbit, its distance
+   from the nominal in the covariance metric (``sigma``: the chi of its parameter
+   offset), its impact probability linearised at it over the whole covariance (as
+   :func:`~apophis_sim.risk.impact_probability` does), and the integrator's own
+   confirmation that it hits (``confirmed``).
+
+The LOV of the return is a straight line in parameter space through the centre
+orbit, not the continuation of the first encounter's LOV; for an object whose
+uncertainty is dominated by one direction (along-track, as for Apophis) the two
+agree closely, and the probability is computed with the full covariance anyway.
+"""
+
+from __future__ import annotations
+
+import math
+
+import astropy.units as u
+import numpy as np
+from astropy.table import QTable
+from astropy.time import Time
+
+from ..encounter import capture_radius
+from ..errors import InputError
+from ..solution import OrbitSolution
+from ..units import to_canonical
+from .impact_point import first_impact
+from .keyholes import _moved, keyholes, line_of_variations
+
+__all__ = ["return_keyholes"]
+
+_LN10 = math.log(10.0)
+_AU_KM = 149597870.7
+#: Half-width [day] of the span in which a return's encounter is looked for.
+_SPAN_DAYS = 30.0
+
+
+#: Orbits sampled between a return keyhole's edges to place its virtual impactor.
+_N_SAMPLES = 9
+
+
+def _deepest(solution, lov_r, s_lo, s_hi, t_ret, body, kwargs, t_via):
+    """The parameters of the orbit, among ``_N_SAMPLES`` evenly spaced on the return
+    LOV between the keyhole's edges (and the edges), that passes closest to ``body``
+    at the return ``t_ret``, that distance and its distance at the close return
+    ``t_via`` [km]; (None, nan, nan) if none returns.
+
+    The secondary keyhole's b-plane is far from linear in the LOV parameter: its
+    edges (b' = b_c) can bracket orbits that miss, so the virtual impactor is the
+    deepest sampled orbit, not the middle of the edges."""
+    from ..nbody import close_approaches
+    from ..uncertainty import clone_states
+
+    s = np.linspace(s_lo, s_hi, _N_SAMPLES + 2)
+    p = lov_r.parameters(s)
+    states, ng = clone_states(solution, p)
+    tab = close_approaches(states, t_ret + 30 * u.day, bodies=(body,),
+                           distance_max=0.3 * u.au, nongrav=ng,
+                           nongrav_model=solution.nongrav_model, impacts=False,
+                           progress=False, **kwargs)
+    jd = tab["time"].tdb.jd1 + tab["time"].tdb.jd2
+    near = np.abs(jd - t_ret.jd) < _SPAN_DAYS
+    dist = np.where(near, tab["distance"].to_value(u.km), np.inf)
+    part = np.asarray(tab["particle"])
+    best = np.full(len(s), np.inf)
+    np.minimum.at(best, part, dist)
+    k = int(np.argmin(best))
+    if not np.isfinite(best[k]):
+        return None, math.nan, math.nan
+    mine = (part == k) & (np.abs(jd - t_via.jd) < _SPAN_DAYS)
+    d_via = float(np.min(tab["distance"].to_value(u.km)[mine])) if mine.any() else math.nan
+    return p[k], float(best[k]), d_via
+
+
+def return_keyholes(solution: OrbitSolution, until: Time = Time("2100-01-01", scale="tdb"),
+                    *, return_distance_max: u.Quantity = 0.01 * u.au,
+                    window: u.Quantity = 2000 * u.km, max_k: int | None = None,
+                    returns: QTable | None = None, forces=None, ephemeris=None,
+                    epsilon: float | None = None) -> QTable:
+    """Impact keyholes of the close returns (impacts after an intermediate approach).
+
+    See the module docstring for the method.
+
+    Parameters
+    ----------
+    solution : OrbitSolution
+        With its covariance (e.g. :func:`apophis_sim.apophis`).
+    until : Time
+        Horizon: impacts before this date.
+    return_distance_max : Quantity [length]
+        Follow the returns closer than this (centre to centre; default 0.01 au, the
+        most an encounter may be for :func:`line_of_variations`).
+    window : Quantity [length]
+        Half-width of the first encounter's LOV searched for close returns (as in
+        :func:`keyholes`; default 2000 km).
+    max_k : int, optional
+        Only returns within ``max_k`` years of each encounter.
+    returns : QTable, optional
+        :func:`keyholes`'s table of this solution with ``return_distance_max`` (to reuse
+        a search already made); default: search now.
+    forces, ephemeris, epsilon
+        As in :func:`apophis_sim.nbody.close_approaches`.
+
+    Returns
+    -------
+    QTable
+        One row per keyhole of a close return that leads to an impact, sorted by
+        impact date: ``via_date`` (TDB, the close return), ``via_resonance`` (its k:h
+        from the first encounter), ``via_distance`` [km] (the virtual impactor's
+        closest distance at that return), ``return_date`` (the impact's return), ``body``,
+        ``resonance`` (k:h counted from the close return), ``xi``, ``zeta`` [km] (the
+        keyhole on the close return's b-plane), ``width`` [m] (along that zeta),
+        ``sigma`` (the virtual impactor's distance from the nominal in the
+        covariance metric, sqrt(dp^T C^-1 dp), signed like the first encounter's
+        zeta offset), ``ip``, ``log10_ip`` (linearised over the full covariance),
+        ``v_impact`` [km/s], ``return_distance`` [km] (the virtual impactor's closest
+        distance at the return, point masses: below the body's radius for an impact),
+        ``confirmed`` (the virtual impactor, integrated on with impact detection,
+        enters the body), ``impact_time``. ``meta``: the close returns followed,
+        the returns that could not be followed and why, and every resonance the
+        searches left without a keyhole (``no_keyhole``).
+
+    Raises
+    ------
+    InputError
+        ``returns`` is not a close-return table of :func:`keyholes`; a
+        non-positive distance.
+    """
+    from .impacts import _log_interval, _vi_log_ip  # noqa: F401 (shared machinery)
+
+    if not isinstance(solution, OrbitSolution):
+        raise InputError(f"solution must be an OrbitSolution, got {type(solution).__name__}")
+    dmax = float(to_canonical(return_distance_max, u.km, "return_distance_max"))
+    if not dmax > 0:
+        raise InputError(f"return_distance_max must be positive, got {return_distance_max}")
+    kwargs = {k: v for k, v in (("forces", forces), ("ephemeris", ephemeris),
+                                ("epsilon", epsilon)) if v is not None}
+    if returns is None:
+        returns = keyholes(solution, until, return_distance_max=dmax * u.km, window=window,
+                           max_k=max_k, **kwargs)
+    elif "_rows" not in returns.meta or "return closer than" not in str(
+            returns.meta.get("criterion", "")):
+        raise InputError("returns must be keyholes()'s table made with return_distance_max")
+    lov = line_of_variations(solution, **kwargs)
+    cov = np.asarray(solution.covariance, dtype=np.float64)
+    cinv = np.linalg.inv(cov)
+    p0 = lov.nominal
+    rows: list[dict] = []
+    followed: list[str] = []
+    not_followed: list[str] = []
+    no_keyhole: list[str] = []
+    not_confirmed: list[str] = []
+    t_end = until.tdb.jd
+    for i in range(len(returns)):
+        t_r = returns["return_date"][i].tdb
+        label = f"{returns['resonance'][i]} return {t_r.iso[:10]}"
+        if t_r.jd + _SPAN_DAYS >= t_end:
+            not_followed.append(f"{label}: at the horizon")
+            continue
+        s_c = float(returns.meta["_rows"][i]["_s_centre"])
+        centre = _moved(solution, lov.parameters(s_c)[0])
+        span = Time([t_r.jd - _SPAN_DAYS, t_r.jd + _SPAN_DAYS], format="jd", scale="tdb")
+        xi_r = float(returns["xi_return"][i].to_value(u.km))
+        half = math.sqrt(max(dmax * dmax - xi_r * xi_r, 0.0))
+        try:
+            lov_r = line_of_variations(centre, encounter=span, **kwargs)
+            kh = keyholes(centre, until, encounter=span, max_k=max_k,
+                          window=max(min(half, 50.0 * lov_r.sigma_zeta_km), 1.0) * u.km,
+                          **kwargs)
+        except Exception as exc:  # a return the machinery cannot follow: say why
+            not_followed.append(f"{label}: {type(exc).__name__}: {exc}")
+            continue
+        followed.append(f"{label} at {lov_r.distance_km:,.0f} km")
+        no_keyhole.extend(f"via {label}: {s}" for s in kh.meta.get("no_keyhole", []))
+        b_c = float(capture_radius(lov_r.body, lov_r.opik.v_inf_km_s * u.km / u.s)
+                    .to_value(u.km))
+        for j in range(len(kh)):
+            xi = float(kh["xi"][j].to_value(u.km))
+            zeta = float(kh["zeta"][j].to_value(u.km))
+            if math.hypot(xi, zeta) < b_c:
+                continue  # hits at the close return itself: the first-return keyhole
+            # The keyhole's centre in the search's own LOV parameter: the middle of its
+            # converged edges (exact), not its measured zeta mapped back through the
+            # linear LOV, nor the secant's first estimate of the centre (far off where
+            # the return's b-plane is far from linear in the parameters).
+            s_lo, s_hi = kh.meta["_rows"][j]["_s_edges"]
+            p_vi, d_min, d_via = _deepest(solution, lov_r, float(s_lo), float(s_hi),
+                                          kh["return_date"][j].tdb, str(kh["body"][j]),
+                                          kwargs, t_r)
+            if p_vi is None:
+                not_confirmed.append(f"via {label}: {kh['resonance'][j]} return "
+                                     f"{kh['return_date'][j].tdb.iso[:10]}: no orbit between "
+                                     "the keyhole's edges reaches the return")
+                continue
+            vi = _moved(solution, p_vi)
+            dp = p_vi - p0
+            chi = math.sqrt(max(float(dp @ cinv @ dp), 0.0))
+            sign = math.copysign(1.0, float(lov.jacobian[1] @ dp))
+            res = _vi_log_ip(solution, lov, vi, p_vi, kh, j, kwargs)
+            hit = first_impact(vi, kh["return_date"][j].tdb + 60 * u.day,
+                               bodies=(str(kh["body"][j]),), **kwargs)
+            rows.append({
+                "via_date": t_r.jd, "via_resonance": str(returns["resonance"][i]),
+                "via_distance": d_via,
+                "return_date": kh["return_date"][j].tdb.jd, "body": str(kh["body"][j]),
+                "resonance": str(kh["resonance"][j]), "xi": xi, "zeta": zeta,
+                "width": float(kh["width"][j].to_value(u.m)), "sigma": sign * chi,
+                "log_ip": res[0] if res is not None else math.nan,
+                "v_impact": float(kh["v_impact"][j].to_value(u.km / u.s)),
+                "distance_min": d_min,
+                "confirmed": hit is not None,
+                "impact_time": hit.time.tdb.jd if hit is not None else
+                kh["return_date"][j].tdb.jd,
+            })
+    rows.sort(key=lambda r: r["return_date"])
+    t = QTable()
+    n = len(rows)
+
+    def col(name, dtype=float):
+        return np.array([r[name] for r in rows], dtype=dtype)
+
+    def times(name):
+        t_ = Time(col(name) if n else np.zeros(0), format="jd", scale="tdb")
+        t_.format = "iso"
+        return t_
+
+    t["via_date"] = times("via_date")
+    t["via_resonance"] = col("via_resonance", "U8")
+    t["via_distance"] = col("via_distance") * u.km
+    t["return_date"] = times("return_date")
+    t["body"] = col("body", "U8")
+    t["resonance"] = col("resonance", "U8")
+    t["xi"] = col("xi") * u.km
+    t["zeta"] = col("zeta") * u.km
+    t["width"] = col("width") * u.m
+    t["sigma"] = col("sigma")
+    log_ip = col("log_ip")
+    t["ip"] = np.exp(log_ip)
+    t["log10_ip"] = log_ip / _LN10
+    t["v_impact"] = col("v_impact") * u.km / u.s
+    t["return_distance"] = col("distance_min") * u.km
+    t["confirmed"] = col("confirmed", bool)
+    t["impact_time"] = times("impact_time")
+    t.meta.update({
+        "object": solution.name, "solution": solution.solution, "until": until.tdb.iso,
+        "return_distance_max_km": dmax, "returns_followed": followed,
+        "returns_not_followed": not_followed, "no_keyhole": no_keyhole,
+        "keyholes_not_confirmed": not_confirmed,
+        "method": "keyholes of each close return's b-plane, refined with the n-body model; "
+                  "IP linearised over the full covariance at each virtual impactor",
+    })
+    return t

@@ -108,12 +108,17 @@ def start(jobs) -> None:
             todo.append(job)
     if not todo:
         return
+    if not sys.executable:
+        return  # an embedded interpreter: no Python to start
+    # The child imports this very package (the same sys.path), so that it compiles the
+    # kernels of these files into the cache this process reads.
+    path = os.pathsep.join(p for p in sys.path if p)
     try:
         child = subprocess.Popen(
             [sys.executable, "-m", "apophis_sim._core._warm", *todo],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            env=dict(os.environ, APOPHIS_SIM_BACKGROUND_COMPILE="0"))
-    except OSError:
+            env=dict(os.environ, APOPHIS_SIM_BACKGROUND_COMPILE="0", PYTHONPATH=path))
+    except (OSError, ValueError):
         return
     for job in todo:
         _children[job] = child

@@ -247,7 +247,7 @@ def test_moid_classification_keeps_apophis_unresolved(sol):
     assert it.outcome == "unresolved"
     assert 0 < it.moid_au < 1e-3
     assert it.detail.startswith("why; LOV orbits within 50 km (21 orbits)")
-    assert "beyond 0.1 au" in it.detail
+    assert "closest approach within 180 days of the resonant date 0.29" in it.detail
     d_min = _year_min_distance(sol, lov, [0.0], t_exp, eph)
     assert d_min >= it.moid_au - 1e-4
     assert d_min > 0.25
@@ -256,3 +256,40 @@ def test_moid_classification_keeps_apophis_unresolved(sol):
     it2 = kmod._Outcome("t", "earth", 7, 6, 0.0, "unresolved", "why", t_exp)
     kmod._classify(lov, [it2], eph, None, None, clear_au=1e-6)
     assert it2.outcome == "unresolved"
+
+
+def test_return_scan_excludes_a_folded_return(sol):
+    """#220's 36:31 crossing (2065), which the secant cannot refine: the LOV orbits
+    around it pass within 0.03 au of the Earth in 2051, and their 2065 return's zeta'
+    folds back (an extremum near -9.2e6 km) before reaching 0. Every one of the 21
+    orbits returns 4-6 days before the resonant date with b' > 5e6 km: a close return,
+    no keyhole. Checked with close_approaches alone (no b-plane code): each orbit's
+    closest approach in the window is above the focused radius and below the b'
+    minimum (the periapsis of a hyperbola is inside its impact parameter)."""
+    import importlib
+    import re
+
+    from apophis_sim.ephemeris import Ephemeris
+    from apophis_sim.uncertainty import clone_states
+
+    kmod = importlib.import_module("apophis_sim.risk.keyholes")
+    eph = Ephemeris.open()
+    lov = line_of_variations(sol, ephemeris=eph)
+    t_exp = lov.time_tdb_jd + 36 * vs.SIDEREAL_YEAR_DAYS
+    it = kmod._Outcome("t", "earth", 36, 31, -455.8, "unresolved", "why", t_exp)
+    kmod._classify(lov, [it], eph, None, None)
+    assert it.outcome == "close return", it.detail
+    assert it.detail.startswith("no keyhole near the prediction: every one of the 21")
+    assert "approach the Earth within 0.1 au between the encounter and the return" in it.detail
+    b_min = float(re.search(r"b' >= (\d+) km", it.detail).group(1))
+    assert b_min > 5e6
+    assert 0 < it.moid_au < 1e-3  # the orbit still crosses the Earth's: timing, not MOID
+    states, ng = clone_states(sol, lov.parameters(-455.8 + np.arange(-50.0, 50.1, 5.0)))
+    tab = close_approaches(states, Time(t_exp + 90, format="jd", scale="tdb"),
+                           bodies=("earth",), distance_max=0.3 * u.au, nongrav=ng,
+                           nongrav_model=sol.nongrav_model, ephemeris=eph, impacts=False)
+    ret = tab[np.abs(tab["time"].tdb.jd - t_exp) < 90]
+    assert set(np.asarray(ret["particle"])) == set(range(21))
+    d = ret["distance"].to_value(u.km)
+    assert np.min(d) > 10 * 13_700  # ten focused radii
+    assert np.min(d) < b_min

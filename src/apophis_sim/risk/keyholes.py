@@ -503,14 +503,19 @@ def keyholes(solution: OrbitSolution, until: Time = Time("2100-01-01", scale="td
     A crossing whose return the secant cannot refine (no return near the
     resonant date, or no convergence) is examined on the 21 LOV orbits within
     50 km of its prediction (5 km apart): their Earth MOID every 30 days over the
-    return year (resonant date +- 180 days) and their approaches. With every
-    sampled MOID, less the largest change between neighbouring samples along the
-    LOV and in time, above ``MOID_CLEAR_AU`` (0.01 au, > 100 focused radii) the
-    outcome is ``"no close approach: MOID"`` (no impact at that return is
-    possible); otherwise it stays ``"unresolved"``, and ``detail`` gives the MOID
-    range and the closest intermediate approach (for #220 after 2065 every such
-    orbit has one within 0.1 au: returns after an intermediate encounter). The
-    scan costs ~13 s per unresolved crossing near 2080.
+    return year (resonant date +- 180 days), their approaches, and each one's
+    return (its closest approach within 90 days of the resonant date) on the
+    b-plane. With every sampled MOID, less twice the largest change between
+    neighbouring samples along the LOV and in time, above ``MOID_CLEAR_AU``
+    (0.01 au, > 100 focused radii) the outcome is ``"no close approach: MOID"``
+    (no impact at that return is possible); else, if every orbit returns and
+    every return's ``b'`` less twice the largest change between neighbours is
+    above the threshold, ``"close return"`` (no keyhole near the prediction;
+    this assumes ``b'`` varies between the 5 km samples by no more than twice
+    the largest change seen); otherwise it stays ``"unresolved"``, and
+    ``detail`` gives the MOID range and the closest intermediate approach (for
+    #220 after 2065 every such orbit has one within 0.1 au: returns after an
+    intermediate encounter). The examination costs ~10 s per crossing near 2080.
     Integration error at the return (~km for the converged default epsilon)
     divided by the magnification ``dzeta'/dzeta`` (1e4-1e6) is below 0.1 m of
     zeta for returns before ~2060.
@@ -580,7 +585,7 @@ def keyholes(solution: OrbitSolution, until: Time = Time("2100-01-01", scale="td
                                  forces, epsilon, dmax, t_end, skipped))
     rows = [r for r in rows if r.get("_ok")]
     rows.sort(key=lambda r: r["_t"])
-    _classify(lov, skipped, eph, forces, epsilon)
+    _classify(lov, skipped, eph, forces, epsilon, dmax)
     return _table(lov, rows, skipped, ratio, dmax, window, until)
 
 
@@ -632,23 +637,26 @@ _MOID_OFFSETS_DAYS = np.arange(-180.0, 181.0, 30.0)
 #: Earth approaches closer than this [au] between the encounter and the return year are
 #: reported as intermediate encounters.
 _INTERMEDIATE_AU = 0.1
-#: "No close approach: MOID" needs every sampled MOID, less the largest change between
-#: neighbouring samples (along the LOV and in time), above this [au].
+#: "No close approach: MOID" needs every sampled MOID, less twice the largest change
+#: between neighbouring samples (along the LOV and in time), above this [au].
 MOID_CLEAR_AU = 0.01
 
 
 def _classify(lov: LineOfVariations, items: list, eph: Ephemeris, forces, epsilon,
-              clear_au: float = MOID_CLEAR_AU) -> None:
+              dmax: float | None = None, clear_au: float = MOID_CLEAR_AU) -> None:
     """Examine the unresolved outcomes ``items`` (in place): the Earth MOID of the LOV
     orbits around each prediction over its return year, and their approaches.
 
     An impact at the return needs the osculating heliocentric MOID (``|xi'|`` to
     first order) below the focused radius (~9e-5 au for the Earth) some weeks before
     the approach; the MOID is sampled every ``_MOID_STEP_KM`` along the LOV and every
-    30 days, and the largest change between neighbouring samples (along the LOV, in
-    time) is the margin: with every sample minus that margin above
-    :data:`MOID_CLEAR_AU` (> 100 focused radii) no orbit of the neighbourhood comes
-    close at this return.
+    30 days, and twice the largest change between neighbouring samples (along the
+    LOV, in time) is the margin: with every sample minus that margin above
+    ``clear_au`` (:data:`MOID_CLEAR_AU`, > 100 focused radii) no orbit of the
+    neighbourhood comes close at this return. Failing that, the same test on the
+    returns' b-plane ``b'`` against the focused radius (or the
+    ``return_distance_max`` threshold, ``dmax``) gives "close return" (no keyhole
+    near the prediction).
     """
     from ..elements import moid
     from ..nbody import propagate_nbody_grid
@@ -667,7 +675,7 @@ def _classify(lov: LineOfVariations, items: list, eph: Ephemeris, forces, epsilo
                                         ephemeris=eph, epsilon=epsilon, progress=False)
             tab = close_approaches(states, Time(it.t_exp - _MOID_OFFSETS_DAYS[0], format="jd",
                                                 scale="tdb"),
-                                   bodies=("earth",), distance_max=_INTERMEDIATE_AU * u.au,
+                                   bodies=("earth",), distance_max=_RETURN_SEARCH_AU * u.au,
                                    nongrav=ng, nongrav_model=sol.nongrav_model,
                                    forces=forces, ephemeris=eph, epsilon=epsilon,
                                    progress=False, impacts=False)
@@ -678,10 +686,11 @@ def _classify(lov: LineOfVariations, items: list, eph: Ephemeris, forces, epsilo
         m_min = float(np.min(m))
         jump_s = float(np.max(np.abs(np.diff(m, axis=0))))
         jump_t = float(np.max(np.abs(np.diff(m, axis=1))))
-        bound = m_min - jump_s - jump_t
+        bound = m_min - 2.0 * (jump_s + jump_t)
         jd = tab["time"].tdb.jd1 + tab["time"].tdb.jd2
         d_au = tab["distance"].to_value(u.au)
-        mid = (jd > lov.time_tdb_jd + 5.0) & (jd < it.t_exp + _MOID_OFFSETS_DAYS[0])
+        mid = ((jd > lov.time_tdb_jd + 5.0) & (jd < it.t_exp + _MOID_OFFSETS_DAYS[0])
+               & (d_au < _INTERMEDIATE_AU))
         near = np.abs(jd - it.t_exp) <= -_MOID_OFFSETS_DAYS[0]
         words = [f"LOV orbits within {_MOID_HALF_WIDTH_KM:g} km ({len(s)} orbits): Earth "
                  f"MOID {m_min:.2g} .. {float(np.max(m)):.2g} au over the return year "
@@ -695,13 +704,41 @@ def _classify(lov: LineOfVariations, items: list, eph: Ephemeris, forces, epsilo
                          f"{d_au[i]:.3f} au on {from_jd_tdb(jd[i], 0.0).iso[:10]})")
         words.append(f"closest approach within 180 days of the resonant date "
                      + (f"{float(np.min(d_au[near])):.3f} au" if near.any()
-                        else f"beyond {_INTERMEDIATE_AU:g} au"))
+                        else f"beyond {_RETURN_SEARCH_AU:g} au"))
         it.moid_au = m_min
+        # The return of each orbit as _evaluate defines it: its closest approach within
+        # the return window; its b-plane point.
+        p = np.asarray(tab["particle"])
+        ret = []
+        for j in range(len(s)):
+            r = np.flatnonzero((p == j) & (np.abs(jd - it.t_exp) < _RETURN_WINDOW_DAYS)
+                               & (jd > lov.time_tdb_jd + 5.0))
+            ret.append(int(r[np.argmin(d_au[r])]) if r.size else -1)
+        ret = np.array(ret)
+        scan = None
+        if np.all(ret >= 0):
+            bq = _bplane_rows(tab, ret, "earth", eph)
+            b = np.hypot(bq.xi_km, bq.zeta_km)
+            thr = float(np.max(_threshold("earth", bq.v_inf_km_s, dmax)))
+            jump_b = float(np.max(np.abs(np.diff(b))))
+            scan = (float(np.min(b)), jump_b, float(np.min(b)) - 2.0 * jump_b, thr,
+                    jd[ret] - it.t_exp, d_au[ret])
         if bound > clear_au:
             it.outcome = "no close approach: MOID"
             it.detail = (f"no impact possible at this return: MOID >= {m_min:.4g} au "
-                         f"(less the neighbour changes: {bound:.4g} au > {clear_au:g} au); "
+                         f"(less twice the neighbour changes: {bound:.4g} au > {clear_au:g} au); "
                          + "; ".join(words))
+        elif scan is not None and scan[2] > scan[3]:
+            b_min, jump_b, bound_b, thr, dt, dist = scan
+            it.outcome = "close return"
+            it.detail = (f"no keyhole near the prediction: every one of the {len(s)} LOV "
+                         f"orbits within {_MOID_HALF_WIDTH_KM:g} km returns ({dt.min():+.0f} .. "
+                         f"{dt.max():+.0f} days from the resonant date, {dist.min():.3f} .. "
+                         f"{dist.max():.3f} au) with b' >= {b_min:.0f} km, less twice the "
+                         f"largest change between neighbours ({jump_b:.0f} km): "
+                         f"{bound_b:.0f} km > "
+                         f"the threshold {thr:.0f} km; " + "; ".join(words)
+                         + f" (first: {it.detail})")
         else:
             it.detail += "; " + "; ".join(words)
             if mid.any():

@@ -29,8 +29,9 @@ published ratings of Apophis (2004-2009), 2004 VD17, 2007 VK184 and 2024 YR4.
 
 Limits, stated: only the impacts reachable through a keyhole of the chosen encounter
 found by :func:`keyholes` within its ``window`` (returns after an intermediate
-encounter, and keyholes the search reports as unresolved, are not covered: they are
-listed in ``meta``). Each virtual impactor is also integrated on to its impact, which
+encounter, and keyholes the search reports as unresolved, are not covered: the
+resonances with outcome ``"unresolved"`` in the keyhole table's
+``meta["resonances"]`` are listed in ``meta["unresolved"]``). Each virtual impactor is also integrated on to its impact, which
 the integrator detects itself (``confirmed``), and its entry point on the ground is
 given (:func:`~apophis_sim.risk.first_impact`).
 """

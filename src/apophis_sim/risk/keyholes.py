@@ -701,7 +701,7 @@ def _classify(lov: LineOfVariations, items: list, eph: Ephemeris, forces, epsilo
             i = int(np.flatnonzero(mid)[np.argmin(d_au[mid])])
             words.append(f"{n_orb} of them approach the Earth within {_INTERMEDIATE_AU:g} au "
                          f"between the encounter and the return (closest "
-                         f"{d_au[i]:.3f} au on {from_jd_tdb(jd[i], 0.0).iso[:10]})")
+                         f"{d_au[i]:.2g} au on {from_jd_tdb(jd[i], 0.0).iso[:10]})")
         words.append(f"closest approach within 180 days of the resonant date "
                      + (f"{float(np.min(d_au[near])):.3f} au" if near.any()
                         else f"beyond {_RETURN_SEARCH_AU:g} au"))

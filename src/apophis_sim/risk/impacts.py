@@ -31,9 +31,10 @@ Limits, stated: only the impacts reachable through a keyhole of the chosen encou
 found by :func:`keyholes` within its ``window`` (returns after an intermediate
 encounter, and keyholes the search reports as unresolved, are not covered: the
 resonances with outcome ``"unresolved"`` in the keyhole table's
-``meta["resonances"]`` are listed in ``meta["unresolved"]``). Each virtual impactor is also integrated on to its impact, which
-the integrator detects itself (``confirmed``), and its entry point on the ground is
-given (:func:`~apophis_sim.risk.first_impact`).
+``meta["resonances"]`` are listed in ``meta["unresolved"]``). Each virtual impactor is
+also integrated on to its impact, which the integrator detects itself
+(``confirmed``), and its entry point on the ground is given
+(:func:`~apophis_sim.risk.first_impact`).
 """
 
 from __future__ import annotations

@@ -156,3 +156,140 @@ def test_bad_input(sol):
         orbit_through(sol, zeta=np.nan * u.km)
     with pytest.raises(PhysicalTypeError):
         orbit_through(sol, zeta=47000 * u.km / u.s)
+
+
+# ----------------------------------------------------------------------------- outcomes
+
+
+def _year_min_distance(sol, lov, dzeta_km, t_exp, eph):
+    """Independent of the MOID code: the smallest Earth distance [au] of the LOV orbits
+    ``dzeta_km`` sampled every 6 hours over the resonant date +- 180 days."""
+    from apophis_sim.nbody import propagate_nbody_grid
+    from apophis_sim.uncertainty import clone_states
+
+    states, ng = clone_states(sol, lov.parameters(dzeta_km))
+    tt = Time(t_exp + np.arange(-180.0, 180.01, 0.25), format="jd", scale="tdb")
+    g = propagate_nbody_grid(states, tt, nongrav=ng, nongrav_model=sol.nongrav_model,
+                             ephemeris=eph, progress=False).to_frame("icrf")
+    pe, _ = eph.posvel("earth", tt.tdb.jd1, tt.tdb.jd2, centre="sun")
+    return float(np.min(np.linalg.norm(g.r_au - pe[None], axis=-1)))
+
+
+def test_resonance_outcomes_in_meta(table_2036):
+    import importlib
+
+    kmod = importlib.import_module("apophis_sim.risk.keyholes")
+    res = table_2036.meta["resonances"]
+    assert all(r["outcome"] in kmod.RESONANCE_OUTCOMES for r in res)
+    assert set(res[0]) == {"k", "h", "body", "dzeta_km", "outcome", "moid_au", "detail"}
+    kh = [r for r in res if r["outcome"] == "keyhole"]
+    assert [(r["k"], r["h"]) for r in kh] == [(7, 6)]
+    assert kh[0]["dzeta_km"] == pytest.approx(table_2036["distance"][0].to_value(u.km), abs=1.0)
+    # Every resonance without a keyhole keeps its sentence in no_keyhole (compatibility).
+    assert len(table_2036.meta["no_keyhole"]) == len(res) - len(kh)
+
+
+def test_impact_probability_lists_only_unresolved():
+    from apophis_sim.risk.impacts import _unresolved
+
+    res = [{"k": 9, "h": 8, "body": "earth", "dzeta_km": 10.0, "outcome": "close return",
+            "moid_au": None, "detail": "a"},
+           {"k": 10, "h": 9, "body": "earth", "dzeta_km": -20.0,
+            "outcome": "no close approach: MOID", "moid_au": 0.05, "detail": "b"},
+           {"k": 11, "h": 9, "body": "earth", "dzeta_km": 30.4, "outcome": "unresolved",
+            "moid_au": 1e-4, "detail": "c"}]
+    assert _unresolved({"resonances": res, "no_keyhole": ["x", "y", "z"]}) == [
+        "11:9 (earth) near dzeta +30 km: c"]
+    assert _unresolved({"no_keyhole": ["x"]}) == ["x"]  # an older table
+    assert _unresolved({"resonances": [], "no_keyhole": []}) == []
+
+
+def test_moid_classification_vs_propagation(sol):
+    """A crossing whose neighbourhood never comes near the Earth's orbit is classified
+    "no close approach: MOID"; the smallest Earth distance of a propagation over the
+    whole return year (no MOID code) is at least the MOID, and both are above the
+    threshold. The LOV is moved off Apophis by +0.05 au in q (a constructed case: #220's
+    own LOV orbits keep an Earth MOID < 0.005 au)."""
+    import dataclasses
+    import importlib
+
+    from apophis_sim.ephemeris import Ephemeris
+
+    kmod = importlib.import_module("apophis_sim.risk.keyholes")
+    eph = Ephemeris.open()
+    lov = line_of_variations(sol, ephemeris=eph)
+    shifted = dataclasses.replace(lov, nominal=lov.nominal + np.eye(8)[1] * 0.05)
+    t_exp = lov.time_tdb_jd + 7 * vs.SIDEREAL_YEAR_DAYS
+    it = kmod._Outcome("t", "earth", 7, 6, 0.0, "unresolved", "why", t_exp)
+    kmod._classify(shifted, [it], eph, None, None)
+    assert it.outcome == "no close approach: MOID"
+    assert it.moid_au > kmod.MOID_CLEAR_AU
+    assert "no impact possible" in it.detail
+    d_min = _year_min_distance(sol, shifted, [-50.0, 0.0, 50.0], t_exp, eph)
+    assert d_min >= it.moid_au - 1e-4
+    assert d_min > kmod.MOID_CLEAR_AU
+
+
+def test_moid_classification_keeps_apophis_unresolved(sol):
+    """#220's own LOV near the nominal in 2036: no approach within 0.29 au in the whole
+    return year, yet the orbit still crosses the Earth's (MOID < 1e-3 au, below a few
+    focused radii): the MOID cannot exclude an impact, so the outcome stays unresolved."""
+    import importlib
+
+    from apophis_sim.ephemeris import Ephemeris
+
+    kmod = importlib.import_module("apophis_sim.risk.keyholes")
+    eph = Ephemeris.open()
+    lov = line_of_variations(sol, ephemeris=eph)
+    t_exp = lov.time_tdb_jd + 7 * vs.SIDEREAL_YEAR_DAYS
+    it = kmod._Outcome("t", "earth", 7, 6, 0.0, "unresolved", "why", t_exp)
+    kmod._classify(lov, [it], eph, None, None)
+    assert it.outcome == "unresolved"
+    assert 0 < it.moid_au < 1e-3
+    assert it.detail.startswith("why; LOV orbits within 50 km (21 orbits)")
+    assert "closest approach within 180 days of the resonant date 0.29" in it.detail
+    d_min = _year_min_distance(sol, lov, [0.0], t_exp, eph)
+    assert d_min >= it.moid_au - 1e-4
+    assert d_min > 0.25
+    # Not even a tiny threshold excludes it: the MOID changes by more than its own value
+    # within 30 days (1e-4 au), the margin the classification subtracts.
+    it2 = kmod._Outcome("t", "earth", 7, 6, 0.0, "unresolved", "why", t_exp)
+    kmod._classify(lov, [it2], eph, None, None, clear_au=1e-6)
+    assert it2.outcome == "unresolved"
+
+
+def test_return_scan_excludes_a_folded_return(sol):
+    """#220's 36:31 crossing (2065), which the secant cannot refine: the LOV orbits
+    around it pass within 0.03 au of the Earth in 2051, and their 2065 return's zeta'
+    folds back (an extremum near -9.2e6 km) before reaching 0. Every one of the 21
+    orbits returns 4-6 days before the resonant date with b' > 5e6 km: a close return,
+    no keyhole. Checked with close_approaches alone (no b-plane code): each orbit's
+    closest approach in the window is above the focused radius and below the b'
+    minimum (the periapsis of a hyperbola is inside its impact parameter)."""
+    import importlib
+    import re
+
+    from apophis_sim.ephemeris import Ephemeris
+    from apophis_sim.uncertainty import clone_states
+
+    kmod = importlib.import_module("apophis_sim.risk.keyholes")
+    eph = Ephemeris.open()
+    lov = line_of_variations(sol, ephemeris=eph)
+    t_exp = lov.time_tdb_jd + 36 * vs.SIDEREAL_YEAR_DAYS
+    it = kmod._Outcome("t", "earth", 36, 31, -455.8, "unresolved", "why", t_exp)
+    kmod._classify(lov, [it], eph, None, None)
+    assert it.outcome == "close return", it.detail
+    assert it.detail.startswith("no keyhole near the prediction: every one of the 21")
+    assert "approach the Earth within 0.1 au between the encounter and the return" in it.detail
+    b_min = float(re.search(r"b' >= (\d+) km", it.detail).group(1))
+    assert b_min > 5e6
+    assert 0 < it.moid_au < 1e-3  # the orbit still crosses the Earth's: timing, not MOID
+    states, ng = clone_states(sol, lov.parameters(-455.8 + np.arange(-50.0, 50.1, 5.0)))
+    tab = close_approaches(states, Time(t_exp + 90, format="jd", scale="tdb"),
+                           bodies=("earth",), distance_max=0.3 * u.au, nongrav=ng,
+                           nongrav_model=sol.nongrav_model, ephemeris=eph, impacts=False)
+    ret = tab[np.abs(tab["time"].tdb.jd - t_exp) < 90]
+    assert set(np.asarray(ret["particle"])) == set(range(21))
+    d = ret["distance"].to_value(u.km)
+    assert np.min(d) > 10 * 13_700  # ten focused radii
+    assert np.min(d) < b_min

@@ -29,11 +29,14 @@ published ratings of Apophis (2004-2009), 2004 VD17, 2007 VK184 and 2024 YR4.
 
 Limits, stated: only the impacts reachable through a keyhole of the chosen encounter
 found by :func:`keyholes` within its ``window`` (returns after an intermediate
-encounter, and keyholes the search reports as unresolved, are not covered: they are
-listed in ``meta``). Each virtual impactor is also integrated on to its impact, which
-the integrator detects itself (``confirmed``), and its entry point on the ground is
-given (:func:`~apophis_sim.risk.first_impact`: WGS84 on the Earth, the IAU mean
-Earth/polar axis frame on the Moon).
+encounter, and keyholes the search reports as unresolved, are not covered: the
+resonances with outcome ``"unresolved"`` in the keyhole table's
+``meta["resonances"]`` are listed in ``meta["unresolved"]``; impacts after a close
+return are :func:`~apophis_sim.risk.return_keyholes`'s). Each virtual impactor is
+also integrated on to its impact, which the integrator detects itself
+(``confirmed``), and its entry point on the ground is given
+(:func:`~apophis_sim.risk.first_impact`: WGS84 on the Earth, the IAU mean Earth/polar
+axis frame on the Moon).
 """
 
 from __future__ import annotations
@@ -400,12 +403,23 @@ def impact_probability(solution: OrbitSolution, until: Time = Time("2100-01-01",
         "assumptions": f"albedo {albedo:g}, density {density_g_cm3:g} g/cm^3, energy "
                        f"1/2 m v_impact^2; Palermo background 0.03 E^-0.8 / yr",
         "window_km": kh.meta.get("window_km"),
-        "unresolved": kh.meta.get("no_keyhole"),
+        "unresolved": _unresolved(kh.meta),
         "method": "keyholes along the LOV (virtual impactors); IP = Gaussian mass of each "
                   "LOV interval",
         "now": now.tdb.iso,
     })
     return t
+
+
+def _unresolved(meta) -> list[str]:
+    """The resonances of a keyhole table that are truly unresolved (neither a keyhole, a
+    close return without keyhole, nor excluded by the MOID), one sentence each; a
+    table without ``resonances`` (older) gives its ``no_keyhole`` list."""
+    res = meta.get("resonances")
+    if res is None:
+        return list(meta.get("no_keyhole") or [])
+    return [f"{r['k']}:{r['h']} ({r['body']}) near dzeta {r['dzeta_km']:+.0f} km: {r['detail']}"
+            for r in res if r["outcome"] == "unresolved"]
 
 
 def _log_interval(lo, hi) -> np.ndarray:

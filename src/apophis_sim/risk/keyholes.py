@@ -496,8 +496,13 @@ def keyholes(solution: OrbitSolution, until: Time = Time("2100-01-01", scale="td
         the pure analytic circle crosses the LOV), ``edge_tolerance`` [m] (the
         larger last secant step of the two edges, mapped to zeta), ``xi_return``
         [km] (the return's xi': its MOID). ``meta`` holds the nominal, the LOV,
-        the Opik variables, the calibration and the resonances that gave no
-        keyhole (and why).
+        the Opik variables, the calibration, the resonances that gave no keyhole
+        (``no_keyhole``: one sentence each) and ``resonances``: one dict per
+        examined crossing (keys ``k``, ``h``, ``body``, ``dzeta_km`` along zeta
+        from the nominal, ``outcome``, ``moid_au``, ``detail``), ``outcome`` one
+        of ``"keyhole"``, ``"close return"`` (the return found, its ``|xi'|``
+        above the threshold), ``"no close approach: MOID"`` (see Notes) or
+        ``"unresolved"`` (``detail`` says why).
 
     Raises
     ------
@@ -521,6 +526,22 @@ def keyholes(solution: OrbitSolution, until: Time = Time("2100-01-01", scale="td
     keyhole, is not); the keyhole is measured along the LOV only (it is an arc
     of a circle; the table gives its crossing with the LOV); the focused radius
     uses the body's equatorial radius (WGS84 for the Earth) and no atmosphere.
+    A crossing whose return the secant cannot refine (no return near the
+    resonant date, or no convergence) is examined on the 21 LOV orbits within
+    50 km of its prediction (5 km apart): their Earth MOID every 30 days over the
+    return year (resonant date +- 180 days), their approaches, and each one's
+    return (its closest approach within 90 days of the resonant date) on the
+    b-plane. With every sampled MOID, less twice the largest change between
+    neighbouring samples along the LOV and in time, above ``MOID_CLEAR_AU``
+    (0.01 au, > 100 focused radii) the outcome is ``"no close approach: MOID"``
+    (no impact at that return is possible); else, if every orbit returns and
+    every return's ``b'`` less twice the largest change between neighbours is
+    above the threshold, ``"close return"`` (no keyhole near the prediction;
+    this assumes ``b'`` varies between the 5 km samples by no more than twice
+    the largest change seen); otherwise it stays ``"unresolved"``, and
+    ``detail`` gives the MOID range and the closest intermediate approach (for
+    #220 after 2065 every such orbit has one within 0.1 au: returns after an
+    intermediate encounter). The examination costs ~10 s per crossing near 2080.
     Integration error at the return (~km for the converged default epsilon)
     divided by the magnification ``dzeta'/dzeta`` (1e4-1e6) is below 0.1 m of
     zeta for returns before ~2060.
@@ -573,7 +594,7 @@ def keyholes(solution: OrbitSolution, until: Time = Time("2100-01-01", scale="td
                          "window")
     t_end = u1 + u2
     year = _vs.SIDEREAL_YEAR_DAYS
-    skipped: list[str] = []
+    skipped: list[_Outcome] = []
     rows: list[dict] = []
     cands = _candidates(lov, t_end, wkm, year, max_k)
     cands.sort(key=lambda c: (c[0], c[1]))
@@ -597,6 +618,7 @@ def keyholes(solution: OrbitSolution, until: Time = Time("2100-01-01", scale="td
                                  forces, epsilon, dmax, t_end, skipped))
     rows = [r for r in rows if r.get("_ok")]
     rows.sort(key=lambda r: r["_t"])
+    _classify(lov, skipped, eph, forces, epsilon, dmax)
     return _table(lov, rows, skipped, ratio, dmax, window, until)
 
 
@@ -610,6 +632,151 @@ def _period_ratio(lov, cand, s_num, year):
     a = _vs.semimajor_axis_after(lov.opik, ct)
     p_an = 2 * math.pi * math.sqrt(a**3 / lov.opik.gm_sun_km3_s2) / 86400.0
     return float(p_an / (k / h * year))
+
+
+@dataclass
+class _Outcome:
+    """A resonance that gave no keyhole: its ``meta["no_keyhole"]`` text and its
+    structured record for ``meta["resonances"]``."""
+
+    text: str
+    body: str
+    k: int
+    h: int
+    dzeta_km: float
+    outcome: str
+    detail: str
+    t_exp: float
+    moid_au: float | None = None
+
+    def record(self) -> dict:
+        return {"k": int(self.k), "h": int(self.h), "body": self.body,
+                "dzeta_km": float(self.dzeta_km), "outcome": self.outcome,
+                "moid_au": None if self.moid_au is None else float(self.moid_au),
+                "detail": self.detail}
+
+
+#: Outcomes of ``meta["resonances"]`` of :func:`keyholes`.
+RESONANCE_OUTCOMES = ("keyhole", "close return", "no close approach: MOID", "unresolved")
+
+#: An unresolved resonance is examined on LOV orbits within this many km of zeta of its
+#: prediction (half-width) ...
+_MOID_HALF_WIDTH_KM = 50.0
+#: ... spaced by this many km ...
+_MOID_STEP_KM = 5.0
+#: ... at these offsets [days] from the resonant date (the osculating MOID over the
+#: return year, every 30 days).
+_MOID_OFFSETS_DAYS = np.arange(-180.0, 181.0, 30.0)
+#: Earth approaches closer than this [au] between the encounter and the return year are
+#: reported as intermediate encounters.
+_INTERMEDIATE_AU = 0.1
+#: "No close approach: MOID" needs every sampled MOID, less twice the largest change
+#: between neighbouring samples (along the LOV and in time), above this [au].
+MOID_CLEAR_AU = 0.01
+
+
+def _classify(lov: LineOfVariations, items: list, eph: Ephemeris, forces, epsilon,
+              dmax: float | None = None, clear_au: float = MOID_CLEAR_AU) -> None:
+    """Examine the unresolved outcomes ``items`` (in place): the Earth MOID of the LOV
+    orbits around each prediction over its return year, and their approaches.
+
+    An impact at the return needs the osculating heliocentric MOID (``|xi'|`` to
+    first order) below the focused radius (~9e-5 au for the Earth) some weeks before
+    the approach; the MOID is sampled every ``_MOID_STEP_KM`` along the LOV and every
+    30 days, and twice the largest change between neighbouring samples (along the
+    LOV, in time) is the margin: with every sample minus that margin above
+    ``clear_au`` (:data:`MOID_CLEAR_AU`, > 100 focused radii) no orbit of the
+    neighbourhood comes close at this return. Failing that, the same test on the
+    returns' b-plane ``b'`` against the focused radius (or the
+    ``return_distance_max`` threshold, ``dmax``) gives "close return" (no keyhole
+    near the prediction).
+    """
+    from ..elements import moid
+    from ..nbody import propagate_nbody_grid
+
+    sol = lov.solution
+    offs = np.arange(-_MOID_HALF_WIDTH_KM, _MOID_HALF_WIDTH_KM + 1e-9, _MOID_STEP_KM)
+    for it in items:
+        if it.outcome != "unresolved" or it.body != "earth":
+            continue
+        s = it.dzeta_km + offs
+        states, ng = clone_states(sol, lov.parameters(s))
+        times = Time(it.t_exp + _MOID_OFFSETS_DAYS, format="jd", scale="tdb")
+        try:
+            grid = propagate_nbody_grid(states, times, nongrav=ng,
+                                        nongrav_model=sol.nongrav_model, forces=forces,
+                                        ephemeris=eph, epsilon=epsilon, progress=False)
+            tab = close_approaches(states, Time(it.t_exp - _MOID_OFFSETS_DAYS[0], format="jd",
+                                                scale="tdb"),
+                                   bodies=("earth",), distance_max=_RETURN_SEARCH_AU * u.au,
+                                   nongrav=ng, nongrav_model=sol.nongrav_model,
+                                   forces=forces, ephemeris=eph, epsilon=epsilon,
+                                   progress=False, impacts=False)
+        except ConvergenceError as exc:
+            it.detail += f"; the MOID scan failed ({exc})"
+            continue
+        m = np.asarray(moid(grid, "earth", ephemeris=eph).distance.to_value(u.au))
+        m_min = float(np.min(m))
+        jump_s = float(np.max(np.abs(np.diff(m, axis=0))))
+        jump_t = float(np.max(np.abs(np.diff(m, axis=1))))
+        bound = m_min - 2.0 * (jump_s + jump_t)
+        jd = tab["time"].tdb.jd1 + tab["time"].tdb.jd2
+        d_au = tab["distance"].to_value(u.au)
+        mid = ((jd > lov.time_tdb_jd + 5.0) & (jd < it.t_exp + _MOID_OFFSETS_DAYS[0])
+               & (d_au < _INTERMEDIATE_AU))
+        near = np.abs(jd - it.t_exp) <= -_MOID_OFFSETS_DAYS[0]
+        words = [f"LOV orbits within {_MOID_HALF_WIDTH_KM:g} km ({len(s)} orbits): Earth "
+                 f"MOID {m_min:.2g} .. {float(np.max(m)):.2g} au over the return year "
+                 f"(neighbour changes {jump_s:.1g} au along the LOV, {jump_t:.1g} au in "
+                 "30 days)"]
+        if mid.any():
+            n_orb = len(np.unique(np.asarray(tab["particle"])[mid]))
+            i = int(np.flatnonzero(mid)[np.argmin(d_au[mid])])
+            words.append(f"{n_orb} of them approach the Earth within {_INTERMEDIATE_AU:g} au "
+                         f"between the encounter and the return (closest "
+                         f"{d_au[i]:.2g} au on {from_jd_tdb(jd[i], 0.0).iso[:10]})")
+        words.append(f"closest approach within 180 days of the resonant date "
+                     + (f"{float(np.min(d_au[near])):.3f} au" if near.any()
+                        else f"beyond {_RETURN_SEARCH_AU:g} au"))
+        it.moid_au = m_min
+        # The return of each orbit as _evaluate defines it: its closest approach within
+        # the return window; its b-plane point.
+        p = np.asarray(tab["particle"])
+        ret = []
+        for j in range(len(s)):
+            r = np.flatnonzero((p == j) & (np.abs(jd - it.t_exp) < _RETURN_WINDOW_DAYS)
+                               & (jd > lov.time_tdb_jd + 5.0))
+            ret.append(int(r[np.argmin(d_au[r])]) if r.size else -1)
+        ret = np.array(ret)
+        scan = None
+        if np.all(ret >= 0):
+            bq = _bplane_rows(tab, ret, "earth", eph)
+            b = np.hypot(bq.xi_km, bq.zeta_km)
+            thr = float(np.max(_threshold("earth", bq.v_inf_km_s, dmax)))
+            jump_b = float(np.max(np.abs(np.diff(b))))
+            scan = (float(np.min(b)), jump_b, float(np.min(b)) - 2.0 * jump_b, thr,
+                    jd[ret] - it.t_exp, d_au[ret])
+        if bound > clear_au:
+            it.outcome = "no close approach: MOID"
+            it.detail = (f"no impact possible at this return: MOID >= {m_min:.4g} au "
+                         f"(less twice the neighbour changes: {bound:.4g} au > {clear_au:g} au); "
+                         + "; ".join(words))
+        elif scan is not None and scan[2] > scan[3]:
+            b_min, jump_b, bound_b, thr, dt, dist = scan
+            it.outcome = "close return"
+            it.detail = (f"no keyhole near the prediction: every one of the {len(s)} LOV "
+                         f"orbits within {_MOID_HALF_WIDTH_KM:g} km returns ({dt.min():+.0f} .. "
+                         f"{dt.max():+.0f} days from the resonant date, {dist.min():.3f} .. "
+                         f"{dist.max():.3f} au) with b' >= {b_min:.0f} km, less twice the "
+                         f"largest change between neighbours ({jump_b:.0f} km): "
+                         f"{bound_b:.0f} km > "
+                         f"the threshold {thr:.0f} km; " + "; ".join(words)
+                         + f" (first: {it.detail})")
+        else:
+            it.detail += "; " + "; ".join(words)
+            if mid.any():
+                it.detail += (" -- a return after an intermediate encounter, which the "
+                              "first-return search does not follow")
 
 
 def _refine(lov, cands, eph, forces, epsilon, dmax, t_end, skipped, year) -> list[dict]:
@@ -626,6 +793,9 @@ def _refine(lov, cands, eph, forces, epsilon, dmax, t_end, skipped, year) -> lis
     ev_prev = _evaluate(lov, s_prev, t_exp, eph, forces, epsilon)
     ev_cur = _evaluate(lov, s_cur, t_exp, eph, forces, epsilon)
     active = np.isfinite(ev_prev.zeta_ret) & np.isfinite(ev_cur.zeta_ret)
+    # What the first evaluation saw of the return (for the outcome of an unresolved one).
+    seen_dt = ev_prev.t_ret - t_exp
+    seen_dist = ev_prev.dist_ret / AU_KM
     bthr = np.full(n, np.nan)
     for _ in range(10):
         bthr = _threshold(lov.body, np.where(np.isfinite(ev_cur.vinf_ret), ev_cur.vinf_ret, 5.0),
@@ -658,8 +828,17 @@ def _refine(lov, cands, eph, forces, epsilon, dmax, t_end, skipped, year) -> lis
         kk, hh = cands[j][0], cands[j][1]
         label = f"{kk}:{hh} near dzeta {cands[j][2]:+.0f} km"
         if j not in idx:
-            skipped.append(f"{label}: no return within {_RETURN_SEARCH_AU} au and "
-                           f"{_RETURN_WINDOW_DAYS:.0f} days of the resonant date found")
+            if np.isfinite(seen_dt[j]):
+                why = (f"the secant on the return's zeta' did not converge (a return "
+                       f"{seen_dt[j]:+.0f} days from the resonant date at "
+                       f"{seen_dist[j]:.3f} au at the prediction)")
+            else:
+                why = (f"no approach within {_RETURN_SEARCH_AU} au and "
+                       f"{_RETURN_WINDOW_DAYS:.0f} days of the resonant date at the prediction")
+            skipped.append(_Outcome(
+                f"{label}: no return within {_RETURN_SEARCH_AU} au and "
+                f"{_RETURN_WINDOW_DAYS:.0f} days of the resonant date found",
+                lov.body, kk, hh, float(cands[j][2]), "unresolved", why, float(t_exp[j])))
             continue
     if idx.size == 0:
         return rows
@@ -675,7 +854,12 @@ def _refine(lov, cands, eph, forces, epsilon, dmax, t_end, skipped, year) -> lis
             why = ("return not found" if not np.isfinite(sc[jj]) else
                    f"the return's xi' = {xi_r[jj]:.0f} km exceeds the threshold "
                    f"{thr[jj]:.0f} km (a close return, no keyhole)")
-            skipped.append(f"{cands[j][0]}:{cands[j][1]} near dzeta {sc[jj]:+.1f} km: {why}")
+            skipped.append(_Outcome(
+                f"{cands[j][0]}:{cands[j][1]} near dzeta {sc[jj]:+.1f} km: {why}", lov.body,
+                cands[j][0], cands[j][1],
+                float(sc[jj]) if np.isfinite(sc[jj]) else float(cands[j][2]),
+                "close return" if np.isfinite(sc[jj]) else "unresolved", why,
+                float(t_exp[j])))
     # 3. edges: secant on f = b' - thr from the outer orbits and the linear prediction.
     sel = np.flatnonzero(has)
     if sel.size == 0:
@@ -712,7 +896,10 @@ def _refine(lov, cands, eph, forces, epsilon, dmax, t_end, skipped, year) -> lis
         m = int(np.flatnonzero(idx == j)[0])
         good = np.isfinite(ev_lo.zeta[jj]) and np.isfinite(ev_hi.zeta[jj])
         if not good:
-            skipped.append(f"{cands[j][0]}:{cands[j][1]}: an edge did not converge")
+            skipped.append(_Outcome(f"{cands[j][0]}:{cands[j][1]}: an edge did not converge",
+                                    lov.body, cands[j][0], cands[j][1], float(sc[m]),
+                                    "unresolved", "an edge of the keyhole did not converge",
+                                    float(t_exp[j])))
             continue
         if not (np.isfinite(ev_lo.t_ret[jj]) and np.isfinite(ev_hi.t_ret[jj])):
             # A wide threshold (return_distance_max) can put an edge where the return
@@ -784,7 +971,15 @@ def _table(lov, rows, skipped, ratio, dmax, window, until) -> QTable:
         "window_km": float(window.to_value(u.km)),
         "until": until.tdb.iso,
         "edge_tolerance_km": EDGE_TOL_KM,
-        "no_keyhole": list(skipped),
+        "no_keyhole": [o.text for o in skipped],
+        "resonances": sorted(
+            [{"k": int(r["k"]), "h": int(r["h"]), "body": r["body"],
+              "dzeta_km": float(r["_s_centre"]), "outcome": "keyhole", "moid_au": None,
+              "detail": f"impact keyhole {r['width_m']:.1f} m wide, return "
+                        f"{from_jd_tdb(r['_t'], 0.0).iso[:10]}"} for r in rows]
+            + [o.record() for o in skipped],
+            key=lambda d: (d["k"], d["h"], d["body"], d["dzeta_km"])),
+        "moid_clear_au": MOID_CLEAR_AU,
     })
     t.meta["_rows"] = [{k: v for k, v in r.items() if k.startswith("_s")} for r in rows]
     return t

@@ -181,10 +181,12 @@ def return_keyholes(solution: OrbitSolution, until: Time = Time("2100-01-01", sc
         s_c = float(returns.meta["_rows"][i]["_s_centre"])
         centre = _moved(solution, lov.parameters(s_c)[0])
         span = Time([t_r.jd - _SPAN_DAYS, t_r.jd + _SPAN_DAYS], format="jd", scale="tdb")
-        xi_r = float(returns["xi_return"][i].to_value(u.km))
-        half = math.sqrt(max(dmax * dmax - xi_r * xi_r, 0.0))
         try:
             lov_r = line_of_variations(centre, encounter=span, **kwargs)
+            # The stretch of the return's b-plane closer than the limit, from the centre
+            # orbit's own xi' there (the table's xi_return is averaged over orbits far
+            # apart when the limit is wide).
+            half = math.sqrt(max(dmax * dmax - lov_r.xi_km ** 2, 0.0))
             kh = keyholes(centre, until, encounter=span, max_k=max_k,
                           window=max(min(half, 50.0 * lov_r.sigma_zeta_km), 1.0) * u.km,
                           **kwargs)

@@ -41,6 +41,7 @@ import numpy as np
 from astropy.table import QTable
 from astropy.time import Time
 
+from .. import bodies as _bodies
 from ..encounter import capture_radius
 from ..errors import InputError
 from ..solution import OrbitSolution
@@ -56,41 +57,69 @@ _AU_KM = 149597870.7
 _SPAN_DAYS = 30.0
 
 
-#: Orbits sampled between a return keyhole's edges to place its virtual impactor.
+#: Orbits sampled between a return keyhole's edges to place its virtual impactor, and
+#: how many times the scan zooms on the deepest one.
 _N_SAMPLES = 9
+_ZOOMS = 3
 
 
-def _deepest(solution, lov_r, s_lo, s_hi, t_ret, body, kwargs, t_via):
-    """The parameters of the orbit, among ``_N_SAMPLES`` evenly spaced on the return
-    LOV between the keyhole's edges (and the edges), that passes closest to ``body``
-    at the return ``t_ret``, that distance and its distance at the close return
-    ``t_via`` [km]; (None, nan, nan) if none returns.
+def _deepest(solution, lov_r, s_lo, s_hi, t_ret, body, kwargs, t_via, radius_km):
+    """The orbit on the return LOV between a keyhole's edges that passes closest to
+    ``body`` at the return ``t_ret``: its parameters, that distance and its distance at
+    the close return ``t_via`` [km]; (None, nan, nan) if none returns.
 
     The secondary keyhole's b-plane is far from linear in the LOV parameter: its
-    edges (b' = b_c) can bracket orbits that miss, so the virtual impactor is the
-    deepest sampled orbit, not the middle of the edges."""
+    edges (b' = b_c) can bracket orbits that miss, and the impacting part can be much
+    narrower than the edges' span. So the interval is scanned with ``_N_SAMPLES`` + 2
+    orbits, then the scan zooms on the deepest one's neighbours, ``_ZOOMS`` times (a
+    resolution of 1/10^3 of the span), stopping once an orbit passes within half the
+    body's radius (point masses)."""
     from ..nbody import close_approaches
     from ..uncertainty import clone_states
 
-    s = np.linspace(s_lo, s_hi, _N_SAMPLES + 2)
-    p = lov_r.parameters(s)
-    states, ng = clone_states(solution, p)
-    tab = close_approaches(states, t_ret + 30 * u.day, bodies=(body,),
-                           distance_max=0.3 * u.au, nongrav=ng,
-                           nongrav_model=solution.nongrav_model, impacts=False,
-                           progress=False, **kwargs)
-    jd = tab["time"].tdb.jd1 + tab["time"].tdb.jd2
-    near = np.abs(jd - t_ret.jd) < _SPAN_DAYS
-    dist = np.where(near, tab["distance"].to_value(u.km), np.inf)
-    part = np.asarray(tab["particle"])
-    best = np.full(len(s), np.inf)
-    np.minimum.at(best, part, dist)
-    k = int(np.argmin(best))
-    if not np.isfinite(best[k]):
+    best_s, best_d, best_via = None, math.inf, math.nan
+    lo, hi = s_lo, s_hi
+    for _ in range(_ZOOMS):
+        s = np.linspace(lo, hi, _N_SAMPLES + 2)
+        p = lov_r.parameters(s)
+        states, ng = clone_states(solution, p)
+        tab = close_approaches(states, t_ret + 30 * u.day, bodies=(body,),
+                               distance_max=0.3 * u.au, nongrav=ng,
+                               nongrav_model=solution.nongrav_model, impacts=False,
+                               progress=False, **kwargs)
+        jd = tab["time"].tdb.jd1 + tab["time"].tdb.jd2
+        dist_all = tab["distance"].to_value(u.km)
+        dist = np.where(np.abs(jd - t_ret.jd) < _SPAN_DAYS, dist_all, np.inf)
+        part = np.asarray(tab["particle"])
+        best = np.full(len(s), np.inf)
+        np.minimum.at(best, part, dist)
+        k = int(np.argmin(best))
+        if not np.isfinite(best[k]):
+            break
+        if best[k] < best_d:
+            mine = (part == k) & (np.abs(jd - t_via.jd) < _SPAN_DAYS)
+            best_s, best_d = float(s[k]), float(best[k])
+            best_via = float(np.min(dist_all[mine])) if mine.any() else math.nan
+        if best_d < 0.5 * radius_km:
+            break
+        step = s[1] - s[0]
+        lo, hi = s[k] - step, s[k] + step
+    if best_s is None:
         return None, math.nan, math.nan
-    mine = (part == k) & (np.abs(jd - t_via.jd) < _SPAN_DAYS)
-    d_via = float(np.min(tab["distance"].to_value(u.km)[mine])) if mine.any() else math.nan
-    return p[k], float(best[k]), d_via
+    return lov_r.parameters(best_s)[0], best_d, best_via
+
+
+def _centre_and_lov(solution, lov, candidates, span, kwargs):
+    """The first of the LOV points ``candidates`` whose orbit has a b-plane at the
+    return (the return's LOV through it); re-raises the last failure."""
+    err = None
+    for s in candidates:
+        centre = _moved(solution, lov.parameters(s)[0])
+        try:
+            return centre, line_of_variations(centre, encounter=span, **kwargs)
+        except Exception as exc:  # noqa: PERF203 (a few tries)
+            err = exc
+    raise err
 
 
 def return_keyholes(solution: OrbitSolution, until: Time = Time("2100-01-01", scale="tdb"),
@@ -179,10 +208,14 @@ def return_keyholes(solution: OrbitSolution, until: Time = Time("2100-01-01", sc
             not_followed.append(f"{label}: at the horizon")
             continue
         s_c = float(returns.meta["_rows"][i]["_s_centre"])
-        centre = _moved(solution, lov.parameters(s_c)[0])
+        edges = returns.meta["_rows"][i].get("_s_edges", (s_c, s_c))
+        quarter = 0.25 * abs(float(edges[1]) - float(edges[0]))
         span = Time([t_r.jd - _SPAN_DAYS, t_r.jd + _SPAN_DAYS], format="jd", scale="tdb")
         try:
-            lov_r = line_of_variations(centre, encounter=span, **kwargs)
+            # The stretch's centre, or a quarter of the stretch either side when the
+            # centre orbit cannot serve (it dives through the planet: no b-plane).
+            centre, lov_r = _centre_and_lov(solution, lov, (s_c, s_c - quarter,
+                                                             s_c + quarter), span, kwargs)
             # The stretch of the return's b-plane closer than the limit, from the centre
             # orbit's own xi' there (the table's xi_return is averaged over orbits far
             # apart when the limit is wide).
@@ -197,6 +230,8 @@ def return_keyholes(solution: OrbitSolution, until: Time = Time("2100-01-01", sc
         no_keyhole.extend(f"via {label}: {s}" for s in kh.meta.get("no_keyhole", []))
         b_c = float(capture_radius(lov_r.body, lov_r.opik.v_inf_km_s * u.km / u.s)
                     .to_value(u.km))
+        radius = (_bodies.EARTH_RADIUS_WGS84_KM if lov_r.body == "earth"
+                  else _bodies.MOON_RADIUS_KM)  # what the integrator's detection uses
         for j in range(len(kh)):
             xi = float(kh["xi"][j].to_value(u.km))
             zeta = float(kh["zeta"][j].to_value(u.km))
@@ -209,11 +244,17 @@ def return_keyholes(solution: OrbitSolution, until: Time = Time("2100-01-01", sc
             s_lo, s_hi = kh.meta["_rows"][j]["_s_edges"]
             p_vi, d_min, d_via = _deepest(solution, lov_r, float(s_lo), float(s_hi),
                                           kh["return_date"][j].tdb, str(kh["body"][j]),
-                                          kwargs, t_r)
+                                          kwargs, t_r, radius)
+            what = (f"via {label}: {kh['resonance'][j]} return "
+                    f"{kh['return_date'][j].tdb.iso[:10]}")
             if p_vi is None:
-                not_confirmed.append(f"via {label}: {kh['resonance'][j]} return "
-                                     f"{kh['return_date'][j].tdb.iso[:10]}: no orbit between "
-                                     "the keyhole's edges reaches the return")
+                not_confirmed.append(f"{what}: no orbit between the keyhole's edges "
+                                     "reaches the return")
+                continue
+            if not d_min < radius:
+                not_confirmed.append(f"{what}: the closest of the orbits scanned between "
+                                     f"the keyhole's edges passes at {d_min:,.0f} km (point "
+                                     f"masses), outside the {radius:,.0f} km radius")
                 continue
             vi = _moved(solution, p_vi)
             dp = p_vi - p0

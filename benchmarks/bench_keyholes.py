@@ -10,6 +10,8 @@ Groups (never absolute times; these machines are shared):
   orbits count less than their orbits: the kernel runs particles in parallel).
 * ``orbit_through``: moving #220 into the 2036 keyhole centre (< 1 cm) vs the same
   reference.
+* ``return_keyholes``: the keyholes of the 2036 close return to 2041 (the 2040
+  impact), given the close returns, vs the same reference (~300 on 2 shared cores).
 
 The workload is deterministic (no random numbers; "seeded" trivially). The full
 search to 2100 (``until=2100``) took 186 s on 2 cores for the 2000 km window
@@ -62,3 +64,28 @@ def test_orbit_through_2036(benchmark, bench_registry):
     bench_registry.setdefault("orbit_through", {})["through"] = benchmark
     record_ratio(bench_registry, "orbit_through", "through", "reference",
                  "orbit_through_over_one_propagation", digits=2)
+
+
+UNTIL_2041 = Time("2041-01-01", scale="tdb")
+
+
+def test_return_keyholes_2041(benchmark, bench_registry):
+    """``risk.return_keyholes(apophis(), 2041)`` given the close returns (the 2036 one):
+    the search of the 2036 return's b-plane, the zoomed scans for the 2040 virtual
+    impactor, its covariance linearisation and the integrator's confirmation, as
+    single-propagation equivalents of the same reference (group ``return_keyholes``)."""
+    from apophis_sim.risk import return_keyholes
+
+    sol = apophis()
+    eph = Ephemeris.open()
+    returns = keyholes(sol, UNTIL_2041, return_distance_max=0.01 * u.au, ephemeris=eph)
+    tab = benchmark.pedantic(return_keyholes, args=(sol, UNTIL_2041),
+                             kwargs={"returns": returns, "ephemeris": eph},
+                             rounds=1, iterations=1, warmup_rounds=0)
+    assert len(tab) >= 1 and bool(tab["confirmed"][0])
+    group = bench_registry.setdefault("return_keyholes", {})
+    group["search"] = benchmark
+    group["reference"] = bench_registry.get("keyholes", {}).get("reference")
+    if group["reference"] is not None:
+        record_ratio(bench_registry, "return_keyholes", "search", "reference",
+                     "return_keyholes_over_one_propagation", digits=1)

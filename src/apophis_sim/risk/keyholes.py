@@ -904,8 +904,11 @@ def _refine(lov, cands, eph, forces, epsilon, dmax, t_end, skipped, year) -> lis
         if not (np.isfinite(ev_lo.t_ret[jj]) and np.isfinite(ev_hi.t_ret[jj])):
             # A wide threshold (return_distance_max) can put an edge where the return
             # leaves the searched window: no return date to report.
-            skipped.append(f"{cands[j][0]}:{cands[j][1]}: an edge's return was not found "
-                           f"within {_RETURN_SEARCH_AU} au and {_RETURN_WINDOW_DAYS:.0f} days")
+            why = (f"an edge's return was not found within {_RETURN_SEARCH_AU} au and "
+                   f"{_RETURN_WINDOW_DAYS:.0f} days")
+            skipped.append(_Outcome(f"{cands[j][0]}:{cands[j][1]}: {why}", lov.body,
+                                    cands[j][0], cands[j][1], float(sc[m]), "unresolved",
+                                    why, float(t_exp[j])))
             continue
         vi = 0.5 * (ev_lo.vinf_ret[jj] + ev_hi.vinf_ret[jj])
         rows.append({

@@ -29,7 +29,7 @@ def sol():
 
 @pytest.fixture(scope="module")
 def close_returns(sol):
-    return keyholes(sol, UNTIL, return_distance_max=0.01 * u.au)
+    return keyholes(sol, UNTIL, return_distance_max=0.01 * u.au, classify=False)
 
 
 @pytest.fixture(scope="module")
@@ -124,3 +124,15 @@ def test_cli_prints_the_return_keyholes(table, monkeypatch, capsys):
     assert main(["risk", "--until", "2041", "--returns"]) == 0
     text = capsys.readouterr().out
     assert "keyholes of close returns" in text and "via the 2036-04-13 7:6 return" in text
+
+
+def test_classify_false_only_skips_the_scan(sol):
+    """``classify=False`` finds the same keyholes; the crossings the secant could not
+    settle stay "unresolved" (no 21-orbit scan)."""
+    until = Time("2037-01-01", scale="tdb")
+    a = keyholes(sol, until)
+    b = keyholes(sol, until, classify=False)
+    assert list(a["resonance"]) == list(b["resonance"])
+    np.testing.assert_array_equal(a["zeta"].value, b["zeta"].value)
+    assert {r["outcome"] for r in b.meta["resonances"]} <= {"keyhole", "close return",
+                                                             "unresolved"}

@@ -428,7 +428,8 @@ def keyholes(solution: OrbitSolution, until: Time = Time("2100-01-01", scale="td
              body: str = "earth", encounter: Time | None = None,
              return_distance_max: u.Quantity | None = None, include_moon: bool = False,
              window: u.Quantity = 2000 * u.km, max_k: int | None = None,
-             calibrate: bool = True, forces: Sequence[str] | None = None,
+             calibrate: bool = True, classify: bool = True,
+             forces: Sequence[str] | None = None,
              ephemeris: Ephemeris | None = None, epsilon: float | None = None) -> QTable:
     """Keyholes of an encounter's b-plane that lead to an impact (or a return closer
     than ``return_distance_max``) before ``until``.
@@ -479,6 +480,11 @@ def keyholes(solution: OrbitSolution, until: Time = Time("2100-01-01", scale="td
         differs from the mean period by ~1e-3, i.e. ~500 km of zeta for #220;
         without it the later, narrower resonances start outside the secant's
         basin).
+    classify : bool
+        Examine every crossing the secant could not settle on 21 LOV orbits around
+        it (``meta["resonances"]`` outcomes "close return" / "no close approach:
+        MOID"; default). False leaves them "unresolved" with the secant's reason and
+        saves those integrations.
     forces, ephemeris, epsilon
         As in :func:`apophis_sim.nbody.close_approaches`.
 
@@ -618,7 +624,8 @@ def keyholes(solution: OrbitSolution, until: Time = Time("2100-01-01", scale="td
                                  forces, epsilon, dmax, t_end, skipped))
     rows = [r for r in rows if r.get("_ok")]
     rows.sort(key=lambda r: r["_t"])
-    _classify(lov, skipped, eph, forces, epsilon, dmax)
+    if classify:
+        _classify(lov, skipped, eph, forces, epsilon, dmax)
     return _table(lov, rows, skipped, ratio, dmax, window, until)
 
 

@@ -187,7 +187,7 @@ def return_keyholes(solution: OrbitSolution, until: Time = Time("2100-01-01", sc
                                 ("epsilon", epsilon)) if v is not None}
     if returns is None:
         returns = keyholes(solution, until, return_distance_max=dmax * u.km, window=window,
-                           max_k=max_k, **kwargs)
+                           max_k=max_k, classify=False, **kwargs)
     elif "_rows" not in returns.meta or "return closer than" not in str(
             returns.meta.get("criterion", "")):
         raise InputError("returns must be keyholes()'s table made with return_distance_max")
@@ -220,7 +220,7 @@ def return_keyholes(solution: OrbitSolution, until: Time = Time("2100-01-01", sc
             # orbit's own xi' there (the table's xi_return is averaged over orbits far
             # apart when the limit is wide).
             half = math.sqrt(max(dmax * dmax - lov_r.xi_km ** 2, 0.0))
-            kh = keyholes(centre, until, encounter=span, max_k=max_k,
+            kh = keyholes(centre, until, encounter=span, max_k=max_k, classify=False,
                           window=max(min(half, 50.0 * lov_r.sigma_zeta_km), 1.0) * u.km,
                           **kwargs)
         except Exception as exc:  # a return the machinery cannot follow: say why

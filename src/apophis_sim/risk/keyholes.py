@@ -45,8 +45,8 @@ from .._deprecation import renamed_kwargs
 from ..elements import Elements
 from ..encounter import capture_radius
 from ..ephemeris import Ephemeris
-from ..errors import (ConvergenceError, InputError, NonFiniteInputError, TooManyRowsError,
-                      UnknownNameError)
+from ..errors import (ConvergenceError, InputError, NonFiniteInputError, OrbitTypeError,
+                      TooManyRowsError, UnknownNameError)
 
 from ..nbody import close_approaches
 from ..solution import OrbitSolution
@@ -337,13 +337,19 @@ def _evaluate_group(lov, s_km, t_exp, eph, forces, epsilon, out, sel):
         if e_rows.size == 0:
             continue
         er = e_rows[np.argmin(dist[e_rows])]
-        bp = _bplane_rows(tab, [er], lov.body, eph)
+        try:
+            bp = _bplane_rows(tab, [er], lov.body, eph)
+        except OrbitTypeError:  # through the body's centre (point masses): no b-plane
+            continue
         out.xi[sel[j]] = bp.xi_km[0]
         out.zeta[sel[j]] = bp.zeta_km[0]
         if r_rows.size == 0:
             continue
         rr = r_rows[np.argmin(dist[r_rows])]
-        bq = _bplane_rows(tab, [rr], lov.body, eph)
+        try:
+            bq = _bplane_rows(tab, [rr], lov.body, eph)
+        except OrbitTypeError:
+            continue
         out.t_ret[sel[j]] = jd[rr]
         out.dist_ret[sel[j]] = dist[rr]
         out.xi_ret[sel[j]] = bq.xi_km[0]

@@ -183,3 +183,28 @@ def test_sigint_prints_one_line(command):
             p.kill()
     assert p.returncode == 130, err
     assert err.count("\n") == 1 and "interrupted" in err and "Traceback" not in err, err
+
+
+def test_sigint_swallowed_by_a_callback_still_exits_130(monkeypatch, capsys):
+    """A Ctrl-C that lands in a ctypes callback (numba's LLVM object cache during a
+    compilation) is swallowed there and surfaces as another error; the CLI still
+    reports it as an interrupt (one line, exit 130), not as a traceback."""
+    import os
+    import signal
+
+    import apophis_sim.cli.flyby as flyby_cli
+
+    def swallowed(args):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1.0)  # the handler raises here
+        except KeyboardInterrupt:
+            pass  # what the ctypes callback does with it
+        raise RuntimeError("no compiled object yet")
+
+    monkeypatch.setattr(flyby_cli, "_flyby", swallowed)
+    from apophis_sim.cli import main
+
+    assert main(["flyby"]) == 130
+    assert capsys.readouterr().err.strip() == "apophis-sim: interrupted"
+    signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -53,6 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _interrupted()
     from ..errors import ApophisSimError
 
+    _watch_sigint()
     try:
         return int(args.func(args))
     except ApophisSimError as exc:
@@ -67,6 +68,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
         print(f"apophis-sim: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
+    except Exception:
+        # A Ctrl-C that lands inside a ctypes callback (numba's LLVM object cache,
+        # during a compilation) is swallowed there ("Exception ignored ...") and
+        # surfaces as some other error: it was still the user's Ctrl-C.
+        if _SIGINT_SEEN:
+            return _interrupted()
+        raise
+
+
+_SIGINT_SEEN = False
+
+
+def _watch_sigint() -> None:
+    """Remember a SIGINT, then raise KeyboardInterrupt as Python's default handler does."""
+    import signal
+
+    global _SIGINT_SEEN
+    _SIGINT_SEEN = False
+
+    def handler(signum, frame):
+        global _SIGINT_SEEN
+        _SIGINT_SEEN = True
+        raise KeyboardInterrupt
+
+    try:
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread: leave Python's handler
+        pass
 
 
 def _one_line(exc: BaseException) -> str:

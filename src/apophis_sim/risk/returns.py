@@ -52,7 +52,6 @@ from .keyholes import _moved, keyholes, line_of_variations
 __all__ = ["return_keyholes"]
 
 _LN10 = math.log(10.0)
-_AU_KM = 149597870.7
 #: Half-width [day] of the span in which a return's encounter is looked for.
 _SPAN_DAYS = 30.0
 
@@ -176,7 +175,7 @@ def return_keyholes(solution: OrbitSolution, until: Time = Time("2100-01-01", sc
         ``returns`` is not a close-return table of :func:`keyholes`; a
         non-positive distance.
     """
-    from .impacts import _log_interval, _vi_log_ip  # noqa: F401 (shared machinery)
+    from .impacts import _vi_log_ip  # the VI probability of impact_probability
 
     if not isinstance(solution, OrbitSolution):
         raise InputError(f"solution must be an OrbitSolution, got {type(solution).__name__}")

@@ -98,6 +98,23 @@ def _watch_sigint() -> None:
     except ValueError:  # not the main thread: leave Python's handler
         pass
 
+    # A KeyboardInterrupt raised inside a ctypes callback cannot propagate: Python
+    # prints "Exception ignored on calling ctypes callback function" and a traceback
+    # through its unraisable hook. It is the user's Ctrl-C, already remembered above,
+    # so it is reported once, by `_interrupted`, and not as a traceback.
+    previous = sys.unraisablehook
+
+    def unraisable(args):
+        if isinstance(args.exc_value, KeyboardInterrupt):
+            global _SIGINT_SEEN
+            _SIGINT_SEEN = True
+            return
+        previous(args)
+
+    if not getattr(previous, "_apophis_sim", False):
+        unraisable._apophis_sim = True
+        sys.unraisablehook = unraisable
+
 
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())

@@ -794,6 +794,26 @@ class ObserverTable(QTable):
             html = self._compact()._repr_html_()
         return f"<p>{self._summary()[1:-1]}</p>{html}"
 
+    def to_pandas(self, index=None, use_nullable_int=True):
+        """A pandas DataFrame (astropy's :meth:`~astropy.table.Table.to_pandas`).
+
+        The UTC column was already stated as UTC when the table was made, so ERFA's
+        "dubious year" for dates past the last leap second is not repeated here.
+
+        Parameters
+        ----------
+        index : None, bool or str
+            As in :meth:`astropy.table.Table.to_pandas`.
+        use_nullable_int : bool
+            As in :meth:`astropy.table.Table.to_pandas`.
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
+        with quiet_utc(announce=False):
+            return super().to_pandas(index=index, use_nullable_int=use_nullable_int)
+
     def to_csv(self, path: str | Path | None = None) -> str:
         """CSV text (see :func:`write_csv`).
 

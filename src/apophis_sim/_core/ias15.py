@@ -47,7 +47,7 @@ from . import forces as _forces
 from numba.core.types.function_type import WrapperAddressProtocol
 from numba.experimental.function_type import _get_wrapper_address
 from .chebyshev import body_posvel
-from .forces import JAC_COLS, accel
+from .forces import JAC_COLS
 
 __all__ = ["integrate", "integrate_serial", "integrate_parallel", "PARALLEL_MIN_PARTICLES",
            "NO_FORCING", "ST_OK", "ST_MAX_STEPS", "ST_STEP_UNDERFLOW", "ST_NONFINITE",

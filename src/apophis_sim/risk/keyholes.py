@@ -507,7 +507,9 @@ def keyholes(solution: OrbitSolution, until: Time = Time("2100-01-01", scale="td
         ``return_distance_max`` at that distance), ``zeta_valsecchi`` [km] (where
         the pure analytic circle crosses the LOV), ``edge_tolerance`` [m] (the
         larger last secant step of the two edges, mapped to zeta), ``xi_return``
-        [km] (the return's xi': its MOID). ``meta`` holds the nominal, the LOV,
+        [km] (the return's xi', the mean of the edges' values like ``xi`` and
+        ``zeta``; when the return falls on the resonant date it is close to the
+        MOID, otherwise not). ``meta`` holds the nominal, the LOV,
         the Opik variables, the calibration, the resonances that gave no keyhole
         (``no_keyhole``: one sentence each) and ``resonances``: one dict per
         examined crossing (keys ``k``, ``h``, ``body``, ``dzeta_km`` along zeta
@@ -748,7 +750,7 @@ def _classify(lov: LineOfVariations, items: list, eph: Ephemeris, forces, epsilo
             words.append(f"{n_orb} of them approach the Earth within {_INTERMEDIATE_AU:g} au "
                          f"between the encounter and the return (closest "
                          f"{d_au[i]:.2g} au on {from_jd_tdb(jd[i], 0.0).iso[:10]})")
-        words.append(f"closest approach within 180 days of the resonant date "
+        words.append("closest approach within 180 days of the resonant date "
                      + (f"{float(np.min(d_au[near])):.3f} au" if near.any()
                         else f"beyond {_RETURN_SEARCH_AU:g} au"))
         it.moid_au = m_min
@@ -934,7 +936,7 @@ def _refine(lov, cands, eph, forces, epsilon, dmax, t_end, skipped, year) -> lis
             "v_impact": math.sqrt(vi * vi + 2.0 * gm / r_imp),
             "zeta_valsecchi": cands[j][3],
             "edge_tol_m": max(st_lo[jj], st_hi[jj]) * dzds[jj] * 1e3,
-            "xi_return": float(xi_r[m]),
+            "xi_return": 0.5 * (ev_lo.xi_ret[jj] + ev_hi.xi_ret[jj]),
             "circle": (cands[j][4], cands[j][5]),
         })
     return rows

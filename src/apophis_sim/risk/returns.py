@@ -216,8 +216,8 @@ def return_keyholes(solution: OrbitSolution, until: Time = Time("2100-01-01", sc
             centre, lov_r = _centre_and_lov(solution, lov, (s_c, s_c - quarter,
                                                              s_c + quarter), span, kwargs)
             # The stretch of the return's b-plane closer than the limit, from the centre
-            # orbit's own xi' there (the table's xi_return is averaged over orbits far
-            # apart when the limit is wide).
+            # orbit's own xi' there (the table's xi_return is the mean of the stretch's
+            # edges, far apart when the limit is wide).
             half = math.sqrt(max(dmax * dmax - lov_r.xi_km ** 2, 0.0))
             kh = keyholes(centre, until, encounter=span, max_k=max_k, classify=False,
                           window=max(min(half, 50.0 * lov_r.sigma_zeta_km), 1.0) * u.km,

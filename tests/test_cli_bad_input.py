@@ -209,6 +209,12 @@ def test_sigint_swallowed_by_a_callback_still_exits_130(monkeypatch, capsys):
     monkeypatch.setattr(flyby_cli, "_flyby", swallowed)
     from apophis_sim.cli import main
 
-    assert main(["flyby"]) == 130
+    # The interpreter as a terminal starts it: SIGINT raises KeyboardInterrupt. A run
+    # started in the background by a non-interactive shell inherits SIGINT ignored,
+    # and Python keeps it ignored (then the kill above would do nothing).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        assert main(["flyby"]) == 130
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert capsys.readouterr().err.strip() == "apophis-sim: interrupted"
-    signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -54,7 +54,7 @@ from ..time import from_jd_tdb, to_jd_tdb, utc_iso
 from ..units import AU_KM, to_canonical
 from ..uncertainty import (bplane_coordinates, clone_states, covariance_factor,
                            encounter_jacobian)
-from ..uncertainty.sampling import GM_SUN_SBDB, PARAMETER_LABELS, _nominal
+from ..uncertainty.sampling import GM_SUN_SBDB, parameter_index
 from . import valsecchi as _vs
 
 __all__ = ["LineOfVariations", "line_of_variations", "keyholes", "orbit_through",
@@ -175,10 +175,13 @@ def _check_solution(solution) -> OrbitSolution:
     if not isinstance(solution, OrbitSolution):
         raise InputError(f"solution must be an apophis_sim.OrbitSolution (e.g. "
                          f"apophis_sim.apophis()), got {type(solution).__name__}")
-    if tuple(solution.covariance_labels) != PARAMETER_LABELS:
-        raise InputError(f"keyholes need a covariance over {PARAMETER_LABELS} (JPL's Apophis "
-                         f"form), got {tuple(solution.covariance_labels)}")
+    parameter_index(solution)  # JPL's 6-, 7- or 8-parameter forms; says what to pass
     return solution
+
+
+def _own_nominal(sol: OrbitSolution) -> np.ndarray:
+    """The nominal over the solution's own covariance labels (the LOV's parameters)."""
+    return np.array([float(sol.nominal_elements[lab]) for lab in sol.covariance_labels])
 
 
 def _time(t, name: str) -> tuple[float, float]:
@@ -215,7 +218,8 @@ def line_of_variations(solution: OrbitSolution, *, encounter: Time | None = None
     Parameters
     ----------
     solution : OrbitSolution
-        With JPL's 8-parameter covariance (e.g. :func:`apophis_sim.apophis`).
+        With a covariance in one of JPL's forms: the six elements (e, q, tp, node,
+        peri, i), optionally with A1 and/or A2 (e.g. :func:`apophis_sim.apophis`).
     encounter : Time, optional
         The encounter is the closest approach to ``body`` within 0.01 au before this
         time (default 2029-04-20 TDB: Apophis's 2029 flyby); a pair of Times
@@ -268,7 +272,8 @@ def line_of_variations(solution: OrbitSolution, *, encounter: Time | None = None
                               _bodies.GM_SUN * _GM_KM3_S2)
     nv = ej.nominal_vector
     return LineOfVariations(sol, body, t_enc, float(nv[2]), float(nv[3]), float(nv[1]), k, cov,
-                            float(cov[0, 1] / czz), math.sqrt(czz), c @ k[1] / czz, _nominal(sol), opik)
+                            float(cov[0, 1] / czz), math.sqrt(czz), c @ k[1] / czz,
+                            _own_nominal(sol), opik)
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -457,7 +462,8 @@ def keyholes(solution: OrbitSolution, until: Time = Time("2100-01-01", scale="td
     Parameters
     ----------
     solution : OrbitSolution
-        With JPL's covariance over (e, q, tp, node, peri, i, A1, A2).
+        With a covariance over (e, q, tp, node, peri, i), optionally with A1 and/or
+        A2 (JPL's forms; Apophis #220 has all eight, 2024 YR4 #78 the six).
     until : Time
         Horizon: returns up to this date (default 2100-01-01 TDB).
     body : {"earth", "moon"}
@@ -1026,7 +1032,7 @@ def orbit_through(solution: OrbitSolution, zeta: u.Quantity, xi: u.Quantity | No
     Parameters
     ----------
     solution : OrbitSolution
-        With JPL's 8-parameter covariance.
+        With a covariance over the six elements, optionally with A1 and/or A2.
     zeta, xi : Quantity [length]
         Target b-plane coordinates (Valsecchi's axes, km).
     encounter, body, forces, ephemeris, epsilon
@@ -1072,7 +1078,7 @@ def orbit_through(solution: OrbitSolution, zeta: u.Quantity, xi: u.Quantity | No
     until = encounter if encounter is not None else Time(_ENCOUNTER_UNTIL, scale="tdb")
     _time(until, "encounter")
     c = np.asarray(sol.covariance)
-    p0 = _nominal(sol)
+    p0 = _own_nominal(sol)
     p = p0.copy()
     cur = sol
     gain_ok = True
@@ -1134,17 +1140,18 @@ def orbit_through(solution: OrbitSolution, zeta: u.Quantity, xi: u.Quantity | No
 
 
 def _moved(sol: OrbitSolution, p: np.ndarray) -> OrbitSolution:
-    """The solution with nominal parameters ``p`` (same covariance)."""
+    """The solution with nominal parameters ``p`` (over its covariance labels; same
+    covariance)."""
     states, ng = clone_states(sol, p[None, :])
     state = states[0] if states.shape else states
-    x0 = _nominal(sol)
+    x0 = _own_nominal(sol)
     tp_int = math.floor(x0[2])
     tp = from_jd_tdb(float(tp_int), (x0[2] - tp_int) + (p[2] - x0[2]))
     el = Elements(q=p[1] * u.au, e=p[0], inc=p[5] * u.deg, raan=p[3] * u.deg,
                   argp=p[4] * u.deg, tp=tp, epoch=sol.state.epoch, frame="ecliptic",
                   centre="sun", gm=GM_SUN_SBDB)
     nominal = dict(sol.nominal_elements)
-    nominal.update({lab: float(v) for lab, v in zip(PARAMETER_LABELS, p)})
+    nominal.update({lab: float(v) for lab, v in zip(sol.covariance_labels, p)})
     name = sol.solution if sol.solution.endswith("+orbit_through") \
         else sol.solution + "+orbit_through"
     return dataclasses.replace(sol, solution=name, state=state, nongrav=ng[0],

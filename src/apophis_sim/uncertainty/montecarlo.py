@@ -150,7 +150,7 @@ def _solution_digest(sol: OrbitSolution) -> str:
         "epoch": [float(x) for x in st.jd_tdb], "centre": st.centre,
         "nongrav": sol.nongrav.to_value(u.au / u.day**2).tolist(),
         "covariance": np.asarray(sol.covariance).tolist(),
-        "nominal": _nominal(sol, gravity_only=True).tolist(),
+        "nominal": _nominal(sol, embedded=True).tolist(),
     }, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -701,7 +701,7 @@ def run_monte_carlo(n_clones: int, seed: int, *, solution: OrbitSolution | None 
     out_path = check_output_folder(out, "out") if out is not None else None
     sol = solution if solution is not None else apophis()
     covariance_factor(sol.covariance)  # validate here, not in every worker
-    _nominal(sol, gravity_only=True)
+    _nominal(sol, embedded=True)
     if not isinstance(encounter, (bool, np.bool_)):
         raise InputError(f"encounter must be True or False, got {encounter!r:.60}")
     if not encounter and impacts_until is None:

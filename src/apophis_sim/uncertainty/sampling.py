@@ -164,29 +164,84 @@ def standard_normals(seed: int, start: int, stop: int, dim: int = len(PARAMETER_
     return out
 
 
-def _gravity_only(solution: OrbitSolution) -> bool:
-    """A covariance over the six elements only, and no non-gravitational acceleration."""
-    return (tuple(solution.covariance_labels) == PARAMETER_LABELS[:6]
-            and not np.any(solution.nongrav.to_value(u.au / u.day**2)))
+def parameter_index(solution: OrbitSolution) -> np.ndarray:
+    """Where each of the solution's covariance labels sits in :data:`PARAMETER_LABELS`.
+
+    JPL publishes covariances over the six elements (most small NEAs, e.g. 2024 YR4),
+    the six and A2 (a Yarkovsky drift) or the six, A1 and A2 (Apophis #220). A1 or A2
+    outside the covariance keep the solution's value (often 0) and are not varied.
+
+    Parameters
+    ----------
+    solution : OrbitSolution
+        Any orbit solution with a covariance.
+
+    Returns
+    -------
+    ndarray of int, shape (n,)
+
+    Raises
+    ------
+    InputError
+        Other labels (e.g. a thermal model's RHO/AMRAT), or a non-zero A3 (not varied
+        by the 8-parameter form).
+    """
+    labels = tuple(solution.covariance_labels)
+    extra = labels[6:]
+    if (labels[:6] != PARAMETER_LABELS[:6]
+            or extra not in ((), ("A1",), ("A2",), ("A1", "A2"))):
+        raise InputError(
+            f"the solution's covariance must be over {PARAMETER_LABELS[:6]}, optionally "
+            f"followed by A1 and/or A2 (JPL's forms), got {labels}")
+    if float(solution.nongrav[2].to_value(u.au / u.day**2)) != 0.0:
+        raise InputError("the solution has a non-zero A3, which the (e, q, tp, node, peri, "
+                         "i, A1, A2) parameters cannot carry; pass a solution without A3")
+    return np.array([PARAMETER_LABELS.index(lab) for lab in labels])
 
 
-def _nominal(solution: OrbitSolution, *, gravity_only: bool = False) -> np.ndarray:
+def _nominal(solution: OrbitSolution, *, embedded: bool = False) -> np.ndarray:
     """The solution's nominal (e, q, tp, node, peri, i, A1, A2).
 
-    With ``gravity_only``, a solution without non-gravitational parameters (covariance
-    over the six elements, A1 = A2 = A3 = 0, e.g. JPL's solutions of small NEAs) is
-    accepted too: A1 and A2 are then 0 and never sampled.
+    With ``embedded``, any covariance :func:`parameter_index` accepts: A1 and A2
+    outside it are the solution's fixed values (0 for a gravity-only solution such as
+    JPL's for most small NEAs) and are never varied. Without, the covariance must be
+    over all eight.
     """
     labels = tuple(solution.covariance_labels)
     if labels == PARAMETER_LABELS:
         return np.array([float(solution.nominal_elements[k]) for k in PARAMETER_LABELS])
-    if gravity_only and _gravity_only(solution):
-        return np.array([float(solution.nominal_elements[k]) for k in PARAMETER_LABELS[:6]]
-                        + [0.0, 0.0])
-    extra = (f" or, without non-gravitational terms, over {PARAMETER_LABELS[:6]}"
-             if gravity_only else "")
-    raise InputError(f"the solution's covariance must be over {PARAMETER_LABELS}{extra}, "
+    if embedded:
+        parameter_index(solution)
+        ng = solution.nongrav.to_value(u.au / u.day**2)
+        return np.array([float(solution.nominal_elements[k]) if k in labels
+                         else float(ng[j - 6])
+                         for j, k in enumerate(PARAMETER_LABELS)])
+    raise InputError(f"the solution's covariance must be over {PARAMETER_LABELS}, "
                      f"got {labels}")
+
+
+def embed_parameters(solution: OrbitSolution, params: np.ndarray) -> np.ndarray:
+    """Parameters over the solution's covariance labels (m, n) -> (m, 8) in
+    :data:`PARAMETER_LABELS` (A1/A2 outside the covariance at the solution's values).
+
+    Parameters
+    ----------
+    solution : OrbitSolution
+        Any solution :func:`parameter_index` accepts.
+    params : ndarray (m, n)
+        In the solution's ``covariance_labels`` (JPL's units).
+
+    Returns
+    -------
+    ndarray (m, 8)
+    """
+    idx = parameter_index(solution)
+    p = np.asarray(params, dtype=np.float64)
+    if p.ndim != 2 or p.shape[1] != idx.size:
+        raise ShapeMismatchError(f"params must have shape (m, {idx.size}), got {p.shape}")
+    out = np.repeat(_nominal(solution, embedded=True)[None, :], len(p), axis=0)
+    out[:, idx] = p
+    return out
 
 
 def sample_parameters(solution: OrbitSolution, seed: int, start: int, stop: int) -> np.ndarray:
@@ -196,7 +251,8 @@ def sample_parameters(solution: OrbitSolution, seed: int, start: int, stop: int)
     :func:`covariance_factor`, ``z_k`` from :func:`standard_normals`. A solution
     without non-gravitational terms (covariance over the six elements, A1 = A2 = A3
     = 0, as JPL publishes for most small NEAs) draws six normals per clone and keeps
-    A1 = A2 = 0.
+    A1 = A2 = 0; one over the six and A2 draws seven and keeps A1 (see
+    :func:`parameter_index`).
 
     Parameters
     ----------
@@ -212,20 +268,21 @@ def sample_parameters(solution: OrbitSolution, seed: int, start: int, stop: int)
     ndarray (stop - start, 8)
         Clone parameters in JPL's units (tp TDB JD, angles deg, A1/A2 au/day^2).
     """
-    x0 = _nominal(solution, gravity_only=True)
+    x0 = _nominal(solution, embedded=True)
+    idx = parameter_index(solution)
     fac = covariance_factor(solution.covariance)
-    m = fac.sigma.size  # 8, or 6 for a gravity-only solution (A1 = A2 = 0, not sampled)
+    m = fac.sigma.size  # 8, 7 or 6: the parameters outside the covariance are not sampled
     z = standard_normals(seed, start, stop, dim=m)
     out = np.repeat(x0[None, :], stop - start, axis=0)
     # einsum without BLAS: each clone's row is the same sum whatever the batch size, so a
     # clone's parameters do not depend on the chunking (BLAS blocks by batch shape).
-    out[:, :m] += np.einsum("kj,ij->ki", z, fac.factor, optimize=False)
+    out[:, idx] += np.einsum("kj,ij->ki", z, fac.factor, optimize=False)
     return out
 
 
 def _elements_state(solution: OrbitSolution, params: np.ndarray) -> State:
     """Heliocentric ICRF states of parameter rows (n, 8) at the solution epoch."""
-    x0 = _nominal(solution, gravity_only=True)
+    x0 = _nominal(solution, embedded=True)
     tp_int = math.floor(x0[2])
     # tp as a two-part JD: the integer day is exact, the clone's offset keeps full precision.
     tp = from_jd_tdb(np.full(len(params), float(tp_int)), (x0[2] - tp_int) + (params[:, 2] - x0[2]))
@@ -249,8 +306,10 @@ def clone_states(solution: OrbitSolution, params: np.ndarray) -> tuple[State, u.
     ----------
     solution : OrbitSolution
         E.g. :func:`apophis`.
-    params : ndarray (n, 8)
-        Clone parameters (:func:`sample_parameters`), JPL's units.
+    params : ndarray (n, 8) or (n, m)
+        Clone parameters in JPL's units: all eight (:func:`sample_parameters`), or
+        over the solution's ``covariance_labels`` (m of them; see
+        :func:`embed_parameters`).
 
     Returns
     -------
@@ -262,11 +321,15 @@ def clone_states(solution: OrbitSolution, params: np.ndarray) -> tuple[State, u.
     from ..units import real_array
 
     p = real_array(params, "params")
-    if p.ndim != 2 or p.shape[1] != len(PARAMETER_LABELS):
-        raise ShapeMismatchError(f"params must have shape (n, 8), got {p.shape}")
+    n_lab = len(solution.covariance_labels)
+    if p.ndim != 2 or p.shape[1] not in (len(PARAMETER_LABELS), n_lab):
+        raise ShapeMismatchError(f"params must have shape (n, 8) or (n, {n_lab}) (the "
+                                 f"solution's covariance labels), got {p.shape}")
     if not np.isfinite(p).all():
         raise NonFiniteInputError("params contain NaN or infinity")
-    both = _elements_state(solution, np.vstack([_nominal(solution, gravity_only=True)[None, :],
+    if p.shape[1] != len(PARAMETER_LABELS):
+        p = embed_parameters(solution, p)
+    both = _elements_state(solution, np.vstack([_nominal(solution, embedded=True)[None, :],
                                                 p]))
     sol = solution.state.to_frame("icrf")
     if sol.centre != "sun":

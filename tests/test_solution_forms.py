@@ -115,3 +115,47 @@ def test_keyhole_search_on_a_six_parameter_solution():
     assert into.covariance_labels == ELEMENTS
     hit = first_impact(into, Time("2036-05-01", scale="tdb"))
     assert hit is not None and hit.time.utc.iso[:10] == "2036-04-13"
+
+
+def test_a_second_real_object_2023_dz2():
+    """2023 DZ2, JPL #27 (six elements, covariance epoch four days before its
+    2023-03-25 approach): the approaches against JPL's published figures, and a keyhole
+    search that finds no resonance crossing within its window.
+
+    Reference (JPL close-approach data as quoted by Wikipedia's "2023 DZ2", from an
+    earlier solution with a 72-day arc): 2023-03-25 19:49 UTC at 174 644 km (3 sigma
+    0.9 km) and 2026-04-04 02:01 UTC (3 sigma 2 min) at 1 012 259 km. #27 adds three
+    years of data, so the tolerances are those of the earlier solution, widened."""
+    from apophis_sim import close_approaches
+    from apophis_sim.risk import keyholes, line_of_variations
+
+    dz2 = OrbitSolution.from_sbdb(DATA / "2023DZ2.json")
+    assert dz2.solution == "JPL#27" and parameter_index(dz2).tolist() == list(range(6))
+    tab = close_approaches(dz2, Time("2026-06-01", scale="tdb"), bodies=("earth",),
+                           distance_max=0.05 * u.au)
+    assert len(tab) == 2
+    t = tab["time"].utc
+    ref = Time(["2023-03-25 19:49", "2026-04-04 02:01"], scale="utc")
+    dt_min = np.abs((t - ref).to_value(u.min))
+    assert dt_min[0] < 1.5 and dt_min[1] < 4.0, t.iso
+    d = tab["distance"].to_value(u.km)
+    assert abs(d[0] - 174_644.0) < 2.0, d
+    assert abs(d[1] - 1_012_259.0) < 1_000.0, d
+    enc = Time("2023-04-10", scale="tdb")
+    lov = line_of_variations(dz2, encounter=enc)
+    assert lov.distance_km == pytest.approx(d[0], abs=1e-3)
+    assert 0.1 < lov.sigma_zeta_km < 1.0
+    # The 3:1 circle (the 2026 return) crosses this LOV ~16 500 km from the nominal:
+    # outside the 2 000 km window (~6 000 sigma), and no other resonance to 2100 comes
+    # closer; the table is empty, with the encounter it searched in meta.
+    from apophis_sim.risk import valsecchi
+
+    big_d, big_r = valsecchi.valsecchi_circle(lov.opik, 3, 1)
+    # xi = xi0 + m (zeta - zeta0) on the LOV: xi^2 + (zeta - D)^2 = R^2, a quadratic in s
+    m, x0, z0 = lov.slope, lov.xi_km, lov.zeta_km
+    roots = np.roots([1 + m * m, 2 * (m * x0 + z0 - big_d), x0**2 + (z0 - big_d) ** 2 - big_r**2])
+    assert np.all(np.isreal(roots)) and 10_000 < np.min(np.abs(roots.real)) < 25_000, roots
+    kh = keyholes(dz2, Time("2100-01-01", scale="tdb"), encounter=enc)
+    assert len(kh) == 0 and kh.meta["resonances"] == []
+    assert kh.meta["nominal_distance_km"] == pytest.approx(d[0], abs=1e-3)
+    assert kh.meta["window_km"] / lov.sigma_zeta_km > 5_000

@@ -102,7 +102,7 @@ def test_keyhole_search_on_a_six_parameter_solution():
     rows = [j for j in range(len(kh)) if kh["resonance"][j] == "7:6"]
     assert len(rows) == 1, kh
     j = rows[0]
-    assert kh["return_date"][j].utc.iso[:10] == "2036-04-13"
+    assert kh["return_date"][j].tdb.iso[:10] == "2036-04-13"
     # With eight parameters the keyhole is ~620 m wide along zeta; this LOV crosses the
     # same thin arc at another angle, so the width may differ, not its order.
     assert 200.0 < kh["width"][j].to_value(u.m) < 2000.0
@@ -111,10 +111,21 @@ def test_keyhole_search_on_a_six_parameter_solution():
     assert kh["sigma_lov"][j] == pytest.approx(
         kh["distance"][j].to_value(u.km) / lov.sigma_zeta_km, rel=1e-12)
     assert lov.sigma_zeta_km > 5.0 * line_of_variations(apophis()).sigma_zeta_km
+    # The virtual impactor of that keyhole: confirmed by the integrator, and its LOV
+    # IP equal to the Gaussian mass of the keyhole's width at its sigma (closed form,
+    # log10(phi(s) w / sigma_zeta)).
+    from apophis_sim.risk import impact_probability
+
+    ip = impact_probability(six, Time("2037-01-01", scale="tdb"), keyhole_table=kh)
+    assert len(ip) == 1 and bool(ip["confirmed"][0])
+    s = float(kh["sigma_lov"][j])
+    w_sig = kh["width"][j].to_value(u.km) / lov.sigma_zeta_km
+    expect = (-0.5 * s * s - 0.5 * np.log(2 * np.pi)) / np.log(10) + np.log10(w_sig)
+    assert float(ip["log10_ip_lov"][0]) == pytest.approx(expect, abs=0.5)
     into = orbit_through(six, zeta=kh["zeta"][j])
     assert into.covariance_labels == ELEMENTS
     hit = first_impact(into, Time("2036-05-01", scale="tdb"))
-    assert hit is not None and hit.time.utc.iso[:10] == "2036-04-13"
+    assert hit is not None and hit.time.tdb.iso[:10] == "2036-04-13"
 
 
 def test_a_second_real_object_2023_dz2():

@@ -170,3 +170,80 @@ def test_a_second_real_object_2023_dz2():
     assert len(kh) == 0 and kh.meta["resonances"] == []
     assert kh.meta["nominal_distance_km"] == pytest.approx(d[0], abs=1e-3)
     assert kh.meta["window_km"] / lov.sigma_zeta_km > 5_000
+
+
+def test_keyhole_figures_name_the_solution_and_encounter():
+    """The b-plane map and the zoom say whose nominal and which encounter they show."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from apophis_sim.plotting import plot_keyhole_map, plot_keyhole_zoom
+    from apophis_sim.risk import keyholes
+
+    dz2 = OrbitSolution.from_sbdb(DATA / "2023DZ2.json")
+    kh = keyholes(dz2, Time("2030-01-01", scale="tdb"), encounter=Time("2023-04-10", scale="tdb"))
+    fig, (a, b) = plt.subplots(1, 2)
+    plot_keyhole_map(a, kh)
+    plot_keyhole_zoom(b, kh)
+    labels = [t.get_text() for t in a.get_legend().get_texts()]
+    assert "nominal (JPL #27)" in labels and not any("#220" in x for x in labels)
+    assert b.get_title() == "nominal 2023 b-plane point"
+    # centred axes: "zeta + 181,345.130 [km]", never "zeta - -181,345.130"
+    assert b.get_ylabel().startswith("zeta + 181,345.1") and "- -" not in b.get_xlabel()
+    plt.close(fig)
+
+
+def test_cli_risk_encounter_option(capsys):
+    import json
+
+    from apophis_sim.cli import main
+
+    rc = main(["risk", "--sbdb", str(DATA / "2023DZ2.json"), "--encounter", "2023-03-25",
+               "--until", "2030", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0 and out["encounter_utc"].startswith("2023-03-25 19:49")
+    assert out["object"] == "(2023 DZ2)" and out["virtual_impactors"] == []
+    # without it, an object with no approach before the 2029 default says what to pass
+    rc = main(["risk", "--sbdb", str(DATA / "2024YR4.json"), "--until", "2040"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "pass --encounter DATE" in err and err.count("\n") == 1
+    rc = main(["risk", "--sbdb", str(DATA / "2024YR4.json"), "--until", "2040",
+               "--encounter", "2032-12-22", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0 and out["encounter_utc"].startswith("2032-12-22")
+    rc = main(["risk", "--encounter", "2029-13-45"])
+    assert rc == 2 and "--encounter" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("case", ["apophis-2037", "dz2-2100"])
+def test_cli_keyhole_figure_text_does_not_overlap(case, tmp_path, monkeypatch):
+    """The figure ``apophis-sim risk --plots`` writes (map and zooms), for #220 with its
+    2036 keyhole and for 2023 DZ2 with none: no two texts overlap."""
+    import argparse
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from test_ux import assert_no_text_overlap
+
+    from apophis_sim.cli import risk as risk_cli
+    from apophis_sim.risk import impact_probability, keyholes
+
+    if case == "apophis-2037":
+        sol, until, enc = apophis(), 2037, None
+    else:
+        sol = OrbitSolution.from_sbdb(DATA / "2023DZ2.json")
+        until, enc = 2100, Time("2023-04-10", scale="tdb")
+    t_until = Time(f"{until}-01-01", scale="tdb")
+    kh = keyholes(sol, t_until, encounter=enc)
+    ip = impact_probability(sol, t_until, keyhole_table=kh, encounter=enc)
+    figs, real_close = [], plt.close
+    monkeypatch.setattr(plt, "close", lambda fig=None: figs.append(fig))
+    risk_cli._plot(tmp_path, sol, argparse.Namespace(until=until), kh, ip)
+    assert len(figs) == 2
+    for fig in figs:
+        assert_no_text_overlap(fig)
+        real_close(fig)

@@ -1,5 +1,5 @@
-"""``apophis-sim risk``: keyholes of the 2029 encounter and the virtual impactors they make
-(CLI layer over :func:`apophis_sim.risk.impact_probability` and
+"""``apophis-sim risk``: keyholes of an encounter (default Apophis 2029) and the virtual
+impactors they make (CLI layer over :func:`apophis_sim.risk.impact_probability` and
 :func:`apophis_sim.risk.keyholes`). Dates are shown in UTC.
 """
 
@@ -12,7 +12,7 @@ import warnings
 from pathlib import Path
 
 from ._common import (add_solution_args, bounded_int, load_solution, output_folder,
-                      positive_float)
+                      positive_float, utc_date)
 
 #: Most clones of one run: uncertainty.montecarlo.MAX_CLONES, copied so that the parser
 #: does not import the engine (tests/test_impacts.py checks they are equal).
@@ -44,11 +44,16 @@ def _window_km(text: str) -> float:
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "risk", help="keyholes of the 2029 flyby and the impact probabilities through them",
-        description="Search the 2029 b-plane of the solution (default JPL #220) for impact "
-                    "keyholes of returns before --until (Valsecchi circles refined with the "
-                    "full n-body model along the line of variations) and give the virtual "
-                    "impactors' probabilities, energies, Palermo and Torino scales.")
+        description="Search the b-plane of an encounter (default: the 2029 flyby of JPL "
+                    "#220) for impact keyholes of returns before --until (Valsecchi circles "
+                    "refined with the full n-body model along the line of variations) and "
+                    "give the virtual impactors' probabilities, energies, Palermo and "
+                    "Torino scales.")
     add_solution_args(p, drop=False)
+    p.add_argument("--encounter", metavar="DATE", default=None,
+                   help="the encounter: the closest approach within 0.01 au and 30 days of "
+                        "this UTC date (default: Apophis's 2029-04-13 flyby; for another "
+                        "object, e.g. --sbdb 2023DZ2.json --encounter 2023-03-25)")
     p.add_argument("--until", type=_year, default=2100, help="horizon year (default 2100)")
     p.add_argument("--window", type=_window_km, default=2000.0, metavar="KM",
                    help="search keyholes within this distance of the nominal along the LOV "
@@ -80,6 +85,7 @@ def run_risk(args: argparse.Namespace) -> int:
     import astropy.units as u
     from astropy.time import Time
 
+    from ..errors import ConvergenceError
     from ..risk import impact_probability, keyholes
     from ..time import quiet_utc, utc_iso
     from ..visibility import EarthOrientationWarning
@@ -87,15 +93,27 @@ def run_risk(args: argparse.Namespace) -> int:
     out = output_folder(args.plots)
     if args.mc_out is not None:
         output_folder(args.mc_out, "--mc-out")
+    enc = None
+    if args.encounter is not None:
+        day = utc_date(args.encounter, "--encounter")
+        enc = Time([day.tdb.jd - 30.0, day.tdb.jd + 30.0], format="jd", scale="tdb")
     sol = load_solution(args)
     bodies = ("earth", "moon") if args.moon else ("earth",)
     now = Time.now()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", EarthOrientationWarning)
         until = Time(f"{args.until}-01-01", scale="tdb")
-        kh = keyholes(sol, until, include_moon=args.moon, window=args.window * u.km)
+        try:
+            kh = keyholes(sol, until, include_moon=args.moon, window=args.window * u.km,
+                          encounter=enc)
+        except ConvergenceError as exc:
+            if "no approach" not in str(exc):
+                raise
+            hint = ("pass --encounter DATE, the UTC date of the object's deep encounter"
+                    if enc is None else "pass the date of an approach within 0.01 au")
+            raise ConvergenceError(f"{getattr(exc, 'without_hint', exc)}: {hint}") from None
         ip = impact_probability(sol, until, bodies=bodies, now=now, keyhole_table=kh,
-                                window=args.window * u.km)
+                                window=args.window * u.km, encounter=enc)
     eop_note = any(issubclass(w.category, EarthOrientationWarning) for w in caught)
     for w in caught:  # anything else is shown as it would have been
         if not issubclass(w.category, EarthOrientationWarning):
@@ -127,7 +145,7 @@ def run_risk(args: argparse.Namespace) -> int:
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", EarthOrientationWarning)
-            rk = return_keyholes(sol, until, window=args.window * u.km)
+            rk = return_keyholes(sol, until, window=args.window * u.km, encounter=enc)
         with quiet_utc(announce=False):
             report["return_keyholes"] = {
                 "returns_followed": rk.meta["returns_followed"],
@@ -181,7 +199,9 @@ def run_risk(args: argparse.Namespace) -> int:
             print(f"      the VI reaches {where} at {r['impact_utc']} UTC, "
                   f"{r['latitude_deg']:+.2f} deg, {r['longitude_deg']:+.2f} deg E")
     lg = report["cumulative_log10_ip"]
-    print(f"  cumulative IP: {report['cumulative_ip']:.3g} (log10 {lg:.4g}); highest Torino "
+    cum = (f"{report['cumulative_ip']:.3g} (log10 {lg:.4g})" if rows
+           else "0 (no virtual impactor)")
+    print(f"  cumulative IP: {cum}; highest Torino "
           f"{_torino_text(report['torino_max'])}; {report['assumptions']}")
     if report["unresolved"]:
         print(f"  not covered: {len(report['unresolved'])} resonances the search could not "
@@ -238,7 +258,8 @@ def _plot(out: Path, sol, args, tab, ip) -> list[Path]:
     gs = fig.add_gridspec(2, 2, width_ratios=[1.6, 1])
     ax = fig.add_subplot(gs[:, 0])
     plot_keyhole_map(ax, tab)
-    ax.set_title(f"{sol.name} 2029 b-plane: impact keyholes to {args.until}", fontsize=9)
+    year = str(tab.meta.get("encounter_utc", "2029"))[:4]
+    ax.set_title(f"{sol.name} {year} b-plane: impact keyholes to {args.until}", fontsize=9)
     plot_keyhole_zoom(fig.add_subplot(gs[0, 1]), tab, half_width_km=4.0)
     if len(tab):
         row = int(np.argmin(np.abs(tab["distance"])))

@@ -20,6 +20,7 @@ import astropy.units as u
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.patches import Circle, Polygon
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from ..encounter import capture_radius
 from ..errors import InputError
@@ -73,12 +74,15 @@ def plot_keyhole_map(ax: Axes, table, *, body_radius_km: float = 6378.137,
     bc = float(capture_radius(m.get("body", "earth"), vinf * u.km / u.s).to_value(u.km))
     ax.add_patch(Circle((0, 0), bc, color="C0", alpha=0.15, lw=0,
                         label=f"focused disc b_c = {bc:,.0f} km"))
-    ax.add_patch(Circle((0, 0), body_radius_km, color="C0", alpha=0.6, lw=0, label="Earth"))
+    body = str(m.get("body", "earth")).capitalize()
+    ax.add_patch(Circle((0, 0), body_radius_km, color="C0", alpha=0.6, lw=0, label=body))
     w = m.get("window_km", 2000.0)
     zz = np.array([z0 - w, z0 + w])
     ax.plot(z0 * 0 + xi0 + m["lov_slope_dxi_dzeta"] * (zz - z0), zz, color="0.4", lw=0.8,
             label="line of variations (searched)")
-    ax.plot([xi0], [z0], "k+", ms=10, mew=1.5, label="nominal (JPL #220)")
+    sol_id = str(m.get("solution", "")).replace("JPL#", "JPL #")
+    ax.plot([xi0], [z0], "k+", ms=10, mew=1.5,
+            label=f"nominal ({sol_id})" if sol_id else "nominal")
     if len(table):
         xi = table["xi"].to_value(u.km)
         ze = table["zeta"].to_value(u.km)
@@ -96,10 +100,25 @@ def plot_keyhole_map(ax: Axes, table, *, body_radius_km: float = 6378.137,
     ax.set_xlim(-lim, lim)
     ax.set_ylim(-lim, lim)
     ax.set_aspect("equal")
+    ax.xaxis.set_major_locator(MaxNLocator(5, symmetric=True))
+    ax.yaxis.set_major_locator(MaxNLocator(7, symmetric=True))
+    ax.xaxis.set_major_formatter(FuncFormatter(_thousands))
+    ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
     ax.set_xlabel("xi [km]")
     ax.set_ylabel("zeta [km]")
     ax.legend(fontsize=6, loc="lower left")
     return ax
+
+
+def _thousands(value: float, _pos=None) -> str:
+    """Tick label with thousands separators and a true minus sign."""
+    return f"{value:,.0f}".replace("-", "\N{MINUS SIGN}")
+
+
+def _offset_label(name: str, value: float) -> str:
+    """``zeta + 181,345.130 [km]`` for an axis centred on ``value`` (no double minus)."""
+    sign = "\N{MINUS SIGN}" if value >= 0 else "+"
+    return f"{name} {sign} {abs(value):,.3f} [km]"
 
 
 def keyhole_band(table, index: int, half_length_km: float = 50.0,
@@ -183,7 +202,8 @@ def plot_keyhole_zoom(ax: Axes, table, *, centre: int | None = None, half_width_
             e = covariance_ellipse((xi0, z0), cov, ns)
             ax.plot(e[:, 0] - cx, e[:, 1] - cz, "C3", ls=ls, lw=1, label=f"{ns:g} sigma")
         ax.plot([0], [0], "k+", ms=10, mew=1.5, label="nominal")
-        title = "nominal 2029 b-plane point"
+        year = str(m.get("encounter_utc", ""))[:4]
+        title = f"nominal {year} b-plane point".replace("  ", " ")
     else:
         row = table[centre]
         cx, cz = float(row["xi"].to_value(u.km)), float(row["zeta"].to_value(u.km))
@@ -199,8 +219,8 @@ def plot_keyhole_zoom(ax: Axes, table, *, centre: int | None = None, half_width_
     ax.set_xlim(-half_width_km, half_width_km)
     ax.set_ylim(-half_width_km, half_width_km)
     ax.set_aspect("equal")
-    ax.set_xlabel(f"xi - {cx:,.3f} [km]")
-    ax.set_ylabel(f"zeta - {cz:,.3f} [km]")
+    ax.set_xlabel(_offset_label("xi", cx))
+    ax.set_ylabel(_offset_label("zeta", cz))
     ax.set_title(title, fontsize=8)
     ax.legend(fontsize=6, loc="upper right")
     return ax

@@ -248,8 +248,15 @@ def line_of_variations(solution: OrbitSolution, *, encounter: Time | None = None
     if (e1 - s1) + (e2 - s2) <= 0:
         raise InputError(f"encounter ({until.tdb.iso} TDB) must be after the solution epoch "
                          f"({sol.state.epoch.tdb.iso} TDB)")
-    ej = encounter_jacobian(sol, until=until, body=body, forces=forces, ephemeris=eph,
-                            epsilon=epsilon, since=since)
+    try:
+        ej = encounter_jacobian(sol, until=until, body=body, forces=forces, ephemeris=eph,
+                                epsilon=epsilon, since=since)
+    except ConvergenceError as exc:
+        err = ConvergenceError(
+            f"{exc}; pass encounter=Time(...): a time after the object's deep encounter, "
+            "or a span Time([start, end]) around it")
+        err.without_hint = str(exc)
+        raise err from None
     c = np.asarray(sol.covariance)
     k = ej.jacobian[2:4]
     cov = k @ c @ k.T

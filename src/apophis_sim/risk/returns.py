@@ -122,7 +122,8 @@ def _centre_and_lov(solution, lov, candidates, span, kwargs):
 
 
 def return_keyholes(solution: OrbitSolution, until: Time = Time("2100-01-01", scale="tdb"),
-                    *, return_distance_max: u.Quantity = 0.01 * u.au,
+                    *, encounter: Time | None = None,
+                    return_distance_max: u.Quantity = 0.01 * u.au,
                     window: u.Quantity = 2000 * u.km, max_k: int | None = None,
                     returns: QTable | None = None, forces=None, ephemeris=None,
                     epsilon: float | None = None) -> QTable:
@@ -136,6 +137,10 @@ def return_keyholes(solution: OrbitSolution, until: Time = Time("2100-01-01", sc
         With its covariance (e.g. :func:`apophis_sim.apophis`).
     until : Time
         Horizon: impacts before this date.
+    encounter : Time, optional
+        The first encounter, as in :func:`keyholes` (default: Apophis's 2029 flyby,
+        the closest approach within 0.01 au before 2029-04-20 TDB; a pair
+        ``Time([start, end])``: the closest within that span).
     return_distance_max : Quantity [length]
         Follow the returns closer than this (centre to centre; default 0.01 au, the
         most an encounter may be for :func:`line_of_variations`).
@@ -185,12 +190,13 @@ def return_keyholes(solution: OrbitSolution, until: Time = Time("2100-01-01", sc
     kwargs = {k: v for k, v in (("forces", forces), ("ephemeris", ephemeris),
                                 ("epsilon", epsilon)) if v is not None}
     if returns is None:
-        returns = keyholes(solution, until, return_distance_max=dmax * u.km, window=window,
+        returns = keyholes(solution, until, encounter=encounter,
+                           return_distance_max=dmax * u.km, window=window,
                            max_k=max_k, classify=False, **kwargs)
     elif "_rows" not in returns.meta or "return closer than" not in str(
             returns.meta.get("criterion", "")):
         raise InputError("returns must be keyholes()'s table made with return_distance_max")
-    lov = line_of_variations(solution, **kwargs)
+    lov = line_of_variations(solution, encounter=encounter, **kwargs)
     cov = np.asarray(solution.covariance, dtype=np.float64)
     cinv = np.linalg.inv(cov)
     p0 = lov.nominal

@@ -38,7 +38,8 @@ from .montecarlo import (RESULT_COLUMNS, EncounterStatistics, MonteCarloResult,
                          encounter_statistics, load_monte_carlo, run_monte_carlo)
 from .sampling import (GM_SUN_SBDB, PARAMETER_LABELS, CovarianceFactor,
                        _elements_state,  # noqa: F401  (used by the tests)
-                       clone_states, covariance_factor, sample_parameters, standard_normals)
+                       clone_states, covariance_factor, embed_parameters, parameter_index,
+                       sample_parameters, standard_normals)
 
 __all__ = [
     "StateCovariance",
@@ -61,6 +62,8 @@ __all__ = [
     "standard_normals",
     "sample_parameters",
     "clone_states",
+    "parameter_index",
+    "embed_parameters",
     "bplane_coordinates",
     "encounter_of",
     "linear_encounter",

@@ -247,3 +247,16 @@ def test_cli_keyhole_figure_text_does_not_overlap(case, tmp_path, monkeypatch):
     for fig in figs:
         assert_no_text_overlap(fig)
         real_close(fig)
+
+
+def test_bad_input_to_the_form_helpers():
+    from apophis_sim import errors
+
+    with pytest.raises(errors.InputError, match="OrbitSolution"):
+        parameter_index("99942")
+    with pytest.raises(errors.ShapeMismatchError, match=r"\(m, 8\)"):
+        embed_parameters(apophis(), np.ones((2, 5)))
+    with pytest.raises(errors.NonFiniteInputError, match="params"):
+        embed_parameters(apophis(), np.full((1, 8), np.nan))
+    with pytest.raises(errors.InputTypeError, match="params"):
+        embed_parameters(apophis(), None)

@@ -186,6 +186,9 @@ def parameter_index(solution: OrbitSolution) -> np.ndarray:
         Other labels (e.g. a thermal model's RHO/AMRAT), or a non-zero A3 (not varied
         by the 8-parameter form).
     """
+    if not isinstance(solution, OrbitSolution):
+        raise InputError(f"solution must be an apophis_sim.OrbitSolution (e.g. "
+                         f"apophis_sim.apophis()), got {type(solution).__name__}")
     labels = tuple(solution.covariance_labels)
     extra = labels[6:]
     if (labels[:6] != PARAMETER_LABELS[:6]
@@ -235,8 +238,10 @@ def embed_parameters(solution: OrbitSolution, params: np.ndarray) -> np.ndarray:
     -------
     ndarray (m, 8)
     """
+    from ..units import real_array
+
     idx = parameter_index(solution)
-    p = np.asarray(params, dtype=np.float64)
+    p = real_array(params, "params")  # numbers, finite
     if p.ndim != 2 or p.shape[1] != idx.size:
         raise ShapeMismatchError(f"params must have shape (m, {idx.size}), got {p.shape}")
     out = np.repeat(_nominal(solution, embedded=True)[None, :], len(p), axis=0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -90,6 +91,17 @@ def _watch_sigint() -> None:
     def handler(signum, frame):
         global _SIGINT_SEEN
         _SIGINT_SEEN = True
+        if _in_compiler(frame):
+            # Raised here, KeyboardInterrupt would unwind through LLVM's C++ callbacks,
+            # which swallow it or crash the process (seen: SIGSEGV). A compilation holds
+            # nothing of the user's (numba writes its cache files atomically), so leave
+            # now with the usual line and exit code.
+            _interrupted()
+            try:
+                sys.stdout.flush()
+            except Exception:  # noqa: BLE001 - a closed pipe: nothing more to show
+                pass
+            os._exit(130)
         raise KeyboardInterrupt
 
     try:
@@ -114,6 +126,20 @@ def _watch_sigint() -> None:
     if not getattr(previous, "_apophis_sim", False):
         unraisable._apophis_sim = True
         sys.unraisablehook = unraisable
+
+
+#: Python frames of the compiler: numba's typing/lowering/codegen and llvmlite.
+_COMPILER_DIRS = (os.sep + "llvmlite" + os.sep, os.sep + os.path.join("numba", "core") + os.sep)
+
+
+def _in_compiler(frame) -> bool:
+    """Whether the interrupted Python stack is inside a numba compilation."""
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if any(part in name for part in _COMPILER_DIRS):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _one_line(exc: BaseException) -> str:

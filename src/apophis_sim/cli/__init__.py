@@ -91,17 +91,12 @@ def _watch_sigint() -> None:
     def handler(signum, frame):
         global _SIGINT_SEEN
         _SIGINT_SEEN = True
-        if _in_compiler(frame):
-            # Raised here, KeyboardInterrupt would unwind through LLVM's C++ callbacks,
-            # which swallow it or crash the process (seen: SIGSEGV). A compilation holds
-            # nothing of the user's (numba writes its cache files atomically), so leave
-            # now with the usual line and exit code.
-            _interrupted()
-            try:
-                sys.stdout.flush()
-            except Exception:  # noqa: BLE001 - a closed pipe: nothing more to show
-                pass
-            os._exit(130)
+        if _in_llvm_callback(frame):
+            # Raised here, KeyboardInterrupt would unwind into LLVM's C++ code, which
+            # swallows it ("Exception ignored on calling ctypes callback function") or
+            # crashes (a CI run saw SIGSEGV). Raise it again once the stack has left.
+            _interrupt_again()
+            return
         raise KeyboardInterrupt
 
     try:
@@ -128,18 +123,31 @@ def _watch_sigint() -> None:
         sys.unraisablehook = unraisable
 
 
-#: Python frames of the compiler: numba's typing/lowering/codegen and llvmlite.
-_COMPILER_DIRS = (os.sep + "llvmlite" + os.sep, os.sep + os.path.join("numba", "core") + os.sep)
+#: llvmlite's Python code: its ctypes callbacks run inside LLVM's C++ frames.
+_LLVMLITE_DIR = os.sep + "llvmlite" + os.sep
 
 
-def _in_compiler(frame) -> bool:
-    """Whether the interrupted Python stack is inside a numba compilation."""
+def _in_llvm_callback(frame) -> bool:
+    """Whether the interrupted Python stack runs inside llvmlite (numba compiling)."""
     while frame is not None:
-        name = frame.f_code.co_filename
-        if any(part in name for part in _COMPILER_DIRS):
+        if _LLVMLITE_DIR in frame.f_code.co_filename:
             return True
         frame = frame.f_back
     return False
+
+
+def _interrupt_again(delay_s: float = 0.05) -> None:
+    """Deliver SIGINT to the main thread again after ``delay_s`` (the handler then
+    raises KeyboardInterrupt, or defers once more if still inside LLVM)."""
+    import _thread
+    import threading
+    import time
+
+    def later():
+        time.sleep(delay_s)
+        _thread.interrupt_main()
+
+    threading.Thread(target=later, name="apophis-sim-sigint", daemon=True).start()
 
 
 def _one_line(exc: BaseException) -> str:

@@ -53,7 +53,7 @@ from ..errors import InputError, ShapeMismatchError
 from ..units import real_array, real_scalar
 from ..solution import OrbitSolution
 from .impact_point import Impact, first_impact
-from .keyholes import keyholes
+from .keyholes import _own_nominal, keyholes
 
 __all__ = ["impact_energy_mt", "impact_probability", "palermo_scale", "torino_scale"]
 
@@ -466,7 +466,7 @@ def _vi_log_ip(solution: OrbitSolution, lov, vi: OrbitSolution, p_star: np.ndarr
     sig_f = math.sqrt(float(g @ cov @ g))
     if sig_f == 0.0:
         return None
-    x0 = np.array([float(solution.nominal_elements[lab]) for lab in solution.covariance_labels])
+    x0 = _own_nominal(solution)
     f0 = ev.nominal[3] + float(g @ (x0 - p_star))       # zeta' of the nominal, linearised
     xi_r = ev.nominal[2]
     chord2 = ev.capture_radius_km ** 2 - xi_r ** 2

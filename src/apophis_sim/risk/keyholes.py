@@ -52,9 +52,8 @@ from ..nbody import close_approaches
 from ..solution import OrbitSolution
 from ..time import from_jd_tdb, to_jd_tdb, utc_iso
 from ..units import AU_KM, to_canonical
-from ..uncertainty import (bplane_coordinates, clone_states, covariance_factor,
-                           encounter_jacobian)
-from ..uncertainty.sampling import GM_SUN_SBDB, parameter_index
+from ..uncertainty import (bplane_coordinates, clone_states, encounter_jacobian)
+from ..uncertainty.sampling import GM_SUN_SBDB, covariance_distance, parameter_index
 from . import valsecchi as _vs
 
 __all__ = ["LineOfVariations", "line_of_variations", "keyholes", "orbit_through",
@@ -1129,12 +1128,7 @@ def orbit_through(solution: OrbitSolution, zeta: u.Quantity, xi: u.Quantity | No
         resid_prev = resid
     del resid_prev
     dp = p - p0
-    # chi = sqrt(dp^T C^-1 dp) through the correlation eigen-decomposition (C itself has
-    # a condition number ~3e23 for #220 and cannot be inverted as is).
-    fac = covariance_factor(c)
-    w = np.sqrt(fac.eigenvalues[-1]) * 1e-8
-    zvec = (np.linalg.eigh(c / np.outer(fac.sigma, fac.sigma))[1].T @ (dp / fac.sigma))
-    fac_chi = float(math.sqrt(np.sum(zvec**2 / np.maximum(fac.eigenvalues, w**2))))
+    fac_chi = covariance_distance(c, dp)
     prov = dict(sol.provenance)
     prov["orbit_through"] = {
         "target_zeta_km": z_t, "target_xi_km": x_t,

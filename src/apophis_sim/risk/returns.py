@@ -45,6 +45,7 @@ from .. import bodies as _bodies
 from ..encounter import capture_radius
 from ..errors import InputError
 from ..solution import OrbitSolution
+from ..uncertainty.sampling import covariance_distance
 from ..units import to_canonical
 from .impact_point import first_impact
 from .keyholes import _moved, keyholes, line_of_variations
@@ -198,7 +199,6 @@ def return_keyholes(solution: OrbitSolution, until: Time = Time("2100-01-01", sc
         raise InputError("returns must be keyholes()'s table made with return_distance_max")
     lov = line_of_variations(solution, encounter=encounter, **kwargs)
     cov = np.asarray(solution.covariance, dtype=np.float64)
-    cinv = np.linalg.inv(cov)
     p0 = lov.nominal
     rows: list[dict] = []
     followed: list[str] = []
@@ -263,7 +263,7 @@ def return_keyholes(solution: OrbitSolution, until: Time = Time("2100-01-01", sc
                 continue
             vi = _moved(solution, p_vi)
             dp = p_vi - p0
-            chi = math.sqrt(max(float(dp @ cinv @ dp), 0.0))
+            chi = covariance_distance(cov, dp)
             sign = math.copysign(1.0, float(lov.jacobian[1] @ dp))
             res = _vi_log_ip(solution, lov, vi, p_vi, kh, j, kwargs)
             hit = first_impact(vi, kh["return_date"][j].tdb + 60 * u.day,

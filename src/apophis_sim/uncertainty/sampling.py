@@ -112,6 +112,32 @@ def covariance_factor(covariance: np.ndarray, *, clip_tol: float = 1e-12) -> Cov
     return CovarianceFactor(sigma[:, None] * v * np.sqrt(w)[None, :], sigma, w, clipped)
 
 
+def covariance_distance(covariance: np.ndarray, dp: np.ndarray) -> float:
+    """``sqrt(dp^T C^-1 dp)``: a parameter offset in sigmas of the covariance metric.
+
+    Through the correlation matrix's eigen-decomposition (see
+    :func:`covariance_factor`), because JPL's Apophis covariance (condition number
+    ~3e23) cannot be inverted as is; directions with eigenvalue below 1e-16 of the
+    largest are floored there.
+
+    Parameters
+    ----------
+    covariance : array_like (n, n)
+        The covariance (e.g. an orbit solution's).
+    dp : array_like (n,)
+        The offset, in the covariance's parameters and units.
+
+    Returns
+    -------
+    float
+    """
+    c = np.asarray(covariance, dtype=np.float64)
+    fac = covariance_factor(c)
+    floor = float(fac.eigenvalues[-1]) * 1e-16
+    z = np.linalg.eigh(c / np.outer(fac.sigma, fac.sigma))[1].T @ (np.asarray(dp) / fac.sigma)
+    return float(math.sqrt(np.sum(z**2 / np.maximum(fac.eigenvalues, floor))))
+
+
 def _check_seed(seed: int) -> int:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise InputError(f"seed must be a non-negative integer, got {seed!r}")

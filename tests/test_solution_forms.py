@@ -260,3 +260,25 @@ def test_bad_input_to_the_form_helpers():
         embed_parameters(apophis(), np.full((1, 8), np.nan))
     with pytest.raises(errors.InputTypeError, match="params"):
         embed_parameters(apophis(), None)
+
+
+def test_covariance_distance():
+    """The covariance metric through the correlation eigen-decomposition: equal to the
+    norm of the standard normals behind an offset L z (1e-9 relative, where a plain
+    inverse of #220's 3e23-conditioned matrix gives ~1e-10), and typed errors."""
+    from apophis_sim import errors
+    from apophis_sim.uncertainty.sampling import covariance_distance, covariance_factor
+
+    c = apophis().covariance
+    fac = covariance_factor(c)
+    rng = np.random.default_rng(5)
+    for _ in range(5):
+        z = rng.standard_normal(8) * 300.0
+        assert covariance_distance(c, fac.factor @ z) == pytest.approx(np.linalg.norm(z),
+                                                                       rel=1e-9)
+    with pytest.raises(errors.NonFiniteInputError, match="dp"):
+        covariance_distance(c, np.full(8, np.nan))
+    with pytest.raises(errors.ShapeMismatchError, match="dp"):
+        covariance_distance(c, np.ones(6))
+    with pytest.raises(errors.InputTypeError, match="dp"):
+        covariance_distance(c, "far")

@@ -130,11 +130,23 @@ def covariance_distance(covariance: np.ndarray, dp: np.ndarray) -> float:
     Returns
     -------
     float
+
+    Raises
+    ------
+    NonFiniteInputError, InputTypeError, ShapeMismatchError
+        ``dp`` with NaN/inf, not numbers, or not one entry per parameter; and
+        :func:`covariance_factor`'s errors for the matrix.
     """
+    from ..units import real_array
+
+    fac = covariance_factor(covariance)  # validates the matrix
     c = np.asarray(covariance, dtype=np.float64)
-    fac = covariance_factor(c)
+    d = real_array(dp, "dp")  # numbers, finite
+    if d.shape != fac.sigma.shape:
+        raise ShapeMismatchError(f"dp must have shape {fac.sigma.shape} (one entry per "
+                                 f"covariance parameter), got {d.shape}")
     floor = float(fac.eigenvalues[-1]) * 1e-16
-    z = np.linalg.eigh(c / np.outer(fac.sigma, fac.sigma))[1].T @ (np.asarray(dp) / fac.sigma)
+    z = np.linalg.eigh(c / np.outer(fac.sigma, fac.sigma))[1].T @ (d / fac.sigma)
     return float(math.sqrt(np.sum(z**2 / np.maximum(fac.eigenvalues, floor))))
 
 
